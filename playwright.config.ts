@@ -11,7 +11,9 @@ export const BASE_ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
+// E2E_PORT / E2E_OUTDIR let several checkouts (or helpers) run end-to-end tests side by side.
 const PORT = Number(process.env.E2E_PORT ?? 4173);
+const OUTDIR = process.env.E2E_OUTDIR ?? 'dist';
 
 export default defineConfig({
   testDir: 'tests/e2e',
@@ -26,9 +28,9 @@ export default defineConfig({
     trace: 'off',
   },
   webServer: {
-    command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    command: `npx vite build --outDir ${OUTDIR} --emptyOutDir --logLevel warn && npx vite preview --outDir ${OUTDIR} --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: `http://127.0.0.1:${PORT}/`,
     reuseExistingServer: false,
-    timeout: 60_000,
+    timeout: 180_000,
   },
 });

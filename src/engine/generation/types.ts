@@ -1,0 +1,54 @@
+// The contract between the decoder (src/engine/model) and everything that drives generation:
+// the plain generate loop, guided-inference interventions, evaluation. A scripted implementation
+// (tests) and the WebGPU engine both implement DecodeSession.
+
+export interface SamplingOptions {
+  /** 0 = greedy (argmax). */
+  temperature: number;
+  /** Nucleus mass in (0, 1]; 1 = off. */
+  topP: number;
+  /** How many alternatives (top-k log-probs) to report for the step. Does not restrict sampling. */
+  topK: number;
+  /** Uniform random number in [0, 1) that picks the token; the caller owns the seeded RNG so that
+   *  branches and replays are reproducible. Ignored when temperature = 0. */
+  u: number;
+  /** Token ids given zero probability at this step (e.g. an end-of-thinking marker under budget forcing). */
+  suppress?: readonly number[];
+}
+
+export interface TokenAlternative { id: number; logprob: number }
+
+export interface SampledToken {
+  id: number;
+  /** log p(id) under the model's distribution at temperature 1, before suppression. */
+  logprob: number;
+  /** Entropy (nats) of the temperature-1 distribution. */
+  entropy: number;
+  /** Top-k tokens by temperature-1 log-prob, best first. */
+  alternatives: TokenAlternative[];
+}
+
+export interface DecodeSession {
+  /** Tokens currently in the KV cache. */
+  readonly length: number;
+  /** Context length the cache was allocated for. */
+  readonly maxLength: number;
+  /** Appends `ids` to the context (prefill for many, decode for one) and samples the next token
+   *  from the distribution at the last position. The sampled token is NOT appended: pass it to the
+   *  next feed() call (or discard it to branch). */
+  feed(ids: readonly number[], opts: SamplingOptions): Promise<SampledToken>;
+  /** Forgets cached tokens beyond `length` so generation can branch (resample a step). */
+  truncate(length: number): void;
+  dispose(): void;
+}
+
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+
+export interface TextTokenizer {
+  encode(text: string): number[];
+  decode(ids: readonly number[]): string;
+  /** Applies the model's chat template, ending with the assistant generation prompt. */
+  applyChatTemplate(messages: readonly ChatMessage[]): number[];
+  readonly eosTokenIds: readonly number[];
+  readonly vocabSize: number;
+}
