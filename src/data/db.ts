@@ -1,0 +1,93 @@
+// The one IndexedDB database of the app ("reasonbridge"), opened through idb from the page or any
+// worker. Schema changes: bump DB_VERSION and append ONE function to MIGRATIONS (MIGRATIONS[v-1]
+// upgrades version v-1 to v). Never edit a migration that has shipped; later steps may change
+// what earlier ones made. Each helper keeps its typed helpers in its own module (src/data/*.ts).
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { EvalItem, EvalRun, GenRun, Pool, Selection, Setting, TeacherJob, TeacherKey, Trace } from './types.ts';
+
+export const DB_NAME = 'reasonbridge';
+
+export interface RBSchema extends DBSchema {
+  pools: { key: string; value: Pool; indexes: { createdAt: number } };
+  traces: { key: string; value: Trace; indexes: { poolId: string; poolSeq: [string, number] } };
+  selections: { key: string; value: Selection; indexes: { poolId: string; createdAt: number } };
+  evalRuns: { key: string; value: EvalRun; indexes: { createdAt: number; evalSet: string } };
+  evalItems: { key: [string, string]; value: EvalItem; indexes: { runId: string } };
+  genRuns: { key: string; value: GenRun; indexes: { createdAt: number } };
+  teacherJobs: { key: string; value: TeacherJob; indexes: { createdAt: number; status: string } };
+  teacherKeys: { key: string; value: TeacherKey };
+  settings: { key: string; value: Setting };
+}
+
+export type RBDatabase = IDBPDatabase<RBSchema>;
+export type RBStore = StoreNames<RBSchema>;
+type UpgradeTx = IDBPTransaction<RBSchema, RBStore[], 'versionchange'>;
+type Migration = (db: RBDatabase, tx: UpgradeTx) => void;
+
+const MIGRATIONS: Migration[] = [
+  // v1: every store of the first release.
+  (db) => {
+    const pools = db.createObjectStore('pools', { keyPath: 'id' });
+    pools.createIndex('createdAt', 'createdAt');
+    const traces = db.createObjectStore('traces', { keyPath: 'id' });
+    traces.createIndex('poolId', 'poolId');
+    traces.createIndex('poolSeq', ['poolId', 'seq']);
+    const sel = db.createObjectStore('selections', { keyPath: 'id' });
+    sel.createIndex('poolId', 'poolId');
+    sel.createIndex('createdAt', 'createdAt');
+    const runs = db.createObjectStore('evalRuns', { keyPath: 'id' });
+    runs.createIndex('createdAt', 'createdAt');
+    runs.createIndex('evalSet', 'evalSet');
+    const items = db.createObjectStore('evalItems', { keyPath: ['runId', 'itemKey'] });
+    items.createIndex('runId', 'runId');
+    db.createObjectStore('genRuns', { keyPath: 'id' }).createIndex('createdAt', 'createdAt');
+    const jobs = db.createObjectStore('teacherJobs', { keyPath: 'id' });
+    jobs.createIndex('createdAt', 'createdAt');
+    jobs.createIndex('status', 'status');
+    db.createObjectStore('teacherKeys', { keyPath: 'provider' });
+    db.createObjectStore('settings', { keyPath: 'key' });
+  },
+];
+
+export const DB_VERSION = MIGRATIONS.length;
+
+const opened = new Map<string, Promise<RBDatabase>>();
+
+/** Opens (once per name) and upgrades the database. `name` is for tests only. */
+export function openDb(name: string = DB_NAME): Promise<RBDatabase> {
+  let p = opened.get(name);
+  if (!p) {
+    p = openDB<RBSchema>(name, DB_VERSION, {
+      upgrade(db, oldVersion, _newVersion, tx) {
+        for (let v = oldVersion; v < DB_VERSION; v++) MIGRATIONS[v](db, tx);
+      },
+      // Another tab (or a worker) opened a newer version: let it upgrade, reopen next time.
+      blocking() {
+        void p?.then((db) => db.close());
+        opened.delete(name);
+      },
+    });
+    opened.set(name, p);
+    p.catch(() => opened.delete(name));
+  }
+  return p;
+}
+
+export async function getSetting<T>(key: string, fallback: T): Promise<T> {
+  const row = await (await openDb()).get('settings', key);
+  return row === undefined ? fallback : (row.value as T);
+}
+
+export async function putSetting(key: string, value: unknown): Promise<void> {
+  await (await openDb()).put('settings', { key, value });
+}
+
+/** Asks the browser not to evict the database, and reports usage/quota (bytes). */
+export async function storageStatus(requestPersist = false): Promise<{ persisted: boolean; usage?: number; quota?: number }> {
+  const sm = typeof navigator !== 'undefined' ? navigator.storage : undefined;
+  if (!sm) return { persisted: false };
+  let persisted = (await sm.persisted?.()) ?? false;
+  if (!persisted && requestPersist && sm.persist) persisted = await sm.persist();
+  const est = sm.estimate ? await sm.estimate() : {};
+  return { persisted, usage: est.usage, quota: est.quota };
+}
