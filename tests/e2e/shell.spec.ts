@@ -43,3 +43,13 @@ test('without WebGPU the app shows a banner and the Data view still works', asyn
     await browser.close();
   }
 });
+
+test('a lost GPU device is reported with a way forward', async ({ page }) => {
+  await page.goto('./?view=models');
+  await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+  await page.getByTestId('simulate-loss').click();
+  await expect(page.getByTestId('gpu-lost')).toBeVisible();
+  await expect(page.getByTestId('gpu-lost')).toContainText('Reload');
+  await page.getByTestId('gpu-lost').getByRole('button').click();
+  await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+});
