@@ -1,0 +1,38 @@
+// Shared helpers for kernel tests: a seeded RNG, f16 rounding, run-and-read.
+import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
+import { packF32AsF16, unpackF16 } from '../../src/engine/model/f16.ts';
+import { type Dispatch, encodeDispatches } from '../../src/engine/runtime/kernel.ts';
+import { readF32 } from '../../src/engine/runtime/buffers.ts';
+import { mulberry32 } from '../../src/engine/generation/rng.ts';
+
+export function rng(seed: number): () => number { return mulberry32(seed); }
+
+/** n uniform values in [-scale, scale) from `r`. */
+export function randArray(r: () => number, n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale);
+}
+
+/** Values rounded to f16 (as the GPU sees them) and their packed form. */
+export function asF16(values: Float32Array): { values: Float32Array; packed: Uint32Array } {
+  const packed = packF32AsF16(values);
+  return { values: unpackF16(packed, values.length), packed };
+}
+
+export function stepBuffer(ctx: GpuContext, t: number, pos = 0): GPUBuffer {
+  const b = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  ctx.device.queue.writeBuffer(b, 0, new Uint32Array([t, pos, 0, 0]));
+  return b;
+}
+
+export function uniformBuffer(ctx: GpuContext, words: Uint32Array): GPUBuffer {
+  const b = ctx.device.createBuffer({ size: Math.max(16, words.byteLength), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  ctx.device.queue.writeBuffer(b, 0, words);
+  return b;
+}
+
+export async function runAndRead(ctx: GpuContext, dispatches: Dispatch[], t: number, out: GPUBuffer, n: number): Promise<Float32Array> {
+  const enc = ctx.device.createCommandEncoder();
+  encodeDispatches(enc, dispatches, t);
+  ctx.device.queue.submit([enc.finish()]);
+  return readF32(ctx.device, out, n);
+}
