@@ -1,0 +1,113 @@
+// RMSNorm: out = x / sqrt(mean(x²) + eps) * w
+//   forward:  x (T,C) f32, w (C) f16 -> out (T,C) f32
+//   backward: dout (T,C) -> dx (T,C) = (w·dout)/r - x·Σ(w·dout·x)/(C·r³), r = sqrt(mean(x²)+eps)
+//             dw (C) f32 = Σ_t dout·x/r  (for a trainable norm weight)
+import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
+
+/** x, w, out, params, step */
+export const RMSNORM_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rw', 'uniform', 'uniform'];
+
+// params: c, eps, m = fixed row count (0 = step.t)
+export const RMSNORM_WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct P { c: u32, eps: f32, m: u32, p0: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(4) var<uniform> step: Step;
+var<workgroup> red: array<f32, 64>;
+fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x * p.c;
+  var ss = 0.0;
+  for (var c = lid; c < p.c; c += 64u) { let v = x[row + c]; ss += v * v; }
+  red[lid] = ss;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (lid < s) { red[lid] += red[lid + s]; } workgroupBarrier(); }
+  let inv = inverseSqrt(red[0] / f32(p.c) + p.eps);
+  for (var c = lid; c < p.c; c += 64u) { out[row + c] = x[row + c] * inv * w_at(c); }
+}`;
+
+/** dx for one row per workgroup. Bindings: x, w, dout, dx, params */
+export const RMSNORM_DX_WGSL = /* wgsl */ `
+struct P { c: u32, eps: f32, m: u32, p0: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> dout: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+var<workgroup> red: array<f32, 64>;
+var<workgroup> red2: array<f32, 64>;
+fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let row = wg.x * p.c;
+  var ss = 0.0; var dot = 0.0;
+  for (var c = lid; c < p.c; c += 64u) { let v = x[row + c]; ss += v * v; dot += w_at(c) * dout[row + c] * v; }
+  red[lid] = ss; red2[lid] = dot;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) { if (lid < s) { red[lid] += red[lid + s]; red2[lid] += red2[lid + s]; } workgroupBarrier(); }
+  let inv = inverseSqrt(red[0] / f32(p.c) + p.eps);
+  let k = red2[0] * inv * inv * inv / f32(p.c);
+  for (var c = lid; c < p.c; c += 64u) { dx[row + c] = w_at(c) * dout[row + c] * inv - x[row + c] * k; }
+}`;
+
+/** dw (C) over m rows, one thread per channel. Bindings: x, dout, dw, params */
+export const RMSNORM_DW_WGSL = /* wgsl */ `
+struct P { c: u32, eps: f32, m: u32, p0: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> dout: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dw: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let c = g.x;
+  if (c >= p.c) { return; }
+  var acc = 0.0;
+  for (var t = 0u; t < p.m; t++) {
+    var ss = 0.0;
+    for (var j = 0u; j < p.c; j++) { let v = x[t * p.c + j]; ss += v * v; }
+    acc += dout[t * p.c + c] * x[t * p.c + c] * inverseSqrt(ss / f32(p.c) + p.eps);
+  }
+  dw[c] = acc;
+}`;
+
+export function rmsnormParams(c: number, eps: number, m = 0): Uint32Array { return paramWords([c, { f: eps }, m, 0]); }
+
+/** rows(t): how many rows this dispatch normalises for a step of t tokens. */
+export function rmsnormDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, rows: (t: number) => number, label = 'rmsnorm'): Dispatch {
+  const k = kernel(device, 'rmsnorm', RMSNORM_WGSL, RMSNORM_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.out, b.params, b.step]), grid: (t) => [rows(t), 1, 1] };
+}
+
+// ---------------------------------------------------------------- CPU reference (float64)
+
+/** x (T,C), w (C) -> (T,C) */
+export function rmsnormRef(x: ArrayLike<number>, w: ArrayLike<number>, t: number, c: number, eps: number): Float64Array {
+  const out = new Float64Array(t * c);
+  for (let i = 0; i < t; i++) {
+    let ss = 0;
+    for (let j = 0; j < c; j++) ss += x[i * c + j] ** 2;
+    const inv = 1 / Math.sqrt(ss / c + eps);
+    for (let j = 0; j < c; j++) out[i * c + j] = x[i * c + j] * inv * w[j];
+  }
+  return out;
+}
+
+/** -> { dx (T,C), dw (C) } */
+export function rmsnormBackwardRef(x: ArrayLike<number>, w: ArrayLike<number>, dout: ArrayLike<number>, t: number, c: number, eps: number): { dx: Float64Array; dw: Float64Array } {
+  const dx = new Float64Array(t * c);
+  const dw = new Float64Array(c);
+  for (let i = 0; i < t; i++) {
+    let ss = 0; let dot = 0;
+    for (let j = 0; j < c; j++) { const v = x[i * c + j]; ss += v * v; dot += w[j] * dout[i * c + j] * v; }
+    const inv = 1 / Math.sqrt(ss / c + eps);
+    for (let j = 0; j < c; j++) {
+      dx[i * c + j] = w[j] * dout[i * c + j] * inv - (x[i * c + j] * dot * inv ** 3) / c;
+      dw[j] += dout[i * c + j] * x[i * c + j] * inv;
+    }
+  }
+  return { dx, dw };
+}

@@ -1,0 +1,74 @@
+// Rotary position embedding, Hugging Face "rotate half" convention (Qwen2, Llama): dimension i of
+// the first half pairs with i + D/2 (not interleaved), angle = (pos + t) · theta^(-2i/D).
+// cos/sin come from a table (maxPos, D/2) built on the CPU with Hugging Face's f32 rounding of the
+// angle: WGSL's cos/sin may be off by 2^-11 absolute (SwiftShader is), a table is exact.
+//   forward:  x (T, nh, D) in place; out[i] = x[i]cos - x[i+D/2]sin, out[i+D/2] = x[i+D/2]cos + x[i]sin
+//   backward: the same kernel with sign = -1 (rotation by -angle is the transpose)
+import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
+
+/** x (rw), table (read), params, step */
+export const ROPE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'uniform', 'uniform'];
+
+/** Angle of pair i at position pos, rounded as Hugging Face computes it in f32:
+ *  inv_freq = 1 / theta^(2i/D) in f32, angle = f32(pos · inv_freq). */
+export function ropeAngle(pos: number, i: number, d: number, theta: number): number {
+  const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / d)));
+  return Math.fround(pos * invFreq);
+}
+
+/** (maxPos, D/2) pairs of (cos, sin) as f32: 8·maxPos·D/2 bytes. */
+export function ropeTable(maxPos: number, d: number, theta: number): Float32Array {
+  const half = d / 2;
+  const out = new Float32Array(maxPos * half * 2);
+  for (let p = 0; p < maxPos; p++) for (let i = 0; i < half; i++) {
+    const a = ropeAngle(p, i, d, theta);
+    out[(p * half + i) * 2] = Math.cos(a);
+    out[(p * half + i) * 2 + 1] = Math.sin(a);
+  }
+  return out;
+}
+
+export const ROPE_WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct P { nh: u32, d: u32, p0: u32, sign: f32 }
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
+@group(0) @binding(2) var<uniform> p: P;
+@group(0) @binding(3) var<uniform> step: Step;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let half = p.d / 2u;
+  let i = g.x % half; let h = g.x / half; let t = g.y;
+  if (h >= p.nh || t >= step.t) { return; }
+  let v = cs[(step.pos + t) * half + i];
+  let c = v.x; let s = v.y * p.sign;
+  let o = (t * p.nh + h) * p.d + i;
+  let a = x[o]; let b = x[o + half];
+  x[o] = a * c - b * s;
+  x[o + half] = b * c + a * s;
+}`;
+
+export function ropeParams(nh: number, d: number, sign = 1): Uint32Array {
+  if (d % 2 !== 0) throw new Error(`rope: head_dim ${d} must be even`);
+  return paramWords([nh, d, 0, { f: sign }]);
+}
+
+export function ropeDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, nh: number, d: number, label = 'rope'): Dispatch {
+  const k = kernel(device, 'rope', ROPE_WGSL, ROPE_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.table, b.params, b.step]), grid: (t) => [Math.ceil((nh * d) / 2 / 64), t, 1] };
+}
+
+/** x (T, nh, D) at positions pos..pos+T-1 -> rotated copy. sign -1 = inverse (backward). */
+export function ropeRef(x: ArrayLike<number>, t: number, nh: number, d: number, pos: number, theta: number, sign = 1): Float64Array {
+  const out = Float64Array.from(x);
+  const half = d / 2;
+  for (let ti = 0; ti < t; ti++) for (let h = 0; h < nh; h++) for (let i = 0; i < half; i++) {
+    const ang = ropeAngle(pos + ti, i, d, theta);
+    const c = Math.cos(ang); const s = Math.sin(ang) * sign;
+    const o = (ti * nh + h) * d + i;
+    const a = x[o]; const b = x[o + half];
+    out[o] = a * c - b * s;
+    out[o + half] = b * c + a * s;
+  }
+  return out;
+}

@@ -1,0 +1,154 @@
+// Every elementwise / normalisation / attention op: WGSL output vs float64 CPU reference, random odd
+// shapes; backward kernels vs reference, and the reference vs finite differences.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
+import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
+import { attentionDispatch, attentionParams, attentionRef } from '../../src/engine/ops/attention.ts';
+import { embeddingDispatch, embeddingParams, embeddingRef } from '../../src/engine/ops/embedding.ts';
+import { RMSNORM_DW_WGSL, RMSNORM_DX_WGSL, rmsnormBackwardRef, rmsnormDispatch, rmsnormParams, rmsnormRef } from '../../src/engine/ops/rmsnorm.ts';
+import { ropeDispatch, ropeParams, ropeRef, ropeTable } from '../../src/engine/ops/rope.ts';
+import { SWIGLU_BACKWARD_BINDINGS, SWIGLU_BACKWARD_WGSL, swigluBackwardRef, swigluDispatch, swigluParams, swigluRef } from '../../src/engine/ops/swiglu.ts';
+import { allocStorage, readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
+import { type BindingKind, bindGroup, kernel } from '../../src/engine/runtime/kernel.ts';
+import { asF16, randArray, rng, runAndRead, stepBuffer, uniformBuffer } from './helpers.ts';
+
+let ctx: GpuContext;
+beforeAll(async () => { ctx = await nodeGpuContext(); });
+afterAll(() => ctx?.device.destroy());
+
+const up = (a: Float32Array | Uint32Array) => uploadStorage(ctx.device, a);
+
+/** Runs a raw kernel (no step uniform) and reads `outs`. */
+async function runRaw(code: string, kinds: BindingKind[], buffers: GPUBuffer[], grid: [number, number, number], outs: Array<[GPUBuffer, number]>): Promise<Float32Array[]> {
+  const k = kernel(ctx.device, 'raw', code, kinds);
+  const enc = ctx.device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  pass.setPipeline(k.pipeline); pass.setBindGroup(0, bindGroup(ctx.device, k, buffers)); pass.dispatchWorkgroups(...grid); pass.end();
+  ctx.device.queue.submit([enc.finish()]);
+  return Promise.all(outs.map(([b, n]) => readF32(ctx.device, b, n)));
+}
+
+/** Central finite difference of a scalar function at index i of x. */
+function fd(f: (x: Float64Array) => number, x: ArrayLike<number>, i: number, h = 1e-6): number {
+  const p = Float64Array.from(x); p[i] += h;
+  const m = Float64Array.from(x); m[i] -= h;
+  return (f(p) - f(m)) / (2 * h);
+}
+const dotWith = (a: ArrayLike<number>, b: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i] * b[i]; return s; };
+
+describe('embedding gather', () => {
+  it('gathers rows of a table split in two chunks (V=37, C=13, T=9)', async () => {
+    const [v, c] = [37, 13];
+    const r = rng(1);
+    const table = asF16(randArray(r, v * c));
+    const ids = [0, 36, 5, 20, 21, 5, 1, 19, 33];
+    const out = allocStorage(ctx.device, ids.length * c * 4);
+    const step = stepBuffer(ctx, ids.length);
+    const gids = up(Uint32Array.from(ids));
+    // rows 0..19 and 20..36 in separate buffers; c odd, so chunk 2 starts mid-word: repack it
+    const chunk = (r0: number, rows: number) => asF16(table.values.slice(r0 * c, (r0 + rows) * c)).packed;
+    const ds = [[0, 20], [20, 17]].map(([r0, rows]) => embeddingDispatch(ctx.device, { ids: gids, table: up(chunk(r0, rows)), out, params: uniformBuffer(ctx, embeddingParams(c, r0, rows)), step }, c));
+    expect(await runAndRead(ctx, ds, ids.length, out, ids.length * c)).toBeAllclose(embeddingRef(ids, table.values, c), { atol: 0, rtol: 0 });
+  });
+});
+
+describe('rmsnorm', () => {
+  const eps = 1e-6;
+  for (const [t, c] of [[3, 7], [5, 130], [1, 64]]) {
+    it(`forward T=${t} C=${c}`, async () => {
+      const r = rng(t * 100 + c);
+      const x = randArray(r, t * c, 2);
+      const w = asF16(randArray(r, c).map((v) => 1 + 0.5 * v));
+      const out = allocStorage(ctx.device, t * c * 4);
+      const d = rmsnormDispatch(ctx.device, { x: up(x), w: up(w.packed), out, params: uniformBuffer(ctx, rmsnormParams(c, eps)), step: stepBuffer(ctx, t) }, (n) => n);
+      expect(await runAndRead(ctx, [d], t, out, t * c)).toBeAllclose(rmsnormRef(x, w.values, t, c, eps), { rtol: 1e-5, atol: 1e-5 });
+    });
+  }
+  it('backward: reference vs finite differences, kernels vs reference (T=3, C=67)', async () => {
+    const [t, c] = [3, 67];
+    const r = rng(5);
+    const x = randArray(r, t * c, 2);
+    const w = asF16(randArray(r, c).map((v) => 1 + 0.5 * v));
+    const dout = randArray(r, t * c);
+    const ref = rmsnormBackwardRef(x, w.values, dout, t, c, eps);
+    for (const i of [0, 70, t * c - 1]) expect(fd((xx) => dotWith(rmsnormRef(xx, w.values, t, c, eps), dout), x, i)).toBeCloseTo(ref.dx[i], 6);
+    for (const i of [0, 33, c - 1]) expect(fd((ww) => dotWith(rmsnormRef(x, ww, t, c, eps), dout), w.values, i)).toBeCloseTo(ref.dw[i], 6);
+    const params = uniformBuffer(ctx, rmsnormParams(c, eps, t));
+    const dx = allocStorage(ctx.device, t * c * 4);
+    const dw = allocStorage(ctx.device, c * 4);
+    const [gdx] = await runRaw(RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform'], [up(x), up(w.packed), up(dout), dx, params], [t, 1, 1], [[dx, t * c]]);
+    const [gdw] = await runRaw(RMSNORM_DW_WGSL, ['read', 'read', 'rw', 'uniform'], [up(x), up(dout), dw, params], [Math.ceil(c / 64), 1, 1], [[dw, c]]);
+    expect(gdx).toBeAllclose(ref.dx, { rtol: 1e-4, atol: 1e-5 });
+    expect(gdw).toBeAllclose(ref.dw, { rtol: 1e-4, atol: 1e-5 });
+  });
+});
+
+describe('rope (rotate-half)', () => {
+  for (const [t, nh, d, pos, theta] of [[3, 5, 6, 0, 10000], [4, 2, 16, 1000, 1000000], [1, 7, 64, 37, 10000]]) {
+    it(`T=${t} heads=${nh} D=${d} pos=${pos} theta=${theta}, forward and inverse`, async () => {
+      const x = randArray(rng(t + nh + d), t * nh * d);
+      const buf = up(x);
+      const step = stepBuffer(ctx, t, pos);
+      const table = up(ropeTable(pos + t, d, theta));
+      const fwd = ropeDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d)), step }, nh, d);
+      const got = await runAndRead(ctx, [fwd], t, buf, x.length);
+      expect(got).toBeAllclose(ropeRef(x, t, nh, d, pos, theta), { rtol: 1e-6, atol: 1e-6 });
+      const inv = ropeDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d, -1)), step }, nh, d);
+      expect(await runAndRead(ctx, [inv], t, buf, x.length)).toBeAllclose(x, { rtol: 1e-6, atol: 1e-6 });
+    });
+  }
+  it('the pair is (i, i+D/2), not (2i, 2i+1)', () => {
+    const x = new Float64Array(8); x[0] = 1; // D=8, one head, position 1
+    const out = ropeRef(x, 1, 1, 8, 1, 10000);
+    expect(out[0]).toBeCloseTo(Math.cos(1), 12);
+    expect(out[4]).toBeCloseTo(Math.sin(1), 12);
+    expect(out[1]).toBe(0);
+  });
+});
+
+describe('swiglu', () => {
+  it('forward (T=3, F=37) and backward (kernel vs reference vs finite differences)', async () => {
+    const [t, f] = [3, 37];
+    const r = rng(11);
+    const gate = randArray(r, t * f, 4);
+    const upv = randArray(r, t * f, 2);
+    const out = allocStorage(ctx.device, t * f * 4);
+    const d = swigluDispatch(ctx.device, { gate: up(gate), up: up(upv), out, params: uniformBuffer(ctx, swigluParams(f)), step: stepBuffer(ctx, t) }, f);
+    expect(await runAndRead(ctx, [d], t, out, t * f)).toBeAllclose(swigluRef(gate, upv), { rtol: 1e-5, atol: 1e-6 });
+    const dout = randArray(r, t * f);
+    const ref = swigluBackwardRef(gate, upv, dout);
+    for (const i of [0, 50, t * f - 1]) {
+      expect(fd((g) => dotWith(swigluRef(g, upv), dout), gate, i)).toBeCloseTo(ref.dgate[i], 6);
+      expect(fd((u) => dotWith(swigluRef(gate, u), dout), upv, i)).toBeCloseTo(ref.dup[i], 6);
+    }
+    const dg = allocStorage(ctx.device, t * f * 4); const du = allocStorage(ctx.device, t * f * 4);
+    const [gdg, gdu] = await runRaw(SWIGLU_BACKWARD_WGSL, [...SWIGLU_BACKWARD_BINDINGS], [up(gate), up(upv), up(dout), dg, du, uniformBuffer(ctx, swigluParams(f, t))], [1, 1, 1], [[dg, t * f], [du, t * f]]);
+    expect(gdg).toBeAllclose(ref.dgate, { rtol: 1e-5, atol: 1e-5 });
+    expect(gdu).toBeAllclose(ref.dup, { rtol: 1e-5, atol: 1e-5 });
+  });
+});
+
+describe('grouped-query causal attention', () => {
+  // [T, pos, H, Hkv, D]: prefill from 0, prefill continuing a cache, decode, > 256 keys (two chunks)
+  for (const [t, pos, h, hkv, d] of [[5, 0, 4, 2, 8], [3, 4, 6, 3, 12], [1, 9, 4, 1, 16], [2, 300, 2, 2, 70]]) {
+    it(`T=${t} pos=${pos} H=${h} Hkv=${hkv} D=${d}`, async () => {
+      const r = rng(t * 7 + pos + d);
+      const L = pos + t;
+      const q = randArray(r, t * h * d, 2);
+      const k = randArray(r, (L + 3) * hkv * d, 2); // rows past L must be ignored
+      const v = randArray(r, (L + 3) * hkv * d);
+      const out = allocStorage(ctx.device, t * h * d * 4);
+      const disp = attentionDispatch(ctx.device, { q: up(q), k: up(k), v: up(v), out, params: uniformBuffer(ctx, attentionParams(h, hkv, d)), step: stepBuffer(ctx, t, pos) }, h);
+      expect(await runAndRead(ctx, [disp], t, out, t * h * d)).toBeAllclose(attentionRef(q, k, v, t, pos, h, hkv, d), { rtol: 1e-4, atol: 1e-5 });
+    });
+  }
+  it('reference is causal: the last query ignores nothing, the first sees only key 0', () => {
+    const [h, d] = [1, 2];
+    const q = Float64Array.from([1, 0, 1, 0]);
+    const k = Float64Array.from([0, 0, 5, 0]);
+    const v = Float64Array.from([1, 1, 3, 3]);
+    const out = attentionRef(q, k, v, 2, 0, h, 1, d);
+    expect(out[0]).toBe(1); // query 0 sees only v0
+    expect(out[2]).toBeGreaterThan(2.9); // query 1 prefers key 1
+  });
+});
