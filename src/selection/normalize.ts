@@ -1,0 +1,50 @@
+// Text normalisation for decontamination and near-duplicate detection: the same problem written
+// with different whitespace or LaTeX spacing must give the same tokens.
+//  - LaTeX spacing commands (\, \! \; \: \quad \qquad \ ), \left \right, \displaystyle dropped
+//  - \dfrac, \tfrac -> \frac; braces around a single token dropped ({x} -> x, \frac{1}{2} -> \frac12)
+//  - $ delimiters and case ignored; tokens = alphanumeric runs, LaTeX commands, single symbols,
+//    so whitespace never matters ("x+y" and "x + y" tokenise alike).
+
+export function normalizeText(s: string): string {
+  let t = s.toLowerCase();
+  t = t.replace(/\\(?:left|right|bigl|bigr|big|displaystyle|textstyle)(?![a-z])/g, '');
+  t = t.replace(/\\(?:qquad|quad)(?![a-z])|\\[,!;: ]|~/g, ' ');
+  t = t.replace(/\\[dt]frac(?![a-z])/g, '\\frac');
+  t = t.replace(/\\text(?:bf|rm|it)?\{([^{}]*)\}|\\mathrm\{([^{}]*)\}/g, (_m, a, b) => ` ${a ?? b} `);
+  t = t.replace(/\$+|\\\(|\\\)|\\\[|\\\]/g, ' ');
+  // Braces around one token: {x} {12} {\pi} -> the token (repeat for nesting).
+  for (let k = 0; k < 3; k++) t = t.replace(/\{\s*(\\?[a-z0-9.]+|[^\s{}a-z0-9])\s*\}/g, ' $1 ');
+  return t;
+}
+
+/** Whitespace-insensitive tokens of the normalised text. */
+export function tokens(s: string): string[] {
+  return normalizeText(s).match(/\\[a-z]+|[a-z]+|\d+(?:\.\d+)?|[^\sa-z0-9\\]/g) ?? [];
+}
+
+/** Key for exact matching (all whitespace gone). */
+export function exactKey(s: string): string {
+  return tokens(s).join('');
+}
+
+/** FNV-1a 32-bit hash of a string. */
+export function fnv1a(s: string, seed = 0x811c9dc5): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** Hashes of the token n-grams (a text shorter than n gives one gram of all its tokens). */
+export function ngramHashes(toks: string[], n: number): Set<number> {
+  const out = new Set<number>();
+  if (toks.length === 0) return out;
+  if (toks.length < n) {
+    out.add(fnv1a(toks.join('\u0001')));
+    return out;
+  }
+  for (let i = 0; i + n <= toks.length; i++) out.add(fnv1a(toks.slice(i, i + n).join('\u0001')));
+  return out;
+}
