@@ -117,11 +117,15 @@ async function compareScalar(pRaw: string, rRaw: string, ctx: Ctx): Promise<Verd
   const pp = prmNormalize(pRaw);
   const pr = prmNormalize(rRaw);
   if (pp !== '' && pp === pr) return { correct: true, method: 'string', reason: `string: "${pp}" == "${pr}" (PRM800K normaliser)` };
+  // \pm / \mp answers stand for two values: both sides must carry the same sign markers.
+  const pm = (x: string) => (x.match(/\\pm|\\mp|±/g) ?? []).length;
+  if (pm(p) !== pm(r)) return { correct: false, method: 'mismatch', reason: `mismatch: "${p}" vs "${r}" (\\pm in one side only)` };
   const np = parseNumeric(p);
   const nr = parseNumeric(r);
   if (np !== null && nr !== null) {
     const cands = ctx.percent ? [np, np / 100, np * 100] : [np];
-    const refInt = isIntegerValue(nr);
+    // PRM800K: when either side is an integer, no tolerance (3 vs 3.0001 is wrong either way round).
+    const refInt = isIntegerValue(nr) || isIntegerValue(np);
     for (const c of cands) {
       const ok = refInt ? Math.abs(c - nr) <= 1e-9 * Math.max(1, Math.abs(nr)) : Math.abs(c - nr) <= REL_TOL * Math.max(Math.abs(c), Math.abs(nr));
       if (ok) {
@@ -131,8 +135,8 @@ async function compareScalar(pRaw: string, rRaw: string, ctx: Ctx): Promise<Verd
     }
     return {
       correct: false, method: 'mismatch',
-      reason: refInt && isIntegerValue(np) === false && Math.abs(np - nr) <= REL_TOL * Math.abs(nr)
-        ? `mismatch: ${p} != ${r} (integer reference needs an exact answer)`
+      reason: refInt && Math.abs(np - nr) <= REL_TOL * Math.max(Math.abs(np), Math.abs(nr))
+        ? `mismatch: ${p} != ${r} (an integer needs an exact match, no tolerance)`
         : `mismatch: numeric ${p} != ${r}`,
     };
   }

@@ -184,7 +184,7 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/\s+(?:or|and)\s+/g, ',');
   s = s.replace(/\\(?:dfrac|tfrac)/g, '\\frac');
   s = s.replace(/\\left\b|\\right\b|\\bigl?\b|\\bigr\b|\\Bigl?\b|\\Bigr\b/g, '');
-  s = s.replace(/\\[!,;:> ]|\\q?quad\b/g, '');
+  s = s.replace(/(?<!\\)\\[!,;:> ]|\\q?quad\b/g, '');
   s = s.replace(/~/g, '');
   // Degrees and percent.
   s = s.replace(/\^\s*\{?\\circ\}?/g, '').replace(/°/g, '').replace(/\\degree\b/g, '');
@@ -195,18 +195,20 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/\.\s*$/, '');
   // \text{...}: units and nouns dropped; other text kept as its content.
   for (let guard = 0; guard < 10 && /\\text\s*\{/.test(s); guard++) {
-    s = s.replace(/\\text\s*\{([^{}]*)\}/g, (_m, inner: string) => (isUnitText(inner) ? '' : inner));
+    s = s.replace(/\\text\s*\{([^{}]*)\}(\^\{?[23]\}?)?/g, (_m, inner: string, pow: string | undefined) => (isUnitText(inner) ? '' : inner + (pow ?? '')));
   }
+  s = s.replace(/\s*\b(million|billion|trillion)\b/g, (_m, w: string) => `\\times10^{${w === 'million' ? 6 : w === 'billion' ? 9 : 12}}`);
   // Bare unit words after a number ("5 cm", "12 feet").
   s = s.replace(/(\d)\s*(?:square |cubic |sq\.? )?(?:units?|cm|centimeters?|meters?|m|km|inches|inch|feet|foot|ft|miles?|hours?|minutes?|seconds?|days?|weeks?|years?|degrees?|dollars?|cents?|pounds?|kg|g|mph)(?:\^?\{?[23]\}?)?\s*$/i, '$1');
   s = s.replace(/^\s*(?:\\approx|≈)\s*/, '');
   // "x = 3", "\theta = 30", "k=5": drop a short left-hand side (Hendrycks <=2 chars, Qwen any variable).
   const eq = s.split('=');
-  if (eq.length === 2 && /^\s*(?:\\?[a-zA-Z]{1,6}(?:_\{?\w+\}?)?|\\[a-zA-Z]+)\s*$/.test(eq[0])) s = eq[1];
+  if (eq.length === 2 && /^\s*(?:\\?[a-zA-Z]{1,6}(?:_\{?\w+\}?)?|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\))\s*$/.test(eq[0])) s = eq[1];
   s = s.replace(/\\(?:le|leq|ge|geq)\b/g, (m) => (m.startsWith('\\le') ? '\\le' : '\\ge'));
   s = s.replace(/\binfinity\b|\binf\b/g, '\\infty').replace(/\\infty/g, '\\infty');
   s = fixSqrt(s);
   s = fixFracs(s);
+  s = injectMixedNumber(s);
   s = s.replace(/\s+/g, '');
   // Thousands separators: 1,234 and 1{,}234 and 1\,234 (already dropped).
   s = s.replace(/\{,\}/g, ',');
