@@ -1,0 +1,100 @@
+// Typed IndexedDB helpers for teacher jobs (store `teacherJobs`), remembered keys (`teacherKeys`)
+// and the pools/traces the jobs fill. Used by workers/teacher.worker.ts and the Teacher panel.
+import { openDb } from './db.ts';
+import type { Pool, Trace } from './types.ts';
+import type { JobStore } from '../teacher/job-runner.ts';
+import type { TeacherJobRecord } from '../teacher/job.ts';
+import type { JobProblem } from '../teacher/problems.ts';
+
+export async function createJobWithPool(job: TeacherJobRecord, pool: Pool, dbName?: string): Promise<void> {
+  const db = await openDb(dbName);
+  const tx = db.transaction(['teacherJobs', 'pools'], 'readwrite');
+  await Promise.all([tx.objectStore('pools').add(pool), tx.objectStore('teacherJobs').add(job), tx.done]);
+}
+
+export async function getJob(id: string, dbName?: string): Promise<TeacherJobRecord | undefined> {
+  return (await (await openDb(dbName)).get('teacherJobs', id)) as TeacherJobRecord | undefined;
+}
+
+export async function putJob(job: TeacherJobRecord, dbName?: string): Promise<void> {
+  await (await openDb(dbName)).put('teacherJobs', job);
+}
+
+/** Newest first. */
+export async function listJobs(dbName?: string): Promise<TeacherJobRecord[]> {
+  const all = (await (await openDb(dbName)).getAllFromIndex('teacherJobs', 'createdAt')) as TeacherJobRecord[];
+  return all.reverse();
+}
+
+/** Seqs of the traces already stored in a pool (trace id = `${poolId}:${seq}`). */
+export async function doneSeqs(poolId: string, dbName?: string): Promise<Set<number>> {
+  const keys = await (await openDb(dbName)).getAllKeysFromIndex('traces', 'poolId', poolId);
+  return new Set(keys.map((k) => Number(String(k).slice(poolId.length + 1))));
+}
+
+/** Trace + job counters + pool count in one transaction; a trace id already present is left alone. */
+export async function commitTrace(jobId: string, trace: Trace, update: (job: TeacherJobRecord) => void, dbName?: string): Promise<{ added: boolean; job: TeacherJobRecord }> {
+  const db = await openDb(dbName);
+  const tx = db.transaction(['traces', 'teacherJobs', 'pools'], 'readwrite');
+  const traces = tx.objectStore('traces');
+  const jobs = tx.objectStore('teacherJobs');
+  const job = (await jobs.get(jobId)) as TeacherJobRecord | undefined;
+  if (!job) { tx.abort(); throw new Error(`Teacher job ${jobId} is gone (deleted?).`); }
+  if ((await traces.getKey(trace.id)) !== undefined) { await tx.done; return { added: false, job }; }
+  await traces.add(trace);
+  update(job);
+  await jobs.put(job);
+  const pools = tx.objectStore('pools');
+  const pool = await pools.get(trace.poolId);
+  if (pool) { pool.counts.traces++; await pools.put(pool); }
+  await tx.done;
+  return { added: true, job };
+}
+
+export function idbJobStore(dbName?: string): JobStore {
+  return {
+    getJob: (id) => getJob(id, dbName),
+    putJob: (job) => putJob(job, dbName),
+    doneSeqs: (poolId) => doneSeqs(poolId, dbName),
+    commitTrace: (jobId, trace, update) => commitTrace(jobId, trace, update, dbName),
+  };
+}
+
+/** Problems from a pool's traces: reference = the trace's reference answer, else its answer
+ *  (an imported dataset's answer is the reference). Evaluation sets are never pools. */
+export async function problemsFromPool(poolId: string, dbName?: string): Promise<JobProblem[]> {
+  const db = await openDb(dbName);
+  const out: JobProblem[] = [];
+  let cursor = await db.transaction('traces').store.index('poolSeq').openCursor(IDBKeyRange.bound([poolId, -Infinity], [poolId, Infinity]));
+  while (cursor) {
+    const t = cursor.value;
+    const ref = t.referenceAnswer ?? (t.answer || undefined);
+    out.push({ problem: t.problem, reference: ref, domain: t.domain, level: t.level, origin: t.id });
+    cursor = await cursor.continue();
+  }
+  return out;
+}
+
+export async function listPools(dbName?: string): Promise<Pool[]> {
+  return (await openDb(dbName)).getAll('pools');
+}
+
+// ---- remembered keys: only after the user confirmed the warning in the panel ----
+/** Keys are remembered per provider and API origin, e.g. "openai@https://openrouter.ai". */
+export function keySlot(provider: string, baseUrl: string): string {
+  let origin = baseUrl;
+  try { origin = new URL(baseUrl).origin; } catch { /* keep as typed */ }
+  return `${provider}@${origin}`;
+}
+
+export async function getRememberedKey(slot: string, dbName?: string): Promise<string | undefined> {
+  return (await (await openDb(dbName)).get('teacherKeys', slot))?.key;
+}
+
+export async function rememberKey(slot: string, key: string, dbName?: string): Promise<void> {
+  await (await openDb(dbName)).put('teacherKeys', { provider: slot, key, savedAt: Date.now() });
+}
+
+export async function forgetKey(slot: string, dbName?: string): Promise<void> {
+  await (await openDb(dbName)).delete('teacherKeys', slot);
+}
