@@ -1,0 +1,204 @@
+// On-GPU summary of the next-token distribution, so decode reads back a few words, never the vocabulary.
+//   logits (V) f32 (modified in place: suppressed ids set to -3e38), suppress (S) u32
+//   -> out u32 words: [id, logprob (f32 bits), entropy (f32 bits), then K pairs (id, logprob bits)]
+// logprob, entropy and top-k are of the temperature-1 distribution before suppression. Sampling:
+//   temperature 0   argmax of the unsuppressed logits (lowest id on ties)
+//   temperature > 0 q_i ∝ exp((x_i - max)/temperature); nucleus = every token whose logit is >= the
+//                   logit at which the mass sorted high-to-low first reaches topP·Z (ties included),
+//                   found by binary search over the order-preserving u32 key of the logit; the token
+//                   is the inverse CDF of u over the nucleus in vocabulary (id) order: u -> 0 picks
+//                   the lowest nucleus id, u -> 1 the highest.
+// One workgroup of 256 threads; every step is a strided pass plus a tree reduction.
+import type { SampledToken } from '../generation/types.ts';
+import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '../runtime/kernel.ts';
+
+/** logits (rw), suppress, out (rw), params */
+export const SAMPLE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'rw', 'uniform'];
+export const MAX_TOP_K = 64;
+export const MAX_SUPPRESS = 256;
+
+export const SAMPLE_WGSL = /* wgsl */ `
+struct P { v: u32, k: u32, nsup: u32, p0: u32, temp: f32, topp: f32, u: f32, p1: f32 }
+@group(0) @binding(0) var<storage, read_write> L: array<f32>;
+@group(0) @binding(1) var<storage, read> sup: array<u32>;
+@group(0) @binding(2) var<storage, read_write> R: array<u32>;
+@group(0) @binding(3) var<uniform> p: P;
+const WG = 256u;
+const NEG = -3.0e38;
+var<workgroup> rf: array<f32, 256>;
+var<workgroup> rf2: array<f32, 256>;
+var<workgroup> ri: array<u32, 256>;
+var<workgroup> chosen: u32;
+
+fn rmax(lid: u32, v: f32) -> f32 {
+  rf[lid] = v; workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) { if (lid < s) { rf[lid] = max(rf[lid], rf[lid + s]); } workgroupBarrier(); }
+  let r = rf[0]; workgroupBarrier(); return r;
+}
+fn rsum2(lid: u32, a: f32, b: f32) -> vec2<f32> {
+  rf[lid] = a; rf2[lid] = b; workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) { if (lid < s) { rf[lid] += rf[lid + s]; rf2[lid] += rf2[lid + s]; } workgroupBarrier(); }
+  let r = vec2<f32>(rf[0], rf2[0]); workgroupBarrier(); return r;
+}
+// (value, id) with the larger value, the smaller id on ties
+fn better(v: f32, i: u32, bv: f32, bi: u32) -> bool { return v > bv || (v == bv && i < bi); }
+fn rargmax(lid: u32, v: f32, i: u32) -> vec2<u32> {
+  rf[lid] = v; ri[lid] = i; workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s && better(rf[lid + s], ri[lid + s], rf[lid], ri[lid])) { rf[lid] = rf[lid + s]; ri[lid] = ri[lid + s]; }
+    workgroupBarrier();
+  }
+  let r = vec2<u32>(bitcast<u32>(rf[0]), ri[0]); workgroupBarrier(); return r;
+}
+fn key(x: f32) -> u32 { let b = bitcast<u32>(x); return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u); }
+
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let V = p.v;
+  // 1. max, log Z, entropy of the temperature-1 distribution
+  var lm = NEG;
+  for (var i = lid; i < V; i += WG) { lm = max(lm, L[i]); }
+  let m = rmax(lid, lm);
+  var s = 0.0; var sx = 0.0;
+  for (var i = lid; i < V; i += WG) { let d = L[i] - m; let e = exp(d); s += e; sx += e * d; }
+  let st = rsum2(lid, s, sx);
+  let logZ = m + log(st.x);
+  if (lid == 0u) { R[2] = bitcast<u32>(log(st.x) - st.y / st.x); }
+  // 2. top-k by repeated constrained argmax (each pass takes the best strictly after the previous)
+  var pv = 3.0e38; var pi = 0u; var first = true;
+  for (var kk = 0u; kk < p.k; kk++) {
+    var bv = NEG; var bi = 0xffffffffu;
+    for (var i = lid; i < V; i += WG) {
+      let x = L[i];
+      let after = first || x < pv || (x == pv && i > pi);
+      if (after && better(x, i, bv, bi)) { bv = x; bi = i; }
+    }
+    let r = rargmax(lid, bv, bi);
+    pv = bitcast<f32>(r.x); pi = r.y; first = false;
+    if (lid == 0u) { R[3u + 2u * kk] = pi; R[4u + 2u * kk] = bitcast<u32>(pv - logZ); }
+  }
+  // 3. suppression
+  for (var j = lid; j < p.nsup; j += WG) { let id = sup[j]; if (id < V) { L[id] = NEG; } }
+  storageBarrier(); workgroupBarrier();
+  // 4. choose
+  if (p.temp <= 0.0) {
+    var bv = NEG; var bi = 0xffffffffu;
+    for (var i = lid; i < V; i += WG) { let x = L[i]; if (better(x, i, bv, bi)) { bv = x; bi = i; } }
+    let r = rargmax(lid, bv, bi);
+    if (lid == 0u) { chosen = r.y; }
+  } else {
+    var lm2 = NEG;
+    for (var i = lid; i < V; i += WG) { lm2 = max(lm2, L[i]); }
+    let m2 = rmax(lid, lm2);
+    let inv = 1.0 / p.temp;
+    var tau = 0u;
+    if (p.topp < 1.0) {
+      var z = 0.0;
+      for (var i = lid; i < V; i += WG) { z += exp((L[i] - m2) * inv); }
+      let goal = p.topp * rsum2(lid, z, 0.0).x;
+      var lo = 0u; var hi = 0xffffffffu;
+      for (var it = 0u; it < 32u; it++) {
+        let w = hi - lo;
+        let mid = lo + (w >> 1u) + (w & 1u);
+        var ms = 0.0;
+        for (var i = lid; i < V; i += WG) { let x = L[i]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
+        let mass = rsum2(lid, ms, 0.0).x;
+        if (w != 0u) { if (mass >= goal) { lo = mid; } else { hi = mid - 1u; } }
+      }
+      tau = lo;
+    }
+    // inverse CDF over the nucleus in id order: contiguous blocks per thread, scanned by thread 0
+    let B = (V + WG - 1u) / WG;
+    let b0 = min(V, lid * B); let b1 = min(V, b0 + B);
+    var bs = 0.0; var last = 0u;
+    for (var i = b0; i < b1; i++) { let x = L[i]; let q = exp((x - m2) * inv); if (key(x) >= tau && q > 0.0) { bs += q; last = i + 1u; } }
+    rf[lid] = bs; ri[lid] = last;
+    workgroupBarrier();
+    if (lid == 0u) {
+      var acc = 0.0; var lastAll = 1u;
+      for (var j = 0u; j < WG; j++) { let b = rf[j]; rf2[j] = acc; acc += b; lastAll = max(lastAll, ri[j]); }
+      rf2[0] = 0.0;
+      chosen = lastAll - 1u; // if rounding leaves u·total past every block: the last nucleus member
+      rf[0] = acc; // total (thread 0's own block sum is kept in bs)
+    }
+    workgroupBarrier();
+    let tgt = p.u * rf[0];
+    let start = rf2[lid];
+    if (bs > 0.0 && tgt >= start && tgt < start + bs) {
+      var acc = start; var pick = last - 1u;
+      for (var i = b0; i < b1; i++) {
+        let x = L[i]; let q = exp((x - m2) * inv);
+        if (key(x) >= tau && q > 0.0) { acc += q; if (tgt < acc) { pick = i; break; } }
+      }
+      chosen = pick;
+    }
+  }
+  workgroupBarrier();
+  if (lid == 0u) { let c = chosen; R[0] = c; R[1] = bitcast<u32>(L[c] - logZ); }
+}`;
+
+export function sampleParams(v: number, o: { topK: number; suppressCount: number; temperature: number; topP: number; u: number }): Uint32Array {
+  return paramWords([v, o.topK, o.suppressCount, 0, { f: o.temperature }, { f: o.topP }, { f: o.u }, 0]);
+}
+
+/** Words the result occupies for top-k = k. */
+export function sampleOutWords(k: number): number { return 3 + 2 * k; }
+
+export function sampleDispatch(device: GPUDevice, b: { logits: GPUBuffer; suppress: GPUBuffer; out: GPUBuffer; params: GPUBuffer }): Dispatch {
+  const k = kernel(device, 'sample', SAMPLE_WGSL, SAMPLE_BINDINGS);
+  return { label: 'sample', pipeline: k.pipeline, bind: bindGroup(device, k, [b.logits, b.suppress, b.out, b.params]), grid: () => [1, 1, 1] };
+}
+
+/** Decodes the kernel's output words. */
+export function decodeSample(words: Uint32Array, k: number): SampledToken {
+  const f = new Float32Array(words.buffer, words.byteOffset, words.length);
+  const alternatives = [];
+  for (let i = 0; i < k; i++) alternatives.push({ id: words[3 + 2 * i], logprob: f[4 + 2 * i] });
+  return { id: words[0], logprob: f[1], entropy: f[2], alternatives };
+}
+
+export interface SampleRefOptions { temperature: number; topP: number; topK: number; u: number; suppress?: readonly number[] }
+
+/** CPU reference (float64) of the same summary and sampling rule. Also returns the nucleus (ids in
+ *  id order) and each member's [start, end) interval of the u axis, for boundary-aware tests. */
+export function sampleRef(logits: ArrayLike<number>, o: SampleRefOptions): SampledToken & { nucleus: number[]; intervals: Array<[number, number]> } {
+  const v = logits.length;
+  let m = -Infinity;
+  for (let i = 0; i < v; i++) m = Math.max(m, logits[i]);
+  let s = 0; let sx = 0;
+  for (let i = 0; i < v; i++) { const d = logits[i] - m; const e = Math.exp(d); s += e; sx += e * d; }
+  const logZ = m + Math.log(s);
+  const entropy = Math.log(s) - sx / s;
+  const order = Array.from({ length: v }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
+  const alternatives = order.slice(0, o.topK).map((id) => ({ id, logprob: logits[id] - logZ }));
+  const x = Float64Array.from(logits as ArrayLike<number>);
+  for (const id of o.suppress ?? []) if (id < v) x[id] = -Infinity;
+  let id: number;
+  let nucleus: number[] = [];
+  let intervals: Array<[number, number]> = [];
+  if (o.temperature <= 0) {
+    id = 0;
+    for (let i = 1; i < v; i++) if (x[i] > x[id]) id = i;
+  } else {
+    let m2 = -Infinity;
+    for (let i = 0; i < v; i++) m2 = Math.max(m2, x[i]);
+    const q = Array.from(x, (xi) => Math.exp((xi - m2) / o.temperature));
+    let tau = -Infinity;
+    if (o.topP < 1) {
+      const z = q.reduce((a, b) => a + b, 0);
+      const sorted = Array.from({ length: v }, (_, i) => i).sort((a, b) => x[b] - x[a] || a - b);
+      let cum = 0;
+      for (const i of sorted) { cum += q[i]; if (cum >= o.topP * z) { tau = x[i]; break; } }
+    }
+    nucleus = [];
+    for (let i = 0; i < v; i++) if (x[i] >= tau && q[i] > 0) nucleus.push(i);
+    const total = nucleus.reduce((a, i) => a + q[i], 0);
+    let acc = 0;
+    intervals = nucleus.map((i) => { const a = acc / total; acc += q[i]; return [a, acc / total] as [number, number]; });
+    const target = o.u * total;
+    id = nucleus[nucleus.length - 1];
+    let c = 0;
+    for (const i of nucleus) { c += q[i]; if (target < c) { id = i; break; } }
+  }
+  return { id, logprob: logits[id] - logZ, entropy, alternatives, nucleus, intervals };
+}
