@@ -30,6 +30,7 @@ const api = {
       apiKey,
       signal: entry.ac.signal,
       stopReason: () => entry.reason,
+      onLog: (line) => console.info(line),
       onProgress: onProgress ? (j) => { try { onProgress(j); } catch { /* UI gone */ } } : undefined,
     }).finally(() => running.delete(jobId));
     running.set(jobId, entry);

@@ -34,6 +34,8 @@ export interface RunOptions {
   /** Why the signal aborted (read when it fires). */
   stopReason?: () => StopReason;
   onProgress?: (job: TeacherJobRecord) => void;
+  /** Key-free log lines (retries, errors, status), e.g. to the console. */
+  onLog?: (line: string) => void;
   fetchImpl?: typeof fetch;
   retry?: Omit<RetryOptions, 'signal' | 'onRetry'>;
 }
@@ -145,7 +147,9 @@ export async function runJob(jobId: string, opts: RunOptions): Promise<TeacherJo
             signal,
             onRetry: ({ attempt, delayMs, error }) => {
               j.progress.retries++;
-              pushError(j, { seq, message: `${error.message} (retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s)`, at: Date.now(), retry: true });
+              const message = scrubSecrets(`${error.message} (retry ${attempt} in ${(delayMs / 1000).toFixed(1)} s)`, secrets);
+              pushError(j, { seq, message, at: Date.now(), retry: true });
+              opts.onLog?.(`teacher job ${j.id} unit ${seq}: ${message}`);
               void queueSave();
             },
           });
@@ -167,7 +171,9 @@ export async function runJob(jobId: string, opts: RunOptions): Promise<TeacherJo
           if (signal.aborted) return;
           const err = toTeacherError(e, secrets, signal);
           j.progress.failed++;
-          pushError(j, { seq, message: scrubSecrets(err.message, secrets), at: Date.now() });
+          const message = scrubSecrets(err.message, secrets);
+          pushError(j, { seq, message, at: Date.now() });
+          opts.onLog?.(`teacher job ${j.id} unit ${seq} failed: ${message}`);
           if (isFatal(err)) {
             fatal = `Stopped: ${scrubSecrets(err.message, secrets)}`;
             inner.abort();
@@ -188,5 +194,6 @@ export async function runJob(jobId: string, opts: RunOptions): Promise<TeacherJo
   job.status = status;
   job.failure = fatal;
   await save();
+  opts.onLog?.(`teacher job ${job.id}: ${status}, ${job.progress.done}/${job.progress.total} traces${fatal ? ' - ' + fatal : ''}`);
   return job;
 }

@@ -17,8 +17,8 @@ export type Fault =
   | { kind: 'drop'; afterChunks: number }
   /** Stream with this delay before each chunk. */
   | { kind: 'slow'; delayMs: number }
-  /** 401 whose body echoes the API key the client sent (to test scrubbing). */
-  | { kind: 'echo-key' };
+  /** An error (401 unless given) whose body echoes the API key the client sent (to test scrubbing). */
+  | { kind: 'echo-key'; status?: number };
 
 export interface RecordedRequest {
   method: string;
@@ -107,7 +107,7 @@ export async function startFakeLlmServer(opts: FakeLlmOptions = {}): Promise<Fak
     }
     if (fault?.kind === 'echo-key') {
       const key = String(req.headers['x-api-key'] ?? req.headers.authorization ?? '');
-      return json(401, { error: { type: 'authentication_error', message: `invalid key: ${key}` } });
+      return json(fault.status ?? 401, { error: { type: 'authentication_error', message: `invalid key: ${key}` } });
     }
     if (isAnthropic && (!req.headers['x-api-key'] || req.headers['anthropic-version'] == null)) {
       return json(401, { type: 'error', error: { type: 'authentication_error', message: 'x-api-key and anthropic-version are required' } });
