@@ -7,10 +7,10 @@ import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWor
 /** x, w, out, params, step */
 export const RMSNORM_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rw', 'uniform', 'uniform'];
 
-// params: c, eps, m = fixed row count (0 = step.t)
+// params: c, eps, m = fixed row count (0 = step.t), last = 1: normalise only row step.t-1 into row 0
 export const RMSNORM_WGSL = /* wgsl */ `
 ${STEP_WGSL}
-struct P { c: u32, eps: f32, m: u32, p0: u32 }
+struct P { c: u32, eps: f32, m: u32, last: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -20,14 +20,15 @@ var<workgroup> red: array<f32, 64>;
 fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let row = wg.x * p.c;
+  let row = select(wg.x, step.t - 1u, p.last == 1u) * p.c;
+  let orow = select(wg.x * p.c, 0u, p.last == 1u);
   var ss = 0.0;
   for (var c = lid; c < p.c; c += 64u) { let v = x[row + c]; ss += v * v; }
   red[lid] = ss;
   workgroupBarrier();
   for (var s = 32u; s > 0u; s >>= 1u) { if (lid < s) { red[lid] += red[lid + s]; } workgroupBarrier(); }
   let inv = inverseSqrt(red[0] / f32(p.c) + p.eps);
-  for (var c = lid; c < p.c; c += 64u) { out[row + c] = x[row + c] * inv * w_at(c); }
+  for (var c = lid; c < p.c; c += 64u) { out[orow + c] = x[row + c] * inv * w_at(c); }
 }`;
 
 /** dx for one row per workgroup. Bindings: x, w, dout, dx, params */
@@ -74,7 +75,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   dw[c] = acc;
 }`;
 
-export function rmsnormParams(c: number, eps: number, m = 0): Uint32Array { return paramWords([c, { f: eps }, m, 0]); }
+export function rmsnormParams(c: number, eps: number, m = 0, lastRowOnly = false): Uint32Array { return paramWords([c, { f: eps }, m, lastRowOnly ? 1 : 0]); }
 
 /** rows(t): how many rows this dispatch normalises for a step of t tokens. */
 export function rmsnormDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, rows: (t: number) => number, label = 'rmsnorm'): Dispatch {

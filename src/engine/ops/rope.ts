@@ -3,6 +3,7 @@
 // cos/sin come from a table (maxPos, D/2) built on the CPU with Hugging Face's f32 rounding of the
 // angle: WGSL's cos/sin may be off by 2^-11 absolute (SwiftShader is), a table is exact.
 //   forward:  x (T, nh, D) in place; out[i] = x[i]cos - x[i+D/2]sin, out[i+D/2] = x[i+D/2]cos + x[i]sin
+//   (atPos: x is a cache (maxLen, nh, D) and rows pos..pos+T-1 are rotated)
 //   backward: the same kernel with sign = -1 (rotation by -angle is the transpose)
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
@@ -30,7 +31,7 @@ export function ropeTable(maxPos: number, d: number, theta: number): Float32Arra
 
 export const ROPE_WGSL = /* wgsl */ `
 ${STEP_WGSL}
-struct P { nh: u32, d: u32, p0: u32, sign: f32 }
+struct P { nh: u32, d: u32, atpos: u32, sign: f32 }
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
 @group(0) @binding(2) var<uniform> p: P;
@@ -42,15 +43,16 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (h >= p.nh || t >= step.t) { return; }
   let v = cs[(step.pos + t) * half + i];
   let c = v.x; let s = v.y * p.sign;
-  let o = (t * p.nh + h) * p.d + i;
+  let o = ((t + select(0u, step.pos, p.atpos == 1u)) * p.nh + h) * p.d + i;
   let a = x[o]; let b = x[o + half];
   x[o] = a * c - b * s;
   x[o + half] = b * c + a * s;
 }`;
 
-export function ropeParams(nh: number, d: number, sign = 1): Uint32Array {
+/** atPos: x holds rows by absolute position (a KV cache), so row = pos + t instead of t. */
+export function ropeParams(nh: number, d: number, sign = 1, atPos = false): Uint32Array {
   if (d % 2 !== 0) throw new Error(`rope: head_dim ${d} must be even`);
-  return paramWords([nh, d, 0, { f: sign }]);
+  return paramWords([nh, d, atPos ? 1 : 0, { f: sign }]);
 }
 
 export function ropeDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, nh: number, d: number, label = 'rope'): Dispatch {

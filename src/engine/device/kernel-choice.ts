@@ -1,0 +1,48 @@
+// Kernel variants per adapter. The default follows the adapter kind (ENVIRONMENT.md: register-tiled
+// matmul is fastest on SwiftShader, workgroup-tiled on real GPUs); measureMatmulVariants() times
+// both on this device so the choice can be made by measurement (the worker and the bench do).
+import { FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams } from '../ops/matmul.ts';
+import { encodeDispatches } from '../runtime/kernel.ts';
+import type { GpuContext } from './gpu-context.ts';
+
+export type PrefillVariant = Extract<MatmulVariant, 'register' | 'workgroup'>;
+
+export function defaultMatmulVariant(ctx: Pick<GpuContext, 'report'>): PrefillVariant {
+  return ctx.report.isFallbackAdapter ? 'register' : 'workgroup';
+}
+
+export interface MatmulTiming { variant: MatmulVariant; m: number; n: number; k: number; ms: number; gflops: number }
+
+/** Times `variant` on x (m,k) · W(n,k)ᵀ: one warm-up, then `reps` dispatches in one submit. */
+export async function timeMatmul(ctx: GpuContext, variant: MatmulVariant, m: number, n: number, k: number, reps = 5): Promise<MatmulTiming> {
+  const { device } = ctx;
+  const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+  const x = device.createBuffer({ size: m * k * 4, usage });
+  const w = device.createBuffer({ size: Math.ceil((n * k) / 2) * 4, usage });
+  const bias = device.createBuffer({ size: Math.ceil(n / 2) * 4 + 16, usage });
+  const out = device.createBuffer({ size: m * n * 4, usage });
+  const params = device.createBuffer({ size: 32, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  const step = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(params, 0, matmulParams({ n, k, ldo: n, noff: 0, flags: FLAG_BIAS, m: 0 }));
+  device.queue.writeBuffer(step, 0, new Uint32Array([m, 0, 0, 0]));
+  const d = matmulDispatch(device, variant, { x, w, bias, out, params, step }, n, (t) => t);
+  const run = async (times: number) => {
+    const enc = device.createCommandEncoder();
+    for (let i = 0; i < times; i++) encodeDispatches(enc, [d], m);
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+  };
+  await run(1);
+  const t0 = performance.now();
+  await run(reps);
+  const ms = (performance.now() - t0) / reps;
+  for (const b of [x, w, bias, out, params, step]) b.destroy();
+  return { variant, m, n, k, ms, gflops: (2 * m * n * k) / (ms * 1e6) };
+}
+
+/** Times the register- and workgroup-tiled kernels on a prefill-like shape; returns the faster. */
+export async function measureMatmulVariants(ctx: GpuContext, m = 64, n = 256, k = 256): Promise<{ best: PrefillVariant; timings: MatmulTiming[] }> {
+  const timings = [await timeMatmul(ctx, 'register', m, n, k), await timeMatmul(ctx, 'workgroup', m, n, k)];
+  const best = timings[0].ms <= timings[1].ms ? 'register' : 'workgroup';
+  return { best, timings };
+}
