@@ -1,0 +1,157 @@
+// The evaluation runner core: for each not-yet-stored item of a run, generate k samples, grade
+// them, store the item at once (resumable: stored items are skipped, the primary key
+// [runId, itemKey] makes a repeat store an overwrite), then summarise. Written against
+// DecodeSession/TextTokenizer-level `Generate`, so tests drive it with a scripted session.
+import { SeededRng } from '../engine/generation/rng.ts';
+import { extractAnswer } from '../grading/extract.ts';
+import { gradeAnswer } from '../grading/equivalence.ts';
+import type { BenchmarkItem } from './benchmarks.ts';
+import { breakdown, eta, majorityVote, score, type ScoredItem } from './metrics.ts';
+import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from './types.ts';
+
+/** Storage the runner needs (IndexedDB in the app: src/data/eval-store.ts; a Map in tests). */
+export interface EvalStore {
+  getRun(id: string): Promise<EvalRunRecord | undefined>;
+  putRun(run: EvalRunRecord): Promise<void>;
+  putItem(item: EvalItemRecord): Promise<void>;
+  listItems(runId: string): Promise<EvalItemRecord[]>;
+}
+
+/** Generates one response for a problem; `rng` is the item/sample's seeded stream. */
+export type Generate = (problem: string, o: { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; signal?: { readonly aborted: boolean } }) => Promise<{ text: string; tokens: number; stop: string }>;
+
+export interface RunDeps {
+  store: EvalStore;
+  generate: Generate;
+  onProgress?: (p: EvalProgress) => void;
+  signal?: { readonly aborted: boolean };
+  now?: () => number;
+}
+
+/** Per-(item, sample) seed, so a resumed run samples exactly what the uninterrupted one would. */
+export function itemSeed(seed: number, key: string, sample: number): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
+  return (h + Math.imul(sample + 1, 0x85ebca6b)) >>> 0;
+}
+
+export function newRunId(now: number, seed: number): string {
+  return `eval-${now.toString(36)}-${(seed >>> 0).toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** Creates and stores the run record for `items` (their keys are frozen into the config). */
+export async function createRun(store: EvalStore, config: Omit<EvalConfig, 'itemKeys'>, items: readonly BenchmarkItem[], badRows: string[], now = Date.now()): Promise<EvalRunRecord> {
+  const run: EvalRunRecord = {
+    id: newRunId(now, config.seed), createdAt: now, evalSet: config.evalSet, model: config.model, status: 'running',
+    config: { ...config, itemKeys: items.map((i) => i.key) },
+    summary: summarize([], items.length, badRows, 0),
+  };
+  await store.putRun(run);
+  return run;
+}
+
+export function toScored(r: EvalItemRecord): ScoredItem {
+  return { samples: r.samples.map((s) => s.correct), majority: r.majority.correct, tokens: r.samples.map((s) => s.tokens), level: r.level, subject: r.subject };
+}
+
+export function summarize(items: readonly EvalItemRecord[], total: number, badRows: string[], elapsedMs: number, error?: string): EvalSummary {
+  const scored = items.map(toScored);
+  return {
+    score: score(scored), byLevel: breakdown(scored, 'level'), bySubject: breakdown(scored, 'subject'),
+    done: items.length, total, badRows, elapsedMs, ...(error ? { error } : {}),
+  };
+}
+
+/** Grades one item's samples into a record. */
+export async function evaluateItem(runId: string, item: BenchmarkItem, config: EvalConfig, generate: Generate, signal?: { readonly aborted: boolean }, now: () => number = Date.now): Promise<EvalItemRecord | null> {
+  const t0 = now();
+  const samples: EvalSampleResult[] = [];
+  const k = Math.max(1, Math.floor(config.samples));
+  for (let s = 0; s < k; s++) {
+    const rng = new SeededRng(itemSeed(config.seed, item.key, s));
+    const g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: () => rng.next(), system: config.system, signal });
+    if (g.stop === 'cancelled' || signal?.aborted) return null;
+    const prediction = extractAnswer(g.text)?.answer ?? null;
+    const v = await gradeAnswer(prediction, item.answer);
+    samples.push({ prediction, correct: v.correct, reason: v.reason, tokens: g.tokens, stop: g.stop, text: g.text });
+  }
+  const vote = majorityVote(samples.map((x) => x.prediction));
+  const mv = vote.index >= 0 ? samples[vote.index] : samples[0];
+  const majority = { prediction: vote.answer, votes: vote.votes, correct: vote.index >= 0 ? mv.correct : false, reason: vote.index >= 0 ? mv.reason : 'mismatch: no answer in any sample' };
+  const head = k === 1 ? samples[0] : { ...majority };
+  return {
+    runId, itemKey: item.key, index: item.index, problem: item.problem, reference: item.answer,
+    ...(item.level !== undefined ? { level: item.level } : {}), ...(item.subject !== undefined ? { subject: item.subject } : {}),
+    prediction: head.prediction, correct: head.correct, reason: head.reason, samples, majority,
+    tokens: samples.reduce((a, x) => a + x.tokens, 0), ms: now() - t0, finishedAt: now(),
+  };
+}
+
+/**
+ * Runs (or resumes) `runId` over `items` (the benchmark's items; only those in the run's frozen
+ * itemKeys are evaluated). Items already stored are skipped. Returns the final run record.
+ */
+export async function runEvaluation(runId: string, items: readonly BenchmarkItem[], deps: RunDeps): Promise<EvalRunRecord> {
+  const now = deps.now ?? Date.now;
+  const run = await deps.store.getRun(runId);
+  if (!run) throw new Error(`evaluation run ${runId} not found`);
+  const byKey = new Map(items.map((i) => [i.key, i]));
+  const missing = run.config.itemKeys.filter((k) => !byKey.has(k));
+  const badRows = [...(run.summary?.badRows ?? [])];
+  for (const k of missing) if (!badRows.includes(`item ${k} is no longer in the benchmark file`)) badRows.push(`item ${k} is no longer in the benchmark file`);
+  const wanted = run.config.itemKeys.filter((k) => byKey.has(k)).map((k) => byKey.get(k)!);
+  const total = wanted.length;
+  const stored = new Map((await deps.store.listItems(runId)).map((r) => [r.itemKey, r]));
+  const prevElapsed = run.summary?.elapsedMs ?? 0;
+  const t0 = now();
+  let doneHere = 0;
+  const report = (status: EvalRunRecord['status'], last?: EvalItemRecord) => {
+    const elapsed = now() - t0;
+    const done = [...stored.keys()].filter((k) => byKey.has(k)).length;
+    deps.onProgress?.({
+      runId, done, total, correct: [...stored.values()].filter((r) => r.correct).length,
+      etaMs: doneHere > 0 ? eta(doneHere, doneHere + (total - done), elapsed) : null, elapsedMs: prevElapsed + elapsed, status,
+      ...(last ? { lastItem: { key: last.itemKey, correct: last.correct, reason: last.reason } } : {}),
+    });
+  };
+  run.status = 'running';
+  await deps.store.putRun(run);
+  report('running');
+  let status: EvalRunRecord['status'] = 'done';
+  let error: string | undefined;
+  try {
+    for (const item of wanted) {
+      if (stored.has(item.key)) continue;
+      if (deps.signal?.aborted) { status = 'cancelled'; break; }
+      const rec = await evaluateItem(runId, item, run.config, deps.generate, deps.signal, now);
+      if (!rec) { status = 'cancelled'; break; }
+      await deps.store.putItem(rec);
+      stored.set(rec.itemKey, rec);
+      doneHere++;
+      run.summary = summarize([...stored.values()], total, badRows, prevElapsed + now() - t0);
+      await deps.store.putRun(run);
+      report('running', rec);
+    }
+  } catch (e) {
+    status = 'failed';
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const finalItems = [...stored.values()].filter((r) => byKey.has(r.itemKey));
+  if (status === 'done' && finalItems.length < total) status = 'cancelled';
+  run.status = status;
+  run.summary = summarize(finalItems, total, badRows, prevElapsed + now() - t0, error);
+  await deps.store.putRun(run);
+  report(status);
+  return run;
+}
+
+/** An EvalStore in memory (tests, and the CLI). */
+export class MemoryEvalStore implements EvalStore {
+  runs = new Map<string, EvalRunRecord>();
+  items = new Map<string, EvalItemRecord>();
+  putCalls = 0;
+  async getRun(id: string) { const r = this.runs.get(id); return r ? structuredClone(r) : undefined; }
+  async putRun(run: EvalRunRecord) { this.runs.set(run.id, structuredClone(run)); }
+  async putItem(item: EvalItemRecord) { this.putCalls++; this.items.set(`${item.runId}\u0000${item.itemKey}`, structuredClone(item)); }
+  async listItems(runId: string) { return [...this.items.values()].filter((i) => i.runId === runId).map((i) => structuredClone(i)); }
+}

@@ -1,0 +1,89 @@
+// Shapes of evaluation runs and per-item results (stored in IndexedDB: evalRuns / evalItems).
+import type { SubsetSpec } from './benchmarks.ts';
+import type { Score } from './metrics.ts';
+
+export interface EvalConfig {
+  evalSet: string;
+  subset: SubsetSpec;
+  maxTokens: number;
+  seed: number;
+  temperature: number;
+  topP: number;
+  /** Samples per item (k of maj@k); 1 = pass@1 only. */
+  samples: number;
+  system?: string;
+  /** What generated: model name, adapter name, intervention settings (shown, compared). */
+  model: string;
+  adapter?: string | null;
+  interventions?: Record<string, unknown> | null;
+  /** Thinking budget (tokens) when budget forcing is on; runs differing only here form the curve. */
+  budget?: number | null;
+  /** Item keys of the resolved subset, fixed at start so a resume evaluates the same items. */
+  itemKeys: string[];
+}
+
+export interface EvalSampleResult {
+  prediction: string | null;
+  correct: boolean;
+  reason: string;
+  tokens: number;
+  stop: string;
+  text: string;
+}
+
+/** One evaluated item (key [runId, itemKey]: storing it twice overwrites, never double counts). */
+export interface EvalItemRecord {
+  runId: string;
+  itemKey: string;
+  index: number;
+  problem: string;
+  reference: string;
+  level?: string;
+  subject?: string;
+  /** Prediction/verdict of the first sample (pass@1), or of the majority when k > 1. */
+  prediction: string | null;
+  correct: boolean;
+  reason: string;
+  samples: EvalSampleResult[];
+  majority: { prediction: string | null; votes: number; correct: boolean; reason: string };
+  /** Generated tokens summed over samples, and wall time for the item. */
+  tokens: number;
+  ms: number;
+  finishedAt: number;
+}
+
+export type EvalStatus = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface EvalSummary {
+  score: Score;
+  byLevel: { key: string; score: Score }[];
+  bySubject: { key: string; score: Score }[];
+  done: number;
+  total: number;
+  badRows: string[];
+  error?: string;
+  elapsedMs: number;
+}
+
+export interface EvalRunRecord {
+  id: string;
+  createdAt: number;
+  evalSet: string;
+  model: string;
+  status: EvalStatus;
+  config: EvalConfig;
+  summary?: EvalSummary;
+  [field: string]: unknown;
+}
+
+export interface EvalProgress {
+  runId: string;
+  done: number;
+  total: number;
+  correct: number;
+  /** Estimated ms left (null until one item finished). */
+  etaMs: number | null;
+  elapsedMs: number;
+  lastItem?: { key: string; correct: boolean; reason: string };
+  status: EvalStatus;
+}
