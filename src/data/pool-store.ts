@@ -1,0 +1,82 @@
+// Typed helpers over the pools / traces / selections stores (page or worker). Trace ids are
+// `${poolId}:${seq}`, so a pool's traces are one primary-key range and a pool is deleted in one
+// range delete: a failed import never touches another pool.
+import type { TraceSink } from './import/importer.ts';
+import { openDb, type RBDatabase } from './db.ts';
+import type { Pool, Selection, Trace } from './types.ts';
+
+export function poolKeyRange(poolId: string): IDBKeyRange {
+  // ':' (0x3a) < ';' (0x3b): every `${poolId}:...` key and nothing else.
+  return IDBKeyRange.bound(`${poolId}:`, `${poolId};`, false, true);
+}
+
+/** Writes an import into IndexedDB: one readwrite transaction per batch. */
+export function idbSink(db: RBDatabase): TraceSink {
+  return {
+    async create(pool) {
+      await db.put('pools', pool);
+    },
+    async write(traces) {
+      const tx = db.transaction('traces', 'readwrite');
+      for (const t of traces) void tx.store.put(t);
+      await tx.done;
+    },
+    async finish(pool) {
+      await db.put('pools', pool);
+    },
+    async discard(poolId) {
+      await deletePool(poolId, db);
+    },
+  };
+}
+
+export async function listPools(db?: RBDatabase): Promise<Pool[]> {
+  const d = db ?? (await openDb());
+  return (await d.getAllFromIndex('pools', 'createdAt')).reverse();
+}
+
+export async function getPool(id: string, db?: RBDatabase): Promise<Pool | undefined> {
+  return (db ?? (await openDb())).get('pools', id);
+}
+
+/** Deletes a pool, its traces and its selections in one transaction. */
+export async function deletePool(poolId: string, db?: RBDatabase): Promise<void> {
+  const d = db ?? (await openDb());
+  const tx = d.transaction(['pools', 'traces', 'selections'], 'readwrite');
+  void tx.objectStore('traces').delete(poolKeyRange(poolId));
+  const sels = await tx.objectStore('selections').index('poolId').getAllKeys(poolId);
+  for (const k of sels) void tx.objectStore('selections').delete(k);
+  void tx.objectStore('pools').delete(poolId);
+  await tx.done;
+}
+
+export async function getPoolTraces(poolId: string, db?: RBDatabase): Promise<Trace[]> {
+  const d = db ?? (await openDb());
+  return d.getAll('traces', poolKeyRange(poolId));
+}
+
+export async function getTrace(id: string, db?: RBDatabase): Promise<Trace | undefined> {
+  return (db ?? (await openDb())).get('traces', id);
+}
+
+export async function putTrace(t: Trace, db?: RBDatabase): Promise<void> {
+  await (db ?? (await openDb())).put('traces', t);
+}
+
+export async function listSelections(poolId: string, db?: RBDatabase): Promise<Selection[]> {
+  const d = db ?? (await openDb());
+  const all = await d.getAllFromIndex('selections', 'poolId', poolId);
+  return all.sort((a, b) => b.createdAt - a.createdAt);
+}
+
+export async function getSelection(id: string, db?: RBDatabase): Promise<Selection | undefined> {
+  return (db ?? (await openDb())).get('selections', id);
+}
+
+export async function putSelection(s: Selection, db?: RBDatabase): Promise<void> {
+  await (db ?? (await openDb())).put('selections', s);
+}
+
+export async function deleteSelection(id: string, db?: RBDatabase): Promise<void> {
+  await (db ?? (await openDb())).delete('selections', id);
+}

@@ -1,0 +1,21 @@
+// The data worker: imports, selection and export run here so the page never stalls. The UI
+// reaches it through comlink (src/data/data-client.ts). Modules live in workers/data/.
+import * as Comlink from 'comlink';
+import { cancelJob, setBase } from './data/context.ts';
+import { importApi } from './data/import-api.ts';
+import { poolApi } from './data/pool-api.ts';
+
+const api = {
+  /** `base` = the app's base URL (document.baseURI), for the bundled files under data/. */
+  init(base: string): void {
+    setBase(base);
+  },
+  cancel(jobId: string): boolean {
+    return cancelJob(jobId);
+  },
+  ...importApi,
+  ...poolApi,
+};
+
+export type DataApi = typeof api;
+Comlink.expose(api);
