@@ -2,11 +2,13 @@
 // Each concern lives in its own module under workers/engine/ and is merged here.
 import * as Comlink from 'comlink';
 import { deviceApi } from './engine/device-api.ts';
+import { evalApi } from './engine/eval-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
 
 const api = {
   ...deviceApi,
+  ...evalApi,
 };
 
 export type EngineApi = typeof api;

@@ -105,12 +105,14 @@ export async function runEvaluation(runId: string, items: readonly BenchmarkItem
   const prevElapsed = run.summary?.elapsedMs ?? 0;
   const t0 = now();
   let doneHere = 0;
+  let error: string | undefined;
   const report = (status: EvalRunRecord['status'], last?: EvalItemRecord) => {
     const elapsed = now() - t0;
     const done = [...stored.keys()].filter((k) => byKey.has(k)).length;
     deps.onProgress?.({
       runId, done, total, correct: [...stored.values()].filter((r) => r.correct).length,
       etaMs: doneHere > 0 ? eta(doneHere, doneHere + (total - done), elapsed) : null, elapsedMs: prevElapsed + elapsed, status,
+      ...(error ? { error } : {}),
       ...(last ? { lastItem: { key: last.itemKey, correct: last.correct, reason: last.reason } } : {}),
     });
   };
@@ -118,7 +120,6 @@ export async function runEvaluation(runId: string, items: readonly BenchmarkItem
   await deps.store.putRun(run);
   report('running');
   let status: EvalRunRecord['status'] = 'done';
-  let error: string | undefined;
   try {
     for (const item of wanted) {
       if (stored.has(item.key)) continue;

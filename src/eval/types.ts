@@ -86,4 +86,6 @@ export interface EvalProgress {
   elapsedMs: number;
   lastItem?: { key: string; correct: boolean; reason: string };
   status: EvalStatus;
+  /** Why the run failed, when status is 'failed'. */
+  error?: string;
 }

@@ -1,0 +1,86 @@
+// Engine worker: evaluation runs. Loads the bundled benchmark, resolves the subset, and runs the
+// runner (src/eval/runner.ts) with the loaded model, storing each item in IndexedDB as it comes.
+// One run at a time; cancel() stops after the current token; resume() continues a stored run.
+import type { DecodeSession, TextTokenizer } from '../../src/engine/generation/types.ts';
+import { EVAL_SETS } from '../../src/data/bundled.ts';
+import { IdbEvalStore } from '../../src/data/eval-store.ts';
+import { parseBenchmark, selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
+import { generatePlain } from '../../src/eval/generate.ts';
+import { createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
+import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/eval/types.ts';
+
+/** What the runner needs from the loaded model. */
+export interface EvalModel {
+  name: string;
+  tokenizer: TextTokenizer;
+  session: DecodeSession;
+}
+
+let modelSource: (() => Promise<EvalModel>) | undefined;
+
+/** Other worker modules register how to reach the loaded model (see model wiring below). */
+export function setEvalModelSource(source: () => Promise<EvalModel>): void {
+  modelSource = source;
+}
+
+async function loadBenchmark(evalSet: string, baseUrl: string): Promise<Benchmark> {
+  const meta = EVAL_SETS.find((s) => s.id === evalSet);
+  if (!meta) throw new Error(`unknown evaluation set "${evalSet}" (known: ${EVAL_SETS.map((s) => s.id).join(', ')})`);
+  const url = new URL(`data/${meta.file}`, baseUrl).href;
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`could not load ${meta.file}: HTTP ${res.status} from ${url}`);
+  return parseBenchmark(evalSet, await res.text());
+}
+
+let active: { runId: string; signal: { aborted: boolean }; done: Promise<EvalRunRecord> } | undefined;
+
+async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProgress) => void, store: IdbEvalStore): Promise<EvalRunRecord> {
+  if (!modelSource) throw new Error('No model is loaded in the engine: load one in the Models view first.');
+  const model = await modelSource();
+  const signal = { aborted: false };
+  const generate: Generate = (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
+  const done = runEvaluation(runId, bench.items, { store, generate, signal, onProgress });
+  active = { runId, signal, done };
+  try { return await done; } finally { if (active?.runId === runId) active = undefined; }
+}
+
+/** Records a failure that happened before or outside the runner (no model, fetch error). */
+async function fail(store: IdbEvalStore, runId: string, e: unknown, onProgress: (p: EvalProgress) => void): Promise<void> {
+  const message = e instanceof Error ? e.message : String(e);
+  const r = await store.getRun(runId);
+  if (r) {
+    r.status = 'failed';
+    if (r.summary) r.summary = { ...r.summary, error: message };
+    await store.putRun(r);
+  }
+  onProgress({ runId, done: r?.summary?.done ?? 0, total: r?.config.itemKeys.length ?? 0, correct: 0, etaMs: null, elapsedMs: r?.summary?.elapsedMs ?? 0, status: 'failed', error: message });
+}
+
+export const evalApi = {
+  /** Creates a run over the chosen subset and starts it; resolves with the run id once stored. */
+  async startEval(config: Omit<EvalConfig, 'itemKeys'>, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<string> {
+    if (active) throw new Error(`an evaluation is already running (${active.runId})`);
+    const bench = await loadBenchmark(config.evalSet, baseUrl);
+    const items = selectSubset(bench.items, config.subset);
+    if (items.length === 0) throw new Error('the chosen subset has no items');
+    const store = new IdbEvalStore(dbName);
+    const run = await createRun(store, config, items, bench.bad.map((b) => b.error));
+    void execute(run.id, bench, onProgress, store).catch((e) => fail(store, run.id, e, onProgress));
+    return run.id;
+  },
+  /** Continues a stored run: items already stored are skipped. */
+  async resumeEval(runId: string, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<void> {
+    if (active) throw new Error(`an evaluation is already running (${active.runId})`);
+    const store = new IdbEvalStore(dbName);
+    const run = await store.getRun(runId);
+    if (!run) throw new Error(`evaluation run ${runId} not found`);
+    const bench = await loadBenchmark(run.evalSet, baseUrl);
+    void execute(runId, bench, onProgress, store).catch((e) => fail(store, runId, e, onProgress));
+  },
+  cancelEval(): void {
+    if (active) active.signal.aborted = true;
+  },
+  activeEval(): string | null {
+    return active?.runId ?? null;
+  },
+};
