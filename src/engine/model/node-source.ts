@@ -1,0 +1,45 @@
+// Node-only model sources (scripts, tests): a directory on disk, or a hub id fetched without a cache.
+// Kept apart from sources.ts so the browser bundle never imports node:fs.
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { accessFor, ModelSourceError, type FileAccess } from './sources.ts';
+
+/** FileAccess over a directory holding config.json, tokenizer files and safetensors. */
+export function nodeDirAccess(dir: string): FileAccess {
+  const root = resolve(dir);
+  const label = root;
+  return {
+    id: root,
+    label,
+    async readText(name) {
+      try {
+        return await readFile(join(root, name), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+    },
+    async openStream(name) {
+      const path = join(root, name);
+      let size: number;
+      try {
+        size = (await stat(path)).size;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      }
+      const stream = Readable.toWeb(createReadStream(path, { highWaterMark: 1 << 20 })) as unknown as ReadableStream<Uint8Array>;
+      return { stream, size, sizeHint: size };
+    },
+  };
+}
+
+/** `--model` argument: an existing directory, else a hub id (fetched, not cached). */
+export async function nodeAccess(dirOrId: string, opts: { hubBase?: string } = {}): Promise<FileAccess> {
+  const isDir = await stat(dirOrId).then((s) => s.isDirectory(), () => false);
+  if (isDir) return nodeDirAccess(dirOrId);
+  if (dirOrId.startsWith('.') || dirOrId.startsWith('/')) throw new ModelSourceError(`${dirOrId}: no such directory`);
+  return accessFor({ kind: 'hub', id: dirOrId }, { hubBase: opts.hubBase });
+}
