@@ -21,7 +21,7 @@ export function u16Bytes(bits: ArrayLike<number>): Uint8Array {
 export function writeSafetensors(
   tensors: WriteTensor[],
   opts: { mutateHeader?: (h: Record<string, unknown>) => void; rawHeader?: string; metadata?: Record<string, string> } = {},
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   const header: Record<string, unknown> = {};
   if (opts.metadata) header.__metadata__ = opts.metadata;
   let off = 0;
