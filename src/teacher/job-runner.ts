@@ -2,9 +2,11 @@
 // the concurrency limit with retries; each finished unit is graded, gated and committed together
 // with the job's counters in one transaction. Trace ids are `${poolId}:${seq}` with
 // seq = problemIndex * samples + sample, so a resumed job never duplicates a trace.
-import type { Trace } from '../data/types.ts';
+import type { DropReason, Trace } from '../data/types.ts';
 import { extractAnswer, gradeResponse } from '../grading/index.ts';
 import { segmentReasoning } from '../segment/segment.ts';
+import { gateTrace } from '../selection/quality.ts';
+import { DEFAULT_SELECTION } from '../selection/select.ts';
 import { createTeacherClient } from './client.ts';
 import { scrubSecrets, toTeacherError, TeacherError } from './errors.ts';
 import { MAX_JOB_ERRORS, unitSeq, type JobErrorEntry, type JobStatus, type TeacherJobRecord } from './job.ts';
@@ -40,27 +42,29 @@ export interface RunOptions {
   retry?: Omit<RetryOptions, 'signal' | 'onRetry'>;
 }
 
-/** Quality gate of one teacher trace (the Data view's selection applies its own gate again). */
+/** Quality gate of one teacher trace: the selection's trace-local checks (src/selection/quality.ts:
+ *  answer present, no figure, not truncated, not too short, not degenerate), then, where the problem
+ *  has a reference answer, the grader (src/grading). The Data view's selection applies its gate again. */
 export interface GateResult {
   passed: boolean;
-  reason?: 'no-answer' | 'wrong-answer' | 'truncated' | 'empty';
+  reason?: DropReason | 'empty';
   detail: string;
 }
 
-export async function gateCompletion(c: Completion, reference: string | undefined): Promise<{ gate: GateResult; answer: string }> {
-  const ex = extractAnswer(c.text);
-  const answer = ex?.answer ?? '';
-  if (!c.text.trim()) return { gate: { passed: false, reason: 'empty', detail: 'empty response' }, answer };
-  if (/^(length|max_tokens)$/.test(c.finishReason)) return { gate: { passed: false, reason: 'truncated', detail: `stopped by the token limit (${c.finishReason})` }, answer };
-  if (!answer) return { gate: { passed: false, reason: 'no-answer', detail: 'no final answer found (\\boxed{} expected)' }, answer };
-  if (reference === undefined || reference === '') return { gate: { passed: true, detail: 'answer present; no reference to grade against' }, answer };
-  const g = await gradeResponse(c.text, reference);
-  return { gate: g.correct ? { passed: true, detail: `correct: ${g.reason}` } : { passed: false, reason: 'wrong-answer', detail: `${g.reason}` }, answer };
+export async function gateTeacherTrace(trace: Trace): Promise<GateResult> {
+  if (!trace.reasoning.trim()) return { passed: false, reason: 'empty', detail: 'empty response' };
+  const local = gateTrace(trace, DEFAULT_SELECTION);
+  if (local) return { passed: false, reason: local.reason, detail: local.detail };
+  if (!trace.referenceAnswer) return { passed: true, detail: 'answer present; no reference to grade against' };
+  const g = await gradeResponse(trace.reasoning, trace.referenceAnswer);
+  return g.correct ? { passed: true, detail: `correct: ${g.reason}` } : { passed: false, reason: 'wrong-answer', detail: g.reason };
 }
 
 const estTokens = (s: string) => Math.ceil(s.length / 4);
 
-export function buildTrace(job: TeacherJobRecord, problemIndex: number, sample: number, c: Completion, answer: string, gate: GateResult, cost: number | null): Trace {
+/** The trace of one finished unit (meta.gate is filled by the runner after gating). */
+export function buildTrace(job: TeacherJobRecord, problemIndex: number, sample: number, c: Completion, cost: number | null): Trace {
+  const answer = extractAnswer(c.text)?.answer ?? '';
   const p = job.problems[problemIndex];
   const seq = unitSeq(problemIndex, sample, job.samples);
   const trace: Trace = {
@@ -84,7 +88,6 @@ export function buildTrace(job: TeacherJobRecord, problemIndex: number, sample: 
       finishReason: c.finishReason,
       usage: c.usage,
       cost,
-      gate,
       ...(c.thinking ? { thinking: c.thinking } : {}),
     },
   };
@@ -154,9 +157,10 @@ export async function runJob(jobId: string, opts: RunOptions): Promise<TeacherJo
             },
           });
           if (signal.aborted) return;
-          const { gate, answer } = await gateCompletion(c, j.problems[pi].reference);
           const cost = costOf(j.teacher.model, c.usage, j.prices) ?? null;
-          const trace = buildTrace(j, pi, s, c, answer, gate, cost);
+          const trace = buildTrace(j, pi, s, c, cost);
+          const gate = await gateTeacherTrace(trace);
+          trace.meta.gate = gate;
           // Update the in-memory job and write that same state with the trace.
           const { added } = await store.commitTrace(j.id, trace, (stored) => {
             j.progress.done++;

@@ -1,9 +1,7 @@
 // JSONL export of a teacher job's pool (the traces as stored; they never hold the key).
 import { openDb } from '../../data/db.ts';
+import { tracesToJsonl } from '../../teacher/jsonl.ts';
 
 export async function poolJsonl(poolId: string): Promise<string> {
-  const db = await openDb();
-  const traces = await db.getAllFromIndex('traces', 'poolId', poolId);
-  traces.sort((a, b) => a.seq - b.seq);
-  return traces.map((t) => JSON.stringify(t)).join('\n') + (traces.length ? '\n' : '');
+  return tracesToJsonl(await (await openDb()).getAllFromIndex('traces', 'poolId', poolId));
 }
