@@ -22,6 +22,7 @@ describe('matmul forward: every variant vs float64 reference', () => {
     ['register', 7, 37, 24], ['register', 17, 65, 64], ['register', 1, 3, 8],
     ['workgroup', 7, 37, 24], ['workgroup', 70, 130, 72], ['workgroup', 3, 5, 8],
     ['matvec', 1, 37, 24], ['matvec', 1, 130, 264],
+    ['rowdot', 1, 37, 24], ['rowdot', 1, 1029, 64],
   ];
   for (const [variant, m, n, k] of cases) {
     it(`${variant} M=${m} N=${n} K=${k} with bias and residual accumulate`, async () => {

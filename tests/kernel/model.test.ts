@@ -67,8 +67,8 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
   });
 
   for (const matmul of ['register', 'workgroup'] as const) {
-    it(`${matmul}-tiled prefill in chunks of 5 gives the same logits`, async () => {
-      const d2 = await createDecoder(ctx, config, tensors, undefined, { matmul, prefillChunk: 5 });
+    it(`${matmul}-tiled prefill in chunks gives the same logits`, async () => {
+      const d2 = await createDecoder(ctx, config, tensors, undefined, { matmul, prefillChunk: matmul === 'register' ? 5 : 16 });
       const s = d2.newSession(40);
       expect(await s.logits(prompt)).toBeAllclose(ref.logits(prompt), LOGIT_TOL);
       d2.dispose();
@@ -76,7 +76,7 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
     });
   }
 
-  it('KV-cache decode (one token a step, matvec kernels) equals full recomputation', async () => {
+  it('KV-cache decode (one token a step, matrix-vector kernels) equals full recomputation', async () => {
     const s = dec.newSession(48);
     const V = config.vocabSize;
     const ids = prompt.slice(0, 20);
@@ -96,6 +96,20 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
     }
     expect(s.length).toBe(26);
     s.dispose();
+  });
+
+  it('the GPU-style matvec decode kernel and SwiftShader-style rowdot give the same steps', async () => {
+    const d2 = await createDecoder(ctx, config, tensors, undefined, { decode: 'matvec', sampleWorkgroup: 256 });
+    const [s1, s2] = [dec.newSession(16), d2.newSession(16)];
+    const o = { temperature: 0, topP: 1, topK: 4, u: 0 };
+    let [a, b] = [await s1.feed(prompt.slice(0, 6), o), await s2.feed(prompt.slice(0, 6), o)];
+    for (let i = 0; i < 2; i++) {
+      expect(b.id).toBe(a.id);
+      expect(b.alternatives.map((x) => x.logprob)).toBeAllclose(a.alternatives.map((x) => x.logprob), { atol: 1e-4 });
+      [a, b] = [await s1.feed([a.id], o), await s2.feed([b.id], o)];
+    }
+    s1.dispose();
+    d2.dispose();
   });
 
   it('greedy generation equals the reference greedy tokens', async () => {

@@ -12,13 +12,13 @@ let ctx: GpuContext;
 beforeAll(async () => { ctx = await nodeGpuContext(); });
 afterAll(() => ctx?.device.destroy());
 
-async function gpuSample(logits: Float32Array, o: SampleRefOptions): Promise<SampledToken> {
+async function gpuSample(logits: Float32Array, o: SampleRefOptions, wg = 256): Promise<SampledToken> {
   const sup = o.suppress ?? [];
   const out = allocStorage(ctx.device, sampleOutWords(o.topK) * 4);
   const d = sampleDispatch(ctx.device, {
     logits: uploadStorage(ctx.device, logits), suppress: uploadStorage(ctx.device, Uint32Array.from(sup.length ? sup : [0])), out,
     params: uniformBuffer(ctx, sampleParams(logits.length, { ...o, suppressCount: sup.length })),
-  });
+  }, wg);
   const enc = ctx.device.createCommandEncoder();
   encodeDispatches(enc, [d], 1);
   ctx.device.queue.submit([enc.finish()]);
@@ -96,14 +96,14 @@ describe('sample: temperature and nucleus', () => {
     expect(sampleRef(l, { temperature: 1, topP: 1, topK: 1, u: 0 }).nucleus).toEqual([0, 1, 2, 3]);
   });
 
-  it('a sweep of u reproduces the nucleus distribution', async () => {
+  it('a sweep of u reproduces the nucleus distribution (64-thread kernel)', async () => {
     const small = Float32Array.from([0.5, 2, -1, 1.5, 0, 3, -2]);
     const o = { temperature: 0.8, topP: 0.95, topK: 1 };
     const ref = sampleRef(small, { ...o, u: 0 });
     const counts = new Map<number, number>();
     const n = 100;
     for (let j = 0; j < n; j++) {
-      const id = (await gpuSample(small, { ...o, u: (j + 0.5) / n })).id;
+      const id = (await gpuSample(small, { ...o, u: (j + 0.5) / n }, 64)).id;
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
     ref.nucleus.forEach((id, i) => {

@@ -6,9 +6,20 @@ import { encodeDispatches } from '../runtime/kernel.ts';
 import type { GpuContext } from './gpu-context.ts';
 
 export type PrefillVariant = Extract<MatmulVariant, 'register' | 'workgroup'>;
+export type DecodeVariant = Extract<MatmulVariant, 'matvec' | 'rowdot'>;
 
 export function defaultMatmulVariant(ctx: Pick<GpuContext, 'report'>): PrefillVariant {
   return ctx.report.isFallbackAdapter ? 'register' : 'workgroup';
+}
+
+/** Decode (matrix-vector) kernel: SwiftShader's barriers make the workgroup-reduced matvec slow. */
+export function defaultDecodeVariant(ctx: Pick<GpuContext, 'report'>): DecodeVariant {
+  return ctx.report.isFallbackAdapter ? 'rowdot' : 'matvec';
+}
+
+/** Sampling workgroup size: wide on GPUs, narrow where barriers are expensive. */
+export function defaultSampleWorkgroup(ctx: Pick<GpuContext, 'report'>): number {
+  return ctx.report.isFallbackAdapter ? 64 : 256;
 }
 
 export interface MatmulTiming { variant: MatmulVariant; m: number; n: number; k: number; ms: number; gflops: number }
@@ -38,6 +49,12 @@ export async function timeMatmul(ctx: GpuContext, variant: MatmulVariant, m: num
   const ms = (performance.now() - t0) / reps;
   for (const b of [x, w, bias, out, params, step]) b.destroy();
   return { variant, m, n, k, ms, gflops: (2 * m * n * k) / (ms * 1e6) };
+}
+
+/** Times the two decode kernels on a matrix-vector product (n, k); returns the faster. */
+export async function measureDecodeVariants(ctx: GpuContext, n = 1024, k = 512): Promise<{ best: DecodeVariant; timings: MatmulTiming[] }> {
+  const timings = [await timeMatmul(ctx, 'matvec', 1, n, k), await timeMatmul(ctx, 'rowdot', 1, n, k)];
+  return { best: timings[0].ms <= timings[1].ms ? 'matvec' : 'rowdot', timings };
 }
 
 /** Times the register- and workgroup-tiled kernels on a prefill-like shape; returns the faster. */

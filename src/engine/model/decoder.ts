@@ -6,7 +6,7 @@
 //              h = rmsnorm(x); x += (silu(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ
 //   decode tail: rmsnorm(x[T-1]) -> logits (V) = lm_head · h -> on-GPU sample summary
 // One command encoder and one compute pass per step (per prefill chunk), one small readback at the end.
-import { defaultMatmulVariant, type PrefillVariant } from '../device/kernel-choice.ts';
+import { type DecodeVariant, defaultDecodeVariant, defaultMatmulVariant, defaultSampleWorkgroup, type PrefillVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeSession, SampledToken, SamplingOptions } from '../generation/types.ts';
 import { attentionDispatch, attentionParams } from '../ops/attention.ts';
@@ -24,6 +24,10 @@ import { type GpuWeight, WeightError, expectedTensors, uploadWeight } from './we
 export interface DecoderOptions {
   /** Matmul kernel for prefill (T > 1). Default: by adapter kind (see device/kernel-choice.ts). */
   matmul?: PrefillVariant;
+  /** Matrix-vector kernel for decode (T = 1). Default: by adapter kind. */
+  decode?: DecodeVariant;
+  /** Threads of the sampling workgroup (power of two, 32..256). Default: by adapter kind. */
+  sampleWorkgroup?: number;
   /** Tokens per prefill chunk (activation buffers are sized for this). Default 128. */
   prefillChunk?: number;
 }
@@ -37,6 +41,7 @@ export interface Decoder {
   /** Live GPU bytes of this decoder and its open sessions (allocation tracker). */
   readonly gpuBytes: number;
   readonly matmulVariant: PrefillVariant;
+  readonly decodeVariant: DecodeVariant;
   /** Tensor names in the stream that the decoder does not use (e.g. rotary inv_freq). */
   readonly ignoredTensors: string[];
   newSession(maxLength: number): WebGpuSession;
@@ -88,6 +93,8 @@ export async function createDecoder(
 
 class WebGpuDecoder implements Decoder {
   readonly matmulVariant: PrefillVariant;
+  readonly decodeVariant: DecodeVariant;
+  readonly sampleWorkgroup: number;
   readonly prefillChunk: number;
   readonly dummy: GPUBuffer;
   private sessions = new Set<WebGpuSession>();
@@ -99,6 +106,8 @@ class WebGpuDecoder implements Decoder {
     readonly ignoredTensors: string[], options: DecoderOptions,
   ) {
     this.matmulVariant = options.matmul ?? defaultMatmulVariant(ctx);
+    this.decodeVariant = options.decode ?? defaultDecodeVariant(ctx);
+    this.sampleWorkgroup = options.sampleWorkgroup ?? defaultSampleWorkgroup(ctx);
     this.prefillChunk = options.prefillChunk ?? 128;
     this.dummy = alloc.storage('dummy', 16);
   }
@@ -206,7 +215,7 @@ export class WebGpuSession implements DecodeSession {
       for (const ch of w.chunks) {
         const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags: fl, m: fixedM }));
         const bufs = { x: xIn, w: ch.buffer, bias: b ?? dec.dummy, out, params, step };
-        const pick = (m: number): MatmulVariant => (variantFits('matvec', K, m) ? 'matvec' : variantFits(dec.matmulVariant, K, m) ? dec.matmulVariant : 'generic');
+        const pick = (m: number): MatmulVariant => (variantFits(dec.decodeVariant, K, m) ? dec.decodeVariant : variantFits(dec.matmulVariant, K, m) ? dec.matmulVariant : 'generic');
         res.decode.push(matmulDispatch(device, pick(1), bufs, ch.rows, (t) => fixedM || t, wName));
         res.prefill.push(matmulDispatch(device, pick(2), bufs, ch.rows, (t) => fixedM || t, wName));
       }
@@ -249,7 +258,7 @@ export class WebGpuSession implements DecodeSession {
     this.tail = [
       rmsnormDispatch(device, { x, w: chunk0('model.norm.weight'), out: hl, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps, 1, true)), step }, () => 1),
       ...linear(hl, head, undefined, this.logitsBuf, 0, 1).decode,
-      sampleDispatch(device, { logits: this.logitsBuf, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }),
+      sampleDispatch(device, { logits: this.logitsBuf, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, dec.sampleWorkgroup),
     ];
   }
 

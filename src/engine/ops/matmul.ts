@@ -8,9 +8,12 @@
 //   register  K % 8 == 0; 4x4 outputs per thread, vec4 loads, no workgroup memory (fast on SwiftShader)
 //   workgroup K % 8 == 0; 64x64 tile per workgroup through workgroup memory (fast on real GPUs)
 //   matvec    K % 8 == 0, M = 1 (decode); 32 threads per row, vec4<u32> loads (8 halves), tree reduction
+//             (real GPUs: many threads per row hide memory latency)
+//   rowdot    K % 8 == 0, M = 1 (decode); one thread per 4 rows, vec4<u32> loads, no barriers
+//             (SwiftShader: barriers there cost ~100x a real GPU's, matvec is pathological)
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, grid2, kernel, paramWords } from '../runtime/kernel.ts';
 
-export type MatmulVariant = 'generic' | 'register' | 'workgroup' | 'matvec';
+export type MatmulVariant = 'generic' | 'register' | 'workgroup' | 'matvec' | 'rowdot';
 
 /** x, W, bias, out, params, step */
 export const MATMUL_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'uniform', 'uniform'];
@@ -156,8 +159,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (lane == 0u && n < p.n) { finish(0u, n, red[lid]); }
 }`;
 
+const ROWDOT_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
+${COMMON}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let n0 = (g.x + g.y * nwg.x * 64u) * 4u;
+  if (n0 >= p.n) { return; }
+  let kw = p.k / 8u;
+  var wr: array<u32, 4>;
+  for (var j = 0u; j < 4u; j++) { wr[j] = min(n0 + j, p.n - 1u) * kw; }
+  var acc = vec4<f32>(0.0);
+  for (var k = 0u; k < kw; k++) {
+    let xa = X[2u * k]; let xb = X[2u * k + 1u];
+    let w0 = unpack8(W[wr[0] + k]); let w1 = unpack8(W[wr[1] + k]);
+    let w2 = unpack8(W[wr[2] + k]); let w3 = unpack8(W[wr[3] + k]);
+    acc += vec4<f32>(dot(xa, w0[0]) + dot(xb, w0[1]), dot(xa, w1[0]) + dot(xb, w1[1]),
+                     dot(xa, w2[0]) + dot(xb, w2[1]), dot(xa, w3[0]) + dot(xb, w3[1]));
+  }
+  for (var j = 0u; j < 4u; j++) { if (n0 + j < p.n) { finish(0u, n0 + j, acc[j]); } }
+}`;
+
 const SOURCES: Record<MatmulVariant, string> = {
-  generic: GENERIC_WGSL, register: REGISTER_WGSL, workgroup: WORKGROUP_WGSL, matvec: MATVEC_WGSL,
+  generic: GENERIC_WGSL, register: REGISTER_WGSL, workgroup: WORKGROUP_WGSL, matvec: MATVEC_WGSL, rowdot: ROWDOT_WGSL,
 };
 
 export function matmulWgsl(v: MatmulVariant): string { return SOURCES[v]; }
@@ -166,7 +191,7 @@ export function matmulWgsl(v: MatmulVariant): string { return SOURCES[v]; }
 export function variantFits(v: MatmulVariant, k: number, m: number): boolean {
   if (v === 'generic') return true;
   if (k % 8 !== 0) return false;
-  return v !== 'matvec' || m === 1;
+  return (v !== 'matvec' && v !== 'rowdot') || m === 1;
 }
 
 /** Workgroup grid for `variant` over m rows x n (chunk) columns. */
@@ -176,6 +201,7 @@ export function matmulGrid(v: MatmulVariant, m: number, n: number): [number, num
     case 'register': return [Math.ceil(n / 64), Math.ceil(m / 16), 1];
     case 'workgroup': return [Math.ceil(n / 64), Math.ceil(m / 64), 1];
     case 'matvec': return grid2(Math.ceil(n / 8));
+    case 'rowdot': return grid2(Math.ceil(n / 256));
   }
 }
 

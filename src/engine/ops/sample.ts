@@ -8,7 +8,7 @@
 //                   found by binary search over the order-preserving u32 key of the logit; the token
 //                   is the inverse CDF of u over the nucleus in vocabulary (id) order: u -> 0 picks
 //                   the lowest nucleus id, u -> 1 the highest.
-// One workgroup of 256 threads; every step is a strided pass plus a tree reduction.
+// One workgroup (256 threads on GPUs, 64 on SwiftShader); every step is a strided pass plus a tree reduction.
 import type { SampledToken } from '../generation/types.ts';
 import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '../runtime/kernel.ts';
 
@@ -17,17 +17,19 @@ export const SAMPLE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'rw', 'uni
 export const MAX_TOP_K = 64;
 export const MAX_SUPPRESS = 256;
 
-export const SAMPLE_WGSL = /* wgsl */ `
+/** The kernel for a workgroup of `wg` threads (a power of two, 32..256). */
+export function sampleWgsl(wg = 256): string {
+  return /* wgsl */ `
 struct P { v: u32, k: u32, nsup: u32, p0: u32, temp: f32, topp: f32, u: f32, p1: f32 }
 @group(0) @binding(0) var<storage, read_write> L: array<f32>;
 @group(0) @binding(1) var<storage, read> sup: array<u32>;
 @group(0) @binding(2) var<storage, read_write> R: array<u32>;
 @group(0) @binding(3) var<uniform> p: P;
-const WG = 256u;
+const WG = ${wg}u;
 const NEG = -3.0e38;
-var<workgroup> rf: array<f32, 256>;
-var<workgroup> rf2: array<f32, 256>;
-var<workgroup> ri: array<u32, 256>;
+var<workgroup> rf: array<f32, ${wg}>;
+var<workgroup> rf2: array<f32, ${wg}>;
+var<workgroup> ri: array<u32, ${wg}>;
 var<workgroup> chosen: u32;
 
 fn rmax(lid: u32, v: f32) -> f32 {
@@ -52,7 +54,7 @@ fn rargmax(lid: u32, v: f32, i: u32) -> vec2<u32> {
 }
 fn key(x: f32) -> u32 { let b = bitcast<u32>(x); return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u); }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${wg})
 fn main(@builtin(local_invocation_index) lid: u32) {
   let V = p.v;
   // 1. max, log Z, entropy of the temperature-1 distribution
@@ -136,6 +138,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   workgroupBarrier();
   if (lid == 0u) { let c = chosen; R[0] = c; R[1] = bitcast<u32>(L[c] - logZ); }
 }`;
+}
+export const SAMPLE_WGSL = sampleWgsl(256);
 
 export function sampleParams(v: number, o: { topK: number; suppressCount: number; temperature: number; topP: number; u: number }): Uint32Array {
   return paramWords([v, o.topK, o.suppressCount, 0, { f: o.temperature }, { f: o.topP }, { f: o.u }, 0]);
@@ -144,8 +148,8 @@ export function sampleParams(v: number, o: { topK: number; suppressCount: number
 /** Words the result occupies for top-k = k. */
 export function sampleOutWords(k: number): number { return 3 + 2 * k; }
 
-export function sampleDispatch(device: GPUDevice, b: { logits: GPUBuffer; suppress: GPUBuffer; out: GPUBuffer; params: GPUBuffer }): Dispatch {
-  const k = kernel(device, 'sample', SAMPLE_WGSL, SAMPLE_BINDINGS);
+export function sampleDispatch(device: GPUDevice, b: { logits: GPUBuffer; suppress: GPUBuffer; out: GPUBuffer; params: GPUBuffer }, wg = 256): Dispatch {
+  const k = kernel(device, 'sample', sampleWgsl(wg), SAMPLE_BINDINGS);
   return { label: 'sample', pipeline: k.pipeline, bind: bindGroup(device, k, [b.logits, b.suppress, b.out, b.params]), grid: () => [1, 1, 1] };
 }
 
