@@ -1,0 +1,97 @@
+// Data view end to end in Chromium with real IndexedDB: import a file (with bad rows), run a
+// selection, reload, and the pool and selection are still there; an evaluation set is refused;
+// a cancelled import is rolled back.
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+
+const DATA = new URL('../../public/data/', import.meta.url);
+const lines = (f: string) => readFileSync(new URL(f, DATA), 'utf8').split('\n').filter(Boolean);
+
+async function idbCount(page: Page, store: string): Promise<number> {
+  return page.evaluate((s) => new Promise<number>((resolve, reject) => {
+    const req = indexedDB.open('reasonbridge');
+    req.onsuccess = () => {
+      const db = req.result;
+      const c = db.transaction(s).objectStore(s).count();
+      c.onsuccess = () => { resolve(c.result); db.close(); };
+      c.onerror = () => reject(c.error);
+    };
+    req.onerror = () => reject(req.error);
+  }), store);
+}
+
+test('import a file, run a selection, reload: pool and selection persist', async ({ page }) => {
+  const good = lines('gsm8k_train.jsonl').slice(0, 300);
+  const body = [...good.slice(0, 100), good[100].slice(0, 50), ...good.slice(101, 200), '{"question": 7, "answer": "#### 1"}', ...good.slice(200)].join('\n');
+  await page.goto('./?view=data');
+  await page.getByTestId('import-file').setInputFiles({ name: 'gsm-sample.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(body) });
+  await expect(page.getByTestId('detected-shape')).toHaveText('gsm8k');
+  await page.getByTestId('import-start').click();
+  const status = page.getByTestId('import-status');
+  await expect(status).toHaveAttribute('data-status', 'partial');
+  await expect(status).toContainText('imported 299 rows; 2 bad rows skipped');
+  const issues = page.getByTestId('import-issues');
+  await expect(issues.locator('tbody tr')).toHaveCount(2);
+  await expect(issues.locator('tbody tr').nth(0)).toContainText('101');
+  await expect(issues.locator('tbody tr').nth(1)).toContainText('question');
+  await expect(page.getByTestId('pool-item').filter({ hasText: 'gsm-sample' })).toContainText('299 traces');
+  expect(await idbCount(page, 'traces')).toBe(299);
+
+  // Virtual table: only a window of rows in the DOM.
+  await expect(page.getByTestId('row-count')).toHaveText('299 of 299 traces');
+  const domRows = await page.getByTestId('trace-row').count();
+  expect(domRows).toBeGreaterThan(5);
+  expect(domRows).toBeLessThan(60);
+
+  await page.getByTestId('target-n').fill('50');
+  await page.getByTestId('seed').fill('42');
+  await page.getByTestId('run-selection').click();
+  await expect(page.getByTestId('kept-count')).toHaveText('50', { timeout: 60_000 });
+  await expect(page.getByTestId('drop-reasons')).toContainText('not-sampled');
+  await expect(page.getByTestId('histogram')).toHaveCount(3);
+  expect(await idbCount(page, 'selections')).toBe(1);
+
+  // Detail pane with KaTeX-free GSM8K text and segments.
+  await page.getByTestId('filter-status').selectOption('kept');
+  await expect(page.getByTestId('row-count')).toHaveText('50 of 299 traces');
+  await page.getByTestId('trace-row').first().click();
+  await expect(page.getByTestId('decision')).toContainText('kept');
+  await expect(page.getByTestId('reasoning').locator('span.tactic').first()).toBeVisible();
+
+  await page.reload();
+  await expect(page.getByTestId('pool-item').filter({ hasText: 'gsm-sample' })).toContainText('299 traces');
+  await expect(page.getByTestId('current-pool')).toContainText('gsm-sample');
+  await expect(page.getByTestId('kept-count')).toHaveText('50');
+  await expect(page.getByTestId('selection-summary')).toContainText('seed 42');
+  expect(await idbCount(page, 'traces')).toBe(299);
+});
+
+test('an evaluation set is refused as a pool, and nothing stored is lost', async ({ page }) => {
+  await page.goto('./?view=data');
+  await page.getByTestId('import-file').setInputFiles({ name: 'keep.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(lines('gsm8k_train.jsonl').slice(0, 20).join('\n')) });
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'ok');
+  await page.getByTestId('import-file').setInputFiles({ name: 'sneaky.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(lines('math500.jsonl').slice(0, 60).join('\n')) });
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'rolled-back');
+  await expect(page.getByTestId('import-status')).toContainText('evaluation sets cannot be used as a pool');
+  await expect(page.getByTestId('pool-item').filter({ hasText: 'sneaky' })).toHaveCount(0);
+  expect(await idbCount(page, 'traces')).toBe(20);
+  await expect(page.getByTestId('eval-sets')).toContainText('GAIR-NLP/LIMO');
+});
+
+test('a cancelled import rolls back', async ({ page }) => {
+  const good = lines('gsm8k_train.jsonl');
+  const big: string[] = [];
+  while (big.length < 60_000) big.push(...good.slice(0, 60_000 - big.length));
+  await page.goto('./?view=data');
+  const before = await idbCount(page, 'traces').catch(() => 0);
+  await page.getByTestId('import-file').setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(big.join('\n')) });
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-progress')).toContainText(/[1-9][\d,]* rows/);
+  await page.getByTestId('import-cancel').click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'rolled-back');
+  await expect(page.getByTestId('import-status')).toContainText('import cancelled');
+  expect(await idbCount(page, 'traces')).toBe(before);
+  expect(await idbCount(page, 'pools')).toBe(0);
+});
