@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { serveModels } from './scripts/vite-serve-models.ts';
 
 // COOP/COEP only unlock multi-threaded WASM for ONNX Runtime; the app must also work without them
 // (static hosts such as GitHub Pages cannot set headers), so nothing depends on crossOriginIsolated.
@@ -10,7 +11,7 @@ const isolation = {
 
 export default defineConfig({
   base: './',
-  plugins: [svelte()],
+  plugins: [svelte(), serveModels()], // serveModels: models/ (the bundled tiny model) at /models/
   server: { host: '127.0.0.1', headers: isolation, fs: { allow: ['.'] } },
   preview: { host: '127.0.0.1', headers: isolation },
   worker: { format: 'es' },

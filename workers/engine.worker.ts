@@ -3,12 +3,15 @@
 import * as Comlink from 'comlink';
 import { deviceApi } from './engine/device-api.ts';
 import { evalApi } from './engine/eval-api.ts';
+import { modelApi } from './engine/model-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
+export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from './engine/model-api.ts';
 
 const api = {
   ...deviceApi,
   ...evalApi,
+  ...modelApi,
 };
 
 export type EngineApi = typeof api;
