@@ -18,7 +18,7 @@ const api = {
   },
 
   listJobs: () => listJobs(),
-  problemsFromPool: (poolId: string) => problemsFromPool(poolId),
+  problemsFromPool: (poolId: string, limit?: number) => problemsFromPool(poolId, undefined, limit),
 
   /** Run or resume a job; resolves when it is done, paused, cancelled or failed. */
   async start(jobId: string, apiKey: string, onProgress?: (job: TeacherJobRecord) => void): Promise<TeacherJobRecord> {

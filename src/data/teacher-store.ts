@@ -62,11 +62,11 @@ export function idbJobStore(dbName?: string): JobStore {
 
 /** Problems from a pool's traces: reference = the trace's reference answer, else its answer
  *  (an imported dataset's answer is the reference). Evaluation sets are never pools. */
-export async function problemsFromPool(poolId: string, dbName?: string): Promise<JobProblem[]> {
+export async function problemsFromPool(poolId: string, dbName?: string, limit = Infinity): Promise<JobProblem[]> {
   const db = await openDb(dbName);
   const out: JobProblem[] = [];
   let cursor = await db.transaction('traces').store.index('poolSeq').openCursor(IDBKeyRange.bound([poolId, -Infinity], [poolId, Infinity]));
-  while (cursor) {
+  while (cursor && out.length < limit) {
     const t = cursor.value;
     const ref = t.referenceAnswer ?? (t.answer || undefined);
     out.push({ problem: t.problem, reference: ref, domain: t.domain, level: t.level, origin: t.id });

@@ -33,6 +33,15 @@ async function dumpDb(page: Page): Promise<Record<string, any[]>> {
   });
 }
 
+/** The panel is collapsed unless a job is unfinished: open it. */
+async function openPanel(page: Page) {
+  const panel = page.getByTestId('teacher-panel');
+  await expect(panel).toBeVisible();
+  if (!(await panel.evaluate((d) => (d as HTMLDetailsElement).open))) await panel.getByTestId('teacher-summary').click();
+  await expect(panel.getByTestId('teacher-start')).toBeVisible();
+  return panel;
+}
+
 function progressDone(text: string | null): number {
   return Number(/(\d+) \/ \d+ traces/.exec(text ?? '')?.[1] ?? -1);
 }
@@ -42,8 +51,7 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
   page.on('console', (m) => logs.push(m.text()));
   page.on('pageerror', (e) => logs.push(String(e)));
   await page.goto('./?view=data');
-  const panel = page.getByTestId('teacher-panel');
-  await expect(panel).toBeVisible();
+  const panel = await openPanel(page);
   await panel.getByTestId('teacher-provider').selectOption('openai');
   await panel.getByTestId('teacher-base-url').fill(`${srv.url}/v1`);
   await panel.getByTestId('teacher-model').fill('gpt-4o-mini');
@@ -67,6 +75,8 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
   const doneBefore = before.traces.filter((t) => t.poolId === poolId).length;
   expect(doneBefore).toBeGreaterThanOrEqual(3);
   expect(doneBefore).toBeLessThan(TOTAL);
+  // An unfinished job opens the panel by itself.
+  await expect(page.getByTestId('teacher-start')).toBeVisible();
   const job2 = page.getByTestId('teacher-panel').getByTestId('teacher-job').first();
   await expect(job2.getByTestId('teacher-job-status')).toHaveText('interrupted');
   await expect(page.getByTestId('teacher-key')).toHaveValue('');
@@ -126,7 +136,7 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
 
 test('"remember on this device" stores the key only after the warning is confirmed', async ({ page }) => {
   await page.goto('./?view=data');
-  const panel = page.getByTestId('teacher-panel');
+  const panel = await openPanel(page);
   await panel.getByTestId('teacher-base-url').fill(`${srv.url}/v1`);
   await panel.getByTestId('teacher-key').fill(KEY);
   let warning = '';
@@ -141,6 +151,7 @@ test('"remember on this device" stores the key only after the warning is confirm
   await expect(panel.getByTestId('teacher-remember')).toBeChecked();
   await expect.poll(async () => (await dumpDb(page)).teacherKeys.map((k) => k.key)).toEqual([KEY]);
   await page.reload();
+  await openPanel(page);
   await expect(page.getByTestId('teacher-key')).toHaveValue(KEY);
   await expect(page.getByTestId('teacher-remember')).toBeChecked();
   await page.getByTestId('teacher-remember').uncheck();
