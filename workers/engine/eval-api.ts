@@ -77,6 +77,11 @@ export const evalApi = {
     const bench = await loadBenchmark(run.evalSet, baseUrl);
     void execute(runId, bench, onProgress, store).catch((e) => fail(store, runId, e, onProgress));
   },
+  /** Whether a model is reachable for evaluation, and its name. */
+  async evalModelStatus(): Promise<{ loaded: boolean; name?: string; error?: string }> {
+    if (!modelSource) return { loaded: false };
+    try { return { loaded: true, name: (await modelSource()).name }; } catch (e) { return { loaded: false, error: e instanceof Error ? e.message : String(e) }; }
+  },
   cancelEval(): void {
     if (active) active.signal.aborted = true;
   },
