@@ -418,7 +418,9 @@ class SampleRun {
         continue;
       }
       const end = stepEndToken(this.tokens.map((t) => t.text), this.stepStart);
+      const cap = this.verify?.maxStepTokens ?? 0;
       if (end >= 0) this.closeStep(end);
+      else if (cap > 0 && this.tokens.length - this.stepStart >= cap) this.closeStep(this.tokens.length);
       this.progress();
     }
 

@@ -41,6 +41,8 @@ export interface StepVerification {
   maxResamples: number;
   /** Inserted after a low-confidence step (action 'check'). */
   checkPhrase: string;
+  /** A step with no boundary is closed (and checked) after this many tokens; 0 or absent = never. */
+  maxStepTokens?: number;
 }
 
 export interface SelfConsistency {

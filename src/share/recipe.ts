@@ -138,14 +138,16 @@ function strategy(v: unknown): StrategyInjection {
 
 function verify(v: unknown): StepVerification {
   const f = 'interventions.verify';
-  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase']);
+  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase', 'maxStepTokens']);
   if (o.action !== 'resample' && o.action !== 'check' && o.action !== 'mark') throw new RecipeError(`${f}.action`, 'must be "resample", "check" or "mark"');
-  return {
+  const out: StepVerification = {
     threshold: num(o.threshold, `${f}.threshold`, 0, 1),
     action: o.action,
     maxResamples: num(o.maxResamples, `${f}.maxResamples`, 0, 8, true),
     checkPhrase: str(o.checkPhrase, `${f}.checkPhrase`, LIMITS.phrase),
   };
+  if (o.maxStepTokens !== undefined) out.maxStepTokens = num(o.maxStepTokens, `${f}.maxStepTokens`, 0, 4096, true);
+  return out;
 }
 
 function consistency(v: unknown): SelfConsistency {
