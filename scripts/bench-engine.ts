@@ -1,0 +1,135 @@
+// Engine benchmark, one run, figures side by side:
+//   device peaks (FMA GFLOP/s, copy GB/s) | matmul GFLOP/s per kernel variant | prefill and decode
+//   tokens/s of the tiny model and of a Qwen2.5-0.5B-shaped random model (fewer layers on a fallback
+//   adapter, said in the output) | decode bandwidth efficiency = weight bytes per second / copy GB/s
+//   | GPU memory of the model at 2k context | per-op decode time.
+//   npm run bench:engine [-- --layers N --context N]
+import { readFileSync } from 'node:fs';
+import { measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
+import { measureCopyBandwidth, measurePeakGflops } from '../src/engine/device/microbench.ts';
+import { nodeGpuContext } from '../src/engine/device/node-gpu.ts';
+import type { GpuContext } from '../src/engine/device/gpu-context.ts';
+import { parseModelConfig } from '../src/engine/model/config.ts';
+import { createDecoder, type Decoder } from '../src/engine/model/decoder.ts';
+import { randomModelTensors } from '../src/engine/model/random-model.ts';
+import { chunked, readSafetensors } from '../src/engine/model/safetensors.ts';
+import type { ModelConfig } from '../src/engine/model/types.ts';
+import { encodeDispatches } from '../src/engine/runtime/kernel.ts';
+
+const args = process.argv.slice(2);
+const arg = (k: string) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : undefined; };
+const fmt = (v: number, d = 2) => v.toFixed(d);
+const MiB = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+interface ModelBench { name: string; layers: string; prefillTokens: number; prefillTps: number; decodeTps: number; decodeMs: number; weightBytes: number; gpuBytes: number; gbps: number }
+
+async function benchModel(ctx: GpuContext, name: string, dec: Decoder, prefillTokens: number, decodeTokens: number, context: number, layersNote: string): Promise<{ r: ModelBench; session: ReturnType<Decoder['newSession']> }> {
+  const session = dec.newSession(context);
+  const ids = Array.from({ length: prefillTokens }, (_, i) => 5 + ((i * 7919) % (dec.config.vocabSize - 5)));
+  const greedy = { temperature: 0, topP: 1, topK: 5, u: 0 };
+  // warm-up (pipelines compile on first use)
+  await session.feed(ids.slice(0, 2), greedy);
+  await session.feed([7], greedy);
+  session.truncate(0);
+  let t0 = performance.now();
+  let tok = await session.feed(ids, greedy);
+  const prefillMs = performance.now() - t0;
+  t0 = performance.now();
+  for (let i = 0; i < decodeTokens; i++) tok = await session.feed([tok.id], { temperature: 0.8, topP: 0.95, topK: 5, u: (i * 0.618) % 1 });
+  const decodeMs = (performance.now() - t0) / decodeTokens;
+  // weight bytes read per decode step: every layer weight + the LM head (tied: the embedding table)
+  const bytesPerToken = dec.weightBytes - (dec.config.tieWordEmbeddings ? 0 : dec.config.vocabSize * dec.config.hiddenSize * 2);
+  return {
+    r: { name, layers: layersNote, prefillTokens, prefillTps: prefillTokens / (prefillMs / 1000), decodeTps: 1000 / decodeMs, decodeMs, weightBytes: dec.weightBytes, gpuBytes: dec.gpuBytes, gbps: bytesPerToken / (decodeMs * 1e6) },
+    session,
+  };
+}
+
+/** Per-op decode time: each op group submitted alone (CPU timing of submit + completion). */
+async function perOp(ctx: GpuContext, session: unknown, pos: number): Promise<Array<[string, number]>> {
+  const s = session as { layers: { decode: Array<{ label: string }> }; tail: Array<{ label: string }>; step: GPUBuffer };
+  ctx.device.queue.writeBuffer(s.step, 0, new Uint32Array([1, pos, 0, 0]));
+  const groups = new Map<string, never[]>();
+  for (const d of [...s.layers.decode, ...s.tail]) {
+    const k = d.label.replace(/model\.layers\.\d+\./, '').replace(/\.weight$/, '');
+    if (!groups.has(k)) groups.set(k, []);
+    groups.get(k)!.push(d as never);
+  }
+  const out: Array<[string, number]> = [];
+  for (const [k, list] of groups) {
+    const run = async () => { const enc = ctx.device.createCommandEncoder(); encodeDispatches(enc, list, 1); ctx.device.queue.submit([enc.finish()]); await ctx.device.queue.onSubmittedWorkDone(); };
+    await run();
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++) await run();
+    out.push([k, (performance.now() - t0) / 3]);
+  }
+  return out.sort((a, b) => b[1] - a[1]);
+}
+
+async function main(): Promise<void> {
+  const ctx = await nodeGpuContext();
+  const fallback = ctx.report.isFallbackAdapter;
+  console.log(`device: ${ctx.report.description || ctx.report.vendor} (${ctx.report.architecture || '?'})${fallback ? ', fallback adapter (CPU)' : ''}; shader-f16: ${ctx.report.features.includes('shader-f16')}`);
+
+  const peak = await measurePeakGflops(ctx, fallback ? 64 * 64 : 64 * 4096, fallback ? 512 : 4096);
+  const bw = await measureCopyBandwidth(ctx, fallback ? 32 << 20 : 256 << 20);
+  console.log(`\n== device peaks ==\nFMA peak ${fmt(peak, 1)} GFLOP/s | copy bandwidth ${fmt(bw.best, 1)} GB/s (copyBufferToBuffer ${fmt(bw.copyBufferGBs, 1)}, vec4 kernel ${fmt(bw.kernelGBs, 1)})`);
+
+  console.log(`\n== matmul kernels (x f32 · W f16ᵀ) ==`);
+  const shapes: Array<[number, number, number]> = fallback ? [[64, 896, 896], [1, 4864, 896]] : [[512, 4864, 896], [128, 896, 896], [1, 4864, 896], [1, 151936, 896]];
+  console.log('variant    M      N     K      ms      GFLOP/s  % of peak');
+  for (const [m, n, k] of shapes) {
+    const variants = m === 1 ? (['matvec', 'rowdot', 'register'] as const) : (['register', 'workgroup', 'generic'] as const);
+    for (const v of variants) {
+      if (v === 'generic' && m * n * k > 2e8 && fallback) continue;
+      const t = await timeMatmul(ctx, v, m, n, k, fallback ? 2 : 10);
+      console.log(`${v.padEnd(9)} ${String(m).padStart(4)} ${String(n).padStart(6)} ${String(k).padStart(5)} ${fmt(t.ms, 3).padStart(8)} ${fmt(t.gflops, 2).padStart(10)} ${fmt((100 * t.gflops) / peak, 1).padStart(8)}%` + (m === 1 ? `   (weights ${fmt((n * k * 2) / (t.ms * 1e6), 1)} GB/s = ${fmt((100 * (n * k * 2)) / (t.ms * 1e6) / bw.best, 0)}% of copy)` : ''));
+    }
+  }
+  const pre = await measureMatmulVariants(ctx);
+  const decv = await measureDecodeVariants(ctx);
+  console.log(`chosen by measurement on this device: prefill ${pre.best}, decode ${decv.best}`);
+
+  const results: ModelBench[] = [];
+  const context = arg('context') ?? 2048;
+  // tiny model from disk
+  const tinyCfg = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
+  const tiny = await createDecoder(ctx, tinyCfg, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'))), undefined, { matmul: pre.best, decode: decv.best });
+  const t = await benchModel(ctx, 'tiny (models/tiny)', tiny, 128, 32, 512, `${tinyCfg.numLayers}/${tinyCfg.numLayers}`);
+  results.push(t.r);
+  t.session.dispose();
+  tiny.dispose();
+
+  // Qwen2.5-0.5B-shaped, random weights
+  const fullLayers = 24;
+  const layers = arg('layers') ?? (fallback ? 2 : fullLayers);
+  const qwen: ModelConfig = parseModelConfig({
+    architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: layers,
+    num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true,
+  }, 'qwen2.5-0.5b-shaped');
+  const tl = performance.now();
+  const big = await createDecoder(ctx, qwen, randomModelTensors(qwen, { seed: 1, tiled: true, embedStd: 0.05 }), undefined, { matmul: pre.best, decode: decv.best });
+  const loadS = (performance.now() - tl) / 1000;
+  const b = await benchModel(ctx, 'Qwen2.5-0.5B-shaped (random)', big, fallback ? 32 : 512, fallback ? 4 : 64, context, `${layers}/${fullLayers}${layers < fullLayers ? ' (fewer layers: slow device)' : ''}`);
+  results.push(b.r);
+  const ops = await perOp(ctx, b.session, b.r.prefillTokens + 5);
+  // memory at the full depth: measured total minus per-layer weight and KV scaled to 24 layers
+  const perLayerW = (big.weightBytes - 151936 * 896 * 2 - 896 * 2) / layers;
+  const perLayerKv = big.kvBytes(context) / layers;
+  const fullBytes = big.gpuBytes + (fullLayers - layers) * (perLayerW + perLayerKv);
+  b.session.dispose();
+  big.dispose();
+
+  console.log(`\n== models (prefill in one feed of P tokens; decode = one token per step incl. top-p sampling and readback) ==`);
+  console.log('model                           layers                          P    prefill tok/s   decode tok/s   ms/token   weights     GB/s  bw-eff   GPU bytes');
+  for (const r of results) {
+    console.log(`${r.name.padEnd(31)} ${r.layers.padEnd(31)} ${String(r.prefillTokens).padStart(4)} ${fmt(r.prefillTps, 1).padStart(14)} ${fmt(r.decodeTps, 2).padStart(14)} ${fmt(r.decodeMs, 1).padStart(10)} ${MiB(r.weightBytes).padStart(10)} ${fmt(r.gbps, 2).padStart(8)} ${fmt((100 * r.gbps) / bw.best, 1).padStart(6)}%  ${MiB(r.gpuBytes)}`);
+  }
+  console.log(`decode bandwidth efficiency = weight bytes read per second / measured copy bandwidth (${fmt(bw.best, 1)} GB/s); bound = ${fmt(bw.best / (results[1].weightBytes / 1e9), 1)} tok/s for these weights`);
+  console.log(`Qwen2.5-0.5B at ${fullLayers} layers, ${context} context: ${MiB(fullBytes)} of GPU memory (${layers < fullLayers ? `measured ${layers} layers + ${fullLayers - layers} x (weights ${MiB(perLayerW)} + KV ${MiB(perLayerKv)})` : 'measured'}; target <= 1.3 GB); load of the random weights ${fmt(loadS, 1)} s`);
+  console.log(`\n== decode time per op (${results[1].name}, ${layers} layers; each group submitted alone) ==`);
+  for (const [k, ms] of ops) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(8)} ms`);
+  ctx.device.destroy();
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
