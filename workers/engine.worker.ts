@@ -4,14 +4,19 @@ import * as Comlink from 'comlink';
 import { deviceApi } from './engine/device-api.ts';
 import { evalApi } from './engine/eval-api.ts';
 import { modelApi } from './engine/model-api.ts';
+import { guideApi } from './engine/guide-api.ts';
+import { generateApi } from './engine/generate-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
+export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
 export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from './engine/model-api.ts';
 
 const api = {
   ...deviceApi,
   ...evalApi,
   ...modelApi,
+  ...guideApi,
+  ...generateApi,
 };
 
 export type EngineApi = typeof api;

@@ -91,11 +91,12 @@ export function checkPrivate(s: string, field: string): void {
   }
 }
 
-const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$/;
+// Hub ids ("owner/name") and bundled models ("bundled:tiny"); never URLs or paths.
+const MODEL_ID = /^(?:bundled:)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,95})?$/;
 
 function modelId(v: unknown, field: string): string {
   if (typeof v !== 'string' || !MODEL_ID.test(v) || v.includes('..')) {
-    throw new RecipeError(field, 'must be a hub id like "owner/name" or a bundled model id (no paths or URLs)');
+    throw new RecipeError(field, 'must be a hub id like "owner/name" or a bundled model id like "bundled:tiny" (no paths or URLs)');
   }
   return v;
 }

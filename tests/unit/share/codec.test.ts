@@ -28,7 +28,7 @@ export const typical: Recipe = {
 };
 
 const bench: Recipe = {
-  v: 1, model: 'tiny-reasoner', problem: { kind: 'bench', set: 'math500', id: 'test/precalculus/807.json' }, seed: 7,
+  v: 1, model: 'bundled:tiny', problem: { kind: 'bench', set: 'math500', id: 'test/precalculus/807.json' }, seed: 7,
   sampling: { temperature: 0, topP: 1, topK: 5, maxNewTokens: 128 }, interventions: {},
 };
 

@@ -1,0 +1,91 @@
+// Engine worker: guided inference (src/guide/engine.ts) on the loaded model. One run at a time;
+// cancelGuide() stops it after the current token. With `compare`, the same problem and seed is run
+// again without interventions, and both runs score the same answer after every step.
+import { currentModel } from './model-api.ts';
+import { runGuided, type GuideDeps } from '../../src/guide/engine.ts';
+import type { GuideProgress, GuideSettings, Timeline } from '../../src/guide/types.ts';
+import { extractAnswer, gradeAnswer } from '../../src/grading/index.ts';
+import type { Recipe } from '../../src/share/recipe.ts';
+
+export interface GuideRequest {
+  recipe: Recipe;
+  /** The problem text (bench problems resolved by the UI). */
+  problemText: string;
+  reference: string | null;
+}
+
+export interface GuideResult {
+  timeline: Timeline;
+  /** Same problem and seed without interventions (recipe.compare). */
+  baseline?: Timeline;
+  cancelled: boolean;
+}
+
+export interface GuideProgressMsg extends GuideProgress {
+  phase: 'guided' | 'baseline';
+}
+
+let active: { aborted: boolean } | undefined;
+
+/** Model ids a share link may name: hub ids and the bundled model. */
+export function modelIdForLink(id: string): string | null {
+  return /^(?:bundled:)?[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(id) ? id : null;
+}
+
+export const guideApi = {
+  /** Runs a recipe on the loaded model. `onProgress` must be a Comlink.proxy from the UI. */
+  async runGuide(req: GuideRequest, onProgress?: (p: GuideProgressMsg) => void): Promise<GuideResult> {
+    const m = currentModel();
+    if (!m) throw new Error('No model is loaded in the engine: load one (e.g. the bundled tiny model) in the Models view first.');
+    if (req.recipe.model !== m.id) {
+      throw new Error(`This run needs the model "${req.recipe.model}" but "${m.id}" is loaded; load it in the Models view to reproduce the run.`);
+    }
+    if (req.recipe.adapter) throw new Error('This run names an adapter; applying adapters to guided runs is not available yet.');
+    if (active) throw new Error('A guided run is already in progress: cancel it or wait for it.');
+    const signal = { aborted: false };
+    active = signal;
+    const r = req.recipe;
+    const settings: GuideSettings = { seed: r.seed, sampling: r.sampling, interventions: r.interventions };
+    const promptLen = m.tokenizer.applyChatTemplate([{ role: 'user', content: req.problemText }]).length;
+    const phraseRoom = 64 + (r.interventions.strategy ? m.tokenizer.encode(r.interventions.strategy.plan).length + 8 : 0);
+    const need = promptLen + r.sampling.maxNewTokens + phraseRoom;
+    if (promptLen + 8 > m.contextLength) {
+      active = undefined;
+      throw new Error(`The problem takes ${promptLen} tokens, more than the ${m.contextLength}-token context the model was loaded with.`);
+    }
+    const session = m.decoder.newSession(Math.min(m.contextLength, need));
+    let last = 0;
+    const progress = (phase: GuideProgressMsg['phase']) => (p: GuideProgress) => {
+      const now = Date.now();
+      if (!onProgress || now - last < 80) return;
+      last = now;
+      onProgress({ ...p, phase });
+    };
+    const deps = (phase: GuideProgressMsg['phase']): GuideDeps => ({
+      session, tokenizer: m.tokenizer, signal, onProgress: progress(phase),
+      extract: (t) => extractAnswer(t)?.answer ?? null,
+      equivalent: async (a, b) => (await gradeAnswer(a, b)).correct,
+      equivalenceName: 'grader',
+    });
+    try {
+      const input = { problem: req.problemText, reference: req.reference, settings };
+      const timeline = await runGuided({ ...input, answerTrace: r.compare ? {} : undefined }, deps('guided'));
+      let baseline: Timeline | undefined;
+      if (r.compare && !signal.aborted) {
+        baseline = await runGuided(
+          { ...input, settings: { ...settings, interventions: {} }, answerTrace: { target: timeline.answerTrace?.target ?? null } },
+          deps('baseline'),
+        );
+      }
+      return { timeline, baseline, cancelled: signal.aborted };
+    } finally {
+      session.dispose();
+      if (active === signal) active = undefined;
+    }
+  },
+
+  /** Stops the guided run in progress after its current token. */
+  cancelGuide(): void {
+    if (active) active.aborted = true;
+  },
+};
