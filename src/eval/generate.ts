@@ -4,6 +4,14 @@ import type { ChatMessage, DecodeSession, TextTokenizer } from '../engine/genera
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
 
+/** The prompt alone fills the context: an item-level problem, recorded as a wrong answer. */
+export class PromptTooLongError extends Error {
+  constructor(readonly promptTokens: number, readonly maxLength: number) {
+    super(`prompt of ${promptTokens} tokens does not fit the ${maxLength}-token context`);
+    this.name = 'PromptTooLongError';
+  }
+}
+
 export interface GenerateOptions {
   maxTokens: number;
   temperature: number;
@@ -27,7 +35,7 @@ export async function generatePlain(session: DecodeSession, tokenizer: TextToken
   messages.push({ role: 'user', content: problem });
   const prompt = tokenizer.applyChatTemplate(messages);
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
-  if (prompt.length >= session.maxLength) throw new Error(`prompt of ${prompt.length} tokens does not fit the ${session.maxLength}-token context`);
+  if (prompt.length >= session.maxLength) throw new PromptTooLongError(prompt.length, session.maxLength);
   session.truncate(0);
   const eos = new Set(tokenizer.eosTokenIds);
   const out: number[] = [];

@@ -6,6 +6,7 @@ import { SeededRng } from '../engine/generation/rng.ts';
 import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
 import type { BenchmarkItem } from './benchmarks.ts';
+import { PromptTooLongError } from './generate.ts';
 import { breakdown, eta, majorityVote, score, type ScoredItem } from './metrics.ts';
 import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from './types.ts';
 
@@ -69,7 +70,14 @@ export async function evaluateItem(runId: string, item: BenchmarkItem, config: E
   const k = Math.max(1, Math.floor(config.samples));
   for (let s = 0; s < k; s++) {
     const rng = new SeededRng(itemSeed(config.seed, item.key, s));
-    const g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: () => rng.next(), system: config.system, signal });
+    let g: { text: string; tokens: number; stop: string };
+    try {
+      g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: () => rng.next(), system: config.system, signal });
+    } catch (e) {
+      if (!(e instanceof PromptTooLongError)) throw e;
+      samples.push({ prediction: null, correct: false, reason: `mismatch: no answer (${e.message})`, tokens: 0, stop: 'prompt-too-long', text: '' });
+      continue;
+    }
     if (g.stop === 'cancelled' || signal?.aborted) return null;
     const prediction = extractAnswer(g.text)?.answer ?? null;
     const v = await gradeAnswer(prediction, item.answer);

@@ -178,3 +178,18 @@ describe('runner', () => {
     expect(g).toMatchObject({ tokens: 10, stop: 'length', text: 'x'.repeat(10) });
   });
 });
+
+describe('runner item-level problems', () => {
+  it('records a prompt that does not fit the context as a wrong item, not a failed run', async () => {
+    const store = new MemoryEvalStore();
+    const bench = parseBenchmark('math500', MATH);
+    const run = await createRun(store, CONFIG, bench.items, []);
+    // 40-char context: the chat prompt of every item is longer.
+    const r = await runEvaluation(run.id, bench.items, { store, generate: plain(new ScriptedSession(script, 40)) });
+    expect(r.status).toBe('done');
+    const items = await store.listItems(run.id);
+    expect(items).toHaveLength(4);
+    expect(items[0].reason).toMatch(/does not fit the 40-token context/);
+    expect(items.every((i) => !i.correct)).toBe(true);
+  });
+});
