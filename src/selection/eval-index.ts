@@ -56,9 +56,10 @@ export class EvalIndex {
 
   /** The eval item with the largest n-gram overlap with `problem`, when it reaches `threshold`. */
   check(problem: string, threshold: number): ContaminationHit | undefined {
-    const ex = this.exactMatch(problem);
-    if (ex) return { set: ex.set, key: ex.key, overlap: 1 };
-    const g = ngramHashes(tokens(problem), this.n);
+    const toks = tokens(problem);
+    const exact = this.exact.get(toks.join(''));
+    if (exact !== undefined) return { set: this.items[exact].set, key: this.items[exact].key, overlap: 1 };
+    const g = ngramHashes(toks, this.n);
     if (g.size === 0) return undefined;
     const hits = new Map<number, number>();
     for (const h of g) {

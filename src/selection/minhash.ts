@@ -20,9 +20,11 @@ const SEEDS = Array.from({ length: NUM_HASHES }, (_, i) => mix(0x9e3779b9 * (i +
 export function signature(text: string): Uint32Array {
   const toks = tokens(text);
   const sig = new Uint32Array(NUM_HASHES).fill(0xffffffff);
+  const th = toks.map((t) => fnv1a(t));
   const n = Math.max(1, toks.length - SHINGLE + 1);
   for (let i = 0; i < n; i++) {
-    const base = fnv1a(toks.slice(i, i + SHINGLE).join('\u0001'));
+    let base = 0x811c9dc5;
+    for (let k = i; k < Math.min(th.length, i + SHINGLE); k++) base = Math.imul(base ^ th[k], 0x01000193) ^ (base >>> 15);
     for (let k = 0; k < NUM_HASHES; k++) {
       const h = mix(base ^ SEEDS[k]);
       if (h < sig[k]) sig[k] = h;

@@ -37,14 +37,17 @@ export function fnv1a(s: string, seed = 0x811c9dc5): number {
   return h >>> 0;
 }
 
-/** Hashes of the token n-grams (a text shorter than n gives one gram of all its tokens). */
+/** Hashes of the token n-grams (a text shorter than n gives one gram of all its tokens). Each token
+ *  is hashed once and an n-gram hash combines n token hashes, so no n-gram strings are built. */
 export function ngramHashes(toks: string[], n: number): Set<number> {
   const out = new Set<number>();
   if (toks.length === 0) return out;
-  if (toks.length < n) {
-    out.add(fnv1a(toks.join('\u0001')));
-    return out;
+  const th = toks.map((t) => fnv1a(t));
+  const m = Math.min(n, th.length);
+  for (let i = 0; i + m <= th.length; i++) {
+    let h = 0x811c9dc5 ^ m;
+    for (let k = 0; k < m; k++) h = Math.imul(h ^ th[i + k], 0x01000193) ^ (h >>> 15);
+    out.add(h >>> 0);
   }
-  for (let i = 0; i + n <= toks.length; i++) out.add(fnv1a(toks.slice(i, i + n).join('\u0001')));
   return out;
 }

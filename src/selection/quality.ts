@@ -43,12 +43,12 @@ export function isTruncated(t: Pick<Trace, 'reasoning' | 'meta'>): boolean {
 }
 
 /** First failing trace-local check, with detail; undefined = passes. */
-export function gateTrace(t: Trace, cfg: SelectionConfig): { reason: DropReason; detail: string } | undefined {
+export function gateTrace(t: Trace, cfg: SelectionConfig, repetition?: number): { reason: DropReason; detail: string } | undefined {
   if (cfg.requireAnswer && !t.answer.trim()) return { reason: 'no-answer', detail: 'no final answer found' };
   if (cfg.dropImageProblems && isImageDependent(t.problem)) return { reason: 'image', detail: 'problem refers to a figure or diagram' };
   if (isTruncated(t)) return { reason: 'truncated', detail: 'reasoning is cut off' };
   if (t.reasoning.trim().length < cfg.minReasoningChars) return { reason: 'too-short', detail: `reasoning shorter than ${cfg.minReasoningChars} characters` };
-  const rep = repetitionRatio(t.reasoning);
+  const rep = repetition ?? repetitionRatio(t.reasoning);
   if (rep > cfg.maxRepetition) return { reason: 'repetitive', detail: `${Math.round(rep * 100)}% repeated 8-grams` };
   return undefined;
 }

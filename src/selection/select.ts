@@ -91,7 +91,7 @@ export async function runSelection(inp: SelectionInput): Promise<SelectionOutput
     const { domain } = domainOf(t);
     const rep = repetitionRatio(t.reasoning);
     let quality = 1 - rep;
-    const g = gateTrace(t, cfg);
+    const g = gateTrace(t, cfg, rep);
     if (g) {
       drop(i, g.reason, g.detail, domain, quality);
       continue;

@@ -16,9 +16,12 @@ export interface SelectionRequest {
 }
 
 export const poolApi = {
-  async poolRows(poolId: string): Promise<TraceRow[]> {
-    const traces = await getPoolTraces(poolId, await openDb());
-    return traces.sort((a, b) => a.seq - b.seq).map(toRow);
+  /** Table rows of traces with seq in [fromSeq, fromSeq + limit), in seq order (the page loads a
+   *  big pool in pages so no single message takes long to deserialise). */
+  async poolRows(poolId: string, fromSeq = 0, limit = 2000): Promise<TraceRow[]> {
+    const db = await openDb();
+    const traces = await db.getAllFromIndex('traces', 'poolSeq', IDBKeyRange.bound([poolId, fromSeq], [poolId, fromSeq + limit], false, true));
+    return traces.map(toRow);
   },
 
   async runSelection(jobId: string, req: SelectionRequest, onProgress?: (phase: string, done: number, total: number) => void): Promise<Selection> {
