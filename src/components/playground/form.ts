@@ -1,0 +1,126 @@
+// The Playground's settings form <-> a Recipe (what runs, what a share link carries).
+import type { Recipe } from '../../share/recipe.ts';
+
+export interface FormState {
+  problemMode: 'typed' | 'bench';
+  typedText: string;
+  typedReference: string;
+  benchSet: string;
+  benchKey: string;
+  seed: number;
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+  budgetOn: boolean;
+  minThinking: number;
+  maxThinking: number;
+  extension: string;
+  answerPhrase: string;
+  /** One marker per line. */
+  endMarkers: string;
+  maxAnswerTokens: number;
+  strategyOn: boolean;
+  strategySource: 'typed' | 'reason1k';
+  plan: string;
+  traceId: string;
+  verifyOn: boolean;
+  threshold: number;
+  action: 'resample' | 'check' | 'mark';
+  maxResamples: number;
+  checkPhrase: string;
+  maxStepTokens: number;
+  consistencyOn: boolean;
+  n: number;
+  compare: boolean;
+}
+
+export function defaultForm(): FormState {
+  return {
+    problemMode: 'typed', typedText: 'What is 12 + 30?', typedReference: '42', benchSet: 'gsm8k_test', benchKey: '',
+    seed: 1, temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 96,
+    budgetOn: true, minThinking: 32, maxThinking: 80, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: '</think>', maxAnswerTokens: 16,
+    strategyOn: false, strategySource: 'typed', plan: '', traceId: '',
+    verifyOn: false, threshold: 0.4, action: 'mark', maxResamples: 2, checkPhrase: 'Let me check this step.', maxStepTokens: 48,
+    consistencyOn: false, n: 3,
+    compare: true,
+  };
+}
+
+export function recipeFromForm(f: FormState, model: string): Recipe {
+  const r: Recipe = {
+    v: 1,
+    model,
+    problem: f.problemMode === 'bench'
+      ? { kind: 'bench', set: f.benchSet, id: f.benchKey }
+      : { kind: 'text', text: f.typedText, ...(f.typedReference.trim() ? { reference: f.typedReference.trim() } : {}) },
+    seed: Math.trunc(f.seed),
+    sampling: { temperature: f.temperature, topP: f.topP, topK: Math.trunc(f.topK), maxNewTokens: Math.trunc(f.maxNewTokens) },
+    interventions: {},
+  };
+  if (f.budgetOn) {
+    r.interventions.budget = {
+      minThinking: Math.trunc(f.minThinking), maxThinking: Math.trunc(f.maxThinking), extension: f.extension, answerPhrase: f.answerPhrase,
+      endMarkers: f.endMarkers.split('\n').map((s) => s.trim()).filter(Boolean), maxAnswerTokens: Math.trunc(f.maxAnswerTokens),
+    };
+  }
+  if (f.strategyOn && f.plan.trim()) {
+    r.interventions.strategy = { source: f.strategySource, plan: f.plan.trim(), ...(f.strategySource === 'reason1k' && f.traceId ? { traceId: f.traceId } : {}) };
+  }
+  if (f.verifyOn) {
+    r.interventions.verify = { threshold: f.threshold, action: f.action, maxResamples: Math.trunc(f.maxResamples), checkPhrase: f.checkPhrase, maxStepTokens: Math.trunc(f.maxStepTokens) };
+  }
+  if (f.consistencyOn) r.interventions.consistency = { n: Math.trunc(f.n) };
+  if (f.compare) r.compare = true;
+  return r;
+}
+
+export function formFromRecipe(r: Recipe, base: FormState = defaultForm()): FormState {
+  const f: FormState = { ...base };
+  if (r.problem.kind === 'text') {
+    f.problemMode = 'typed';
+    f.typedText = r.problem.text;
+    f.typedReference = r.problem.reference ?? '';
+  } else {
+    f.problemMode = 'bench';
+    f.benchSet = r.problem.set;
+    f.benchKey = r.problem.id;
+  }
+  f.seed = r.seed;
+  Object.assign(f, r.sampling);
+  const b = r.interventions.budget;
+  f.budgetOn = !!b;
+  if (b) Object.assign(f, { minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens });
+  const s = r.interventions.strategy;
+  f.strategyOn = !!s;
+  if (s) Object.assign(f, { strategySource: s.source, plan: s.plan, traceId: s.traceId ?? '' });
+  const v = r.interventions.verify;
+  f.verifyOn = !!v;
+  if (v) Object.assign(f, { threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens ?? 0 });
+  f.consistencyOn = !!r.interventions.consistency;
+  if (r.interventions.consistency) f.n = r.interventions.consistency.n;
+  f.compare = !!r.compare;
+  return f;
+}
+
+/** A short, stable fingerprint of a timeline (FNV-1a of its JSON), to see at a glance that two runs match. */
+export function fingerprint(value: unknown): string {
+  const s = JSON.stringify(value);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Background colour for a token: green (certain) to red (uncertain); null measurement -> none. */
+export function tokenColour(mode: 'entropy' | 'logprob', logprob: number | null, entropy: number | null, vocabSize: number): string | null {
+  let x: number;
+  if (mode === 'entropy') {
+    if (entropy === null) return null;
+    x = Math.min(1, entropy / Math.log(Math.max(2, vocabSize)));
+  } else {
+    if (logprob === null) return null;
+    x = 1 - Math.exp(logprob);
+  }
+  const hue = Math.round(120 * (1 - x));
+  return `hsl(${hue} 75% 82%)`;
+}

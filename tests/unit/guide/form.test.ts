@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { defaultForm, fingerprint, formFromRecipe, recipeFromForm, tokenColour } from '../../../src/components/playground/form.ts';
+import { validateRecipe } from '../../../src/share/recipe.ts';
+
+describe('playground form <-> recipe', () => {
+  it('round-trips every setting through a valid recipe', () => {
+    const f = { ...defaultForm(), strategyOn: true, plan: 'add', verifyOn: true, action: 'resample' as const, consistencyOn: true, n: 4, endMarkers: '</think>\nEND' };
+    const r = recipeFromForm(f, 'bundled:tiny');
+    expect(validateRecipe(r)).toEqual(r);
+    expect(r.interventions.budget!.endMarkers).toEqual(['</think>', 'END']);
+    expect(formFromRecipe(r)).toEqual(f);
+    const off = recipeFromForm({ ...defaultForm(), budgetOn: false, compare: false }, 'bundled:tiny');
+    expect(off.interventions).toEqual({});
+    expect(off.compare).toBeUndefined();
+  });
+  it('fingerprints and colours', () => {
+    expect(fingerprint({ a: 1 })).toBe(fingerprint({ a: 1 }));
+    expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: 2 }));
+    expect(tokenColour('logprob', 0, 0, 10)).toBe('hsl(120 75% 82%)');
+    expect(tokenColour('entropy', -1, Math.log(10), 10)).toBe('hsl(0 75% 82%)');
+    expect(tokenColour('entropy', null, null, 10)).toBeNull();
+  });
+});
