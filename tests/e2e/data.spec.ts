@@ -95,3 +95,47 @@ test('a cancelled import rolls back', async ({ page }) => {
   expect(await idbCount(page, 'traces')).toBe(before);
   expect(await idbCount(page, 'pools')).toBe(0);
 });
+
+test('detail pane: KaTeX for LaTeX, raw HTML shown as text, planted eval problem flagged, segment edit saved', async ({ page }) => {
+  const math = lines('math500.jsonl').map((l) => JSON.parse(l) as Record<string, string>);
+  const src = math.find((r) => r.problem.includes('\\frac') && r.problem.length > 120)!;
+  const planted = { problem: src.problem.replace(/ /g, '  ').replace(/\\frac/g, '\\dfrac'), solution: src.solution, answer: src.answer, subject: src.subject, level: src.level };
+  const evil = { problem: 'What is $1+1$? <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>', solution: 'We add: $1+1=2$. So the answer is $\\boxed{2}$.', answer: '2', subject: 'Prealgebra', level: 1 };
+  const gsm = lines('gsm8k_train.jsonl').slice(0, 20).map((l) => JSON.parse(l) as Record<string, string>)
+    .map((r) => ({ problem: r.question, solution: r.answer.split('####')[0], answer: r.answer.split('####')[1].trim(), subject: 'Arithmetic', level: 1 }));
+  const body = [evil, planted, ...gsm].map((r) => JSON.stringify(r)).join('\n');
+  await page.goto('./?view=data');
+  await page.getByTestId('import-file').setInputFiles({ name: 'mixed.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(body) });
+  await expect(page.getByTestId('detected-shape')).toHaveText('math');
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'ok');
+
+  await page.getByTestId('run-selection').click();
+  await expect(page.getByTestId('drop-reasons')).toContainText('contaminated');
+  await page.getByTestId('filter-status').selectOption('contaminated');
+  await expect(page.getByTestId('row-count')).toHaveText('1 of 22 traces');
+  await page.getByTestId('trace-row').first().click();
+  await expect(page.getByTestId('decision')).toContainText(`math500 ${src.unique_id}`);
+  await expect(page.getByTestId('trace-detail').locator('.katex').first()).toBeVisible();
+
+  await page.getByTestId('filter-status').selectOption('');
+  await page.getByTestId('filter-text').fill('onerror');
+  await page.getByTestId('trace-row').first().click();
+  const detail = page.getByTestId('trace-detail');
+  await expect(detail).toContainText('<img src=x onerror="window.__pwned=1">');
+  await expect(detail.locator('img')).toHaveCount(0);
+  await expect(detail.locator('script')).toHaveCount(0);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  await expect(detail.locator('.katex').first()).toBeVisible();
+
+  // Edit segments: move the strategy boundary and save; it persists across a reload.
+  await page.getByTestId('edit-segments').click();
+  await detail.locator('input[type=range]').first().fill('10');
+  await detail.getByRole('button', { name: 'Save segments' }).click();
+  await expect(detail).toContainText('segments saved');
+  await expect(page.getByTestId('reasoning').locator('span.strategy').first()).toHaveAttribute('title', 'strategy (user)');
+  await page.reload();
+  await page.getByTestId('filter-text').fill('onerror');
+  await page.getByTestId('trace-row').first().click();
+  await expect(page.getByTestId('reasoning').locator('span.strategy').first()).toHaveAttribute('title', 'strategy (user)');
+});

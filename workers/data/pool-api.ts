@@ -3,6 +3,7 @@ import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection, putSelection } from '../../src/data/pool-store.ts';
 import { toRow, traceToJsonl, type TraceRow } from '../../src/data/rows.ts';
 import type { Selection, SelectionConfig } from '../../src/data/types.ts';
+import { gradeAnswer } from '../../src/grading/equivalence.ts';
 import { runSelection } from '../../src/selection/select.ts';
 import { endJob, evalIndex, startJob } from './context.ts';
 
@@ -13,6 +14,8 @@ export interface SelectionRequest {
   seed: number;
   /** Student NLL of each trace's reference answer, when a model is loaded (id -> nats/token). */
   studentNll?: Record<string, number>;
+  /** Let the grader use the CAS for answer equivalence (slower). */
+  symbolicCheck?: boolean;
 }
 
 export const poolApi = {
@@ -34,6 +37,8 @@ export const poolApi = {
       const idx = await evalIndex(req.config.decontamN);
       const out = await runSelection({
         traces, config: req.config, seed: req.seed, evalIndex: idx, signal, onProgress,
+        // The grader's equivalence (Hendrycks/PRM800K rules, numeric); the CAS only when asked, as it is slow per trace.
+        equivalent: async (a, r) => (await gradeAnswer(a, r, { symbolic: req.symbolicCheck ?? false })).correct,
         studentNll: req.studentNll ? new Map(Object.entries(req.studentNll)) : undefined,
       });
       const sel: Selection = {
