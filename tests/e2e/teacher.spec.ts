@@ -36,7 +36,7 @@ async function dumpDb(page: Page): Promise<Record<string, any[]>> {
 /** The panel is collapsed unless a job is unfinished: open it. */
 async function openPanel(page: Page) {
   const panel = page.getByTestId('teacher-panel');
-  await expect(panel).toBeVisible();
+  await expect(panel).toHaveAttribute('data-ready', 'true');
   if (!(await panel.evaluate((d) => (d as HTMLDetailsElement).open))) await panel.getByTestId('teacher-summary').click();
   await expect(panel.getByTestId('teacher-start')).toBeVisible();
   return panel;
@@ -76,6 +76,7 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
   expect(doneBefore).toBeGreaterThanOrEqual(3);
   expect(doneBefore).toBeLessThan(TOTAL);
   // An unfinished job opens the panel by itself.
+  await expect(page.getByTestId('teacher-panel')).toHaveAttribute('data-ready', 'true');
   await expect(page.getByTestId('teacher-start')).toBeVisible();
   const job2 = page.getByTestId('teacher-panel').getByTestId('teacher-job').first();
   await expect(job2.getByTestId('teacher-job-status')).toHaveText('interrupted');
@@ -122,6 +123,12 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
   expect(exported.trim().split('\n')).toHaveLength(TOTAL);
   expect(exported).toContain('\\\\boxed{42}');
   expect(exported).not.toContain('SENTINEL');
+  // The Data view's own pool export (the pool list was loaded after the reload, so it lists the job's pool).
+  await page.locator(`[data-testid="pool-item"][data-pool-id="${poolId}"] button.name`).click();
+  const [download2] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-pool').click()]);
+  const exported2 = await readFile((await download2.path())!, 'utf8');
+  expect(exported2.trim().split('\n')).toHaveLength(TOTAL);
+  expect(exported2).not.toContain('SENTINEL');
   const { teacherKeys, ...rest } = after;
   expect(teacherKeys).toEqual([]); // not remembered: nothing on disk
   const stored = JSON.stringify(rest);
@@ -156,4 +163,31 @@ test('"remember on this device" stores the key only after the warning is confirm
   await expect(page.getByTestId('teacher-remember')).toBeChecked();
   await page.getByTestId('teacher-remember').uncheck();
   await expect.poll(async () => (await dumpDb(page)).teacherKeys).toEqual([]);
+});
+
+test('an Anthropic job runs from the browser (CORS preflight with the browser-access headers) and keeps thinking', async ({ page }) => {
+  await page.goto('./?view=data');
+  const panel = await openPanel(page);
+  await panel.getByTestId('teacher-provider').selectOption('anthropic');
+  await panel.getByTestId('teacher-base-url').fill(srv.url);
+  await panel.getByTestId('teacher-model').fill('claude-3-5-haiku-latest');
+  await panel.getByTestId('teacher-key').fill(KEY);
+  await panel.getByTestId('teacher-problems').fill('Add 12 and 30.\t42\nSquare 5.\t25');
+  await panel.getByTestId('teacher-samples').fill('1');
+  srv.setChunkDelay(0);
+  await panel.getByTestId('teacher-start').click();
+  const job = panel.getByTestId('teacher-job').first();
+  await expect(job.getByTestId('teacher-job-status')).toHaveText('done', { timeout: 60_000 });
+  await expect(job.getByTestId('teacher-job-progress')).toContainText('2 / 2 traces');
+  await expect(job.getByTestId('teacher-job-progress')).toContainText('passed gate 2');
+  const preflight = srv.requests.find((r) => r.method === 'OPTIONS');
+  expect(String(preflight?.headers['access-control-request-headers'])).toMatch(/anthropic-dangerous-direct-browser-access.*x-api-key|x-api-key.*anthropic-dangerous/);
+  const post = srv.requests.filter((r) => r.method === 'POST');
+  expect(post.length).toBe(2);
+  expect(post.every((r) => r.path === '/v1/messages' && r.headers['x-api-key'] === KEY && r.headers['anthropic-dangerous-direct-browser-access'] === 'true')).toBe(true);
+  const db = await dumpDb(page);
+  const traces = db.traces.filter((t) => t.teacher === 'anthropic/claude-3-5-haiku-latest');
+  expect(traces).toHaveLength(2);
+  expect(traces.every((t) => typeof t.meta.thinking === 'string' && t.meta.thinking.length > 0)).toBe(true);
+  expect(JSON.stringify(db.teacherJobs)).not.toContain('SENTINEL');
 });

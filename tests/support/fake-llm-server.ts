@@ -41,7 +41,7 @@ export interface FakeLlmServer {
   url: string;
   port: number;
   requests: RecordedRequest[];
-  /** Queue faults: each request (OPTIONS excluded) takes the next one; then normal answers. */
+  /** Queue faults: each request (CORS preflights excluded) takes the next one; then normal answers. */
   script(...faults: Fault[]): void;
   setChunkDelay(ms: number): void;
   setAnswers(answers: Record<string, string>): void;
@@ -84,6 +84,7 @@ export async function startFakeLlmServer(opts: FakeLlmOptions = {}): Promise<Fak
 
   const server = http.createServer(async (req, res) => {
     if (req.method === 'OPTIONS') {
+      requests.push({ method: 'OPTIONS', path: (req.url ?? '/').split('?')[0], headers: req.headers, body: undefined });
       res.writeHead(204, CORS).end();
       return;
     }
