@@ -14,6 +14,10 @@ export function validateSpec(spec: NewJobSpec): string[] {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') errs.push('base URL: must start with http:// or https://');
   } catch { errs.push('base URL: not a valid URL'); }
   if (!(spec.teacher.maxTokens >= 1)) errs.push('max tokens: must be at least 1');
+  const tb = spec.teacher.thinkingBudget ?? 0;
+  if (spec.teacher.provider === 'anthropic' && tb > 0 && (tb < 1024 || tb >= spec.teacher.maxTokens)) {
+    errs.push('thinking budget: at least 1024 tokens and less than max tokens (Anthropic rule)');
+  }
   if (!spec.problems.length) errs.push('problems: none given');
   if (!(Number.isInteger(spec.samples) && spec.samples >= 1 && spec.samples <= 64)) errs.push('samples per problem: 1 to 64');
   if (!(Number.isInteger(spec.concurrency) && spec.concurrency >= 1 && spec.concurrency <= 32)) errs.push('concurrency: 1 to 32');

@@ -27,11 +27,14 @@ export function openAiRequest(cfg: TeacherConfig, prompt: ChatPrompt): Record<st
       ...(prompt.system ? [{ role: 'system', content: prompt.system }] : []),
       { role: 'user', content: prompt.user },
     ],
-    max_tokens: cfg.maxTokens,
     stream,
   };
+  // OpenAI's reasoning models (o1/o3/o4, gpt-5) refuse max_tokens and a non-default temperature.
+  const reasoningModel = /^(?:openai\/)?(?:o\d|gpt-5)/.test(cfg.model);
+  if (reasoningModel) body.max_completion_tokens = cfg.maxTokens;
+  else body.max_tokens = cfg.maxTokens;
   if (stream) body.stream_options = { include_usage: true };
-  if (cfg.temperature !== undefined) body.temperature = cfg.temperature;
+  if (cfg.temperature !== undefined && !reasoningModel) body.temperature = cfg.temperature;
   if (cfg.topLogprobs && cfg.topLogprobs > 0) {
     body.logprobs = true;
     body.top_logprobs = Math.min(20, cfg.topLogprobs);

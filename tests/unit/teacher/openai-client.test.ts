@@ -41,6 +41,16 @@ describe('OpenAI-compatible client', () => {
     expect(srv.requests.at(-1)!.body.stream).toBe(false);
   });
 
+  it('uses max_completion_tokens and no temperature for OpenAI reasoning models', async () => {
+    await createOpenAiClient({ ...cfg, model: 'o3-mini', temperature: 0.7, topLogprobs: 0 }, { apiKey: KEY }).complete({ user: 'What is 2+3?' });
+    const body = srv.requests.at(-1)!.body;
+    expect(body.max_completion_tokens).toBe(256);
+    expect(body.max_tokens).toBeUndefined();
+    expect(body.temperature).toBeUndefined();
+    await createOpenAiClient({ ...cfg, temperature: 0.3 }, { apiKey: KEY }).complete({ user: 'What is 2+3?' });
+    expect(srv.requests.at(-1)!.body).toMatchObject({ max_tokens: 256, temperature: 0.3 });
+  });
+
   it('omits logprobs when not asked', async () => {
     const c = await createOpenAiClient({ ...cfg, topLogprobs: 0 }, { apiKey: KEY }).complete({ user: 'What is 2+3?' });
     expect(c.logprobs).toBeUndefined();
