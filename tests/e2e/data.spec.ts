@@ -139,3 +139,24 @@ test('detail pane: KaTeX for LaTeX, raw HTML shown as text, planted eval problem
   await page.getByTestId('trace-row').first().click();
   await expect(page.getByTestId('reasoning').locator('span.strategy').first()).toHaveAttribute('title', 'strategy (user)');
 });
+
+test('drag-and-drop import, and the database has every store at the schema version', async ({ page }) => {
+  await page.goto('./?view=data');
+  const body = lines('gsm8k_train.jsonl').slice(0, 12).join('\n');
+  const dt = await page.evaluateHandle((text) => {
+    const d = new DataTransfer();
+    d.items.add(new File([text], 'dropped.jsonl', { type: 'application/jsonl' }));
+    return d;
+  }, body);
+  await page.getByRole('region', { name: 'Drop a file to import' }).dispatchEvent('drop', { dataTransfer: dt });
+  await expect(page.getByTestId('detected-shape')).toHaveText('gsm8k');
+  await page.getByTestId('import-start').click();
+  await expect(page.getByTestId('import-status')).toContainText('imported 12 rows');
+  const info = await page.evaluate(() => new Promise<{ version: number; stores: string[] }>((resolve) => {
+    const req = indexedDB.open('reasonbridge');
+    req.onsuccess = () => { resolve({ version: req.result.version, stores: [...req.result.objectStoreNames].sort() }); req.result.close(); };
+  }));
+  expect(info.version).toBeGreaterThanOrEqual(1);
+  for (const s of ['evalItems', 'evalRuns', 'genRuns', 'pools', 'selections', 'settings', 'teacherJobs', 'teacherKeys', 'traces']) expect(info.stores).toContain(s);
+  await expect(page.getByTestId('storage-usage')).not.toHaveText('?');
+});
