@@ -17,7 +17,7 @@ const META_PREFIX = 'https://rb-models.invalid/meta/';
 /** A serialisable description of where to load from (crosses comlink: File objects clone). */
 export type ModelSource =
   | { kind: 'hub'; id: string; revision?: string }
-  | { kind: 'url'; base: string; id?: string; cache?: boolean }
+  | { kind: 'url'; base: string; id?: string; label?: string; cache?: boolean }
   | { kind: 'files'; files: File[] }
   | { kind: 'dir'; path: string };
 
@@ -138,7 +138,13 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
       const host = (() => { try { return new URL(url).host; } catch { return url; } })();
       throw new ModelSourceError(`Could not reach ${host} for ${file} of ${label} (${(e as Error).message}). Are you offline? Cached models and the bundled tiny model still load.`);
     }
-    if (res.status === 404) return undefined;
+    // A single-page-app server (vite preview, many static hosts) answers a missing file with its
+    // index.html and status 200: no model file is HTML, so that is "absent" too.
+    const html = /^text\/html\b/i.test(res.headers.get('content-type') ?? '');
+    if (res.status === 404 || (res.ok && html)) {
+      await res.body?.cancel().catch(() => {});
+      return undefined;
+    }
     if (!res.ok) throw new ModelSourceError(httpStatusMessage(file, label, url, res.status));
     return { res, cached: false };
   }
@@ -268,7 +274,7 @@ export function accessFor(src: ModelSource, opts: { hubBase?: string; fetch?: ty
         throw new ModelSourceError(`"${src.base}" is not an absolute URL`);
       }
       const href = base.href.endsWith('/') ? base.href : `${base.href}/`;
-      return httpAccess(href, src.id ?? href, src.id ?? href, { cache: src.cache, fetch: opts.fetch });
+      return httpAccess(href, src.id ?? href, src.label ?? src.id ?? href, { cache: src.cache, fetch: opts.fetch });
     }
     case 'files':
       return filesAccess(src.files);

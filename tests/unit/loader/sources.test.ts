@@ -38,6 +38,8 @@ const REPOS: Record<string, Record<string, string | Uint8Array | number>> = {
   'test/big': { 'config.json': JSON.stringify(BIG_CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
   'test/gemma': { 'config.json': JSON.stringify({ ...CONFIG, architectures: ['Gemma2ForCausalLM'] }) },
   'test/gated': { 'config.json': 401 },
+  // Served like a single-page app: a missing file comes back as index.html with status 200.
+  'test/spa': { 'config.json': JSON.stringify(CONFIG), 'model.safetensors': WEIGHTS },
 };
 
 let server: Server;
@@ -50,6 +52,7 @@ beforeAll(async () => {
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
     const body = m ? REPOS[m[1]]?.[m[2]] : undefined;
     if (typeof body === 'number') { res.writeHead(body).end('denied'); return; }
+    if (body === undefined && m?.[1] === 'test/spa') { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html></html>'); return; }
     if (body === undefined) { res.writeHead(m && REPOS[m[1]] ? 404 : 401).end('Entry not found'); return; }
     const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
     res.writeHead(200, { 'content-length': bytes.byteLength, 'content-type': 'application/octet-stream' }).end(bytes);
@@ -97,6 +100,10 @@ describe('openModel over HTTP (hub layout)', () => {
     await expect(openModel(hub('test/no-weights'))).rejects.toThrow('model.safetensors (or model.safetensors.index.json) not found in test/no-weights');
     await expect(openModel(hub('test/gemma'))).rejects.toThrow('config.json of test/gemma: field "architectures" "Gemma2ForCausalLM" is not supported; supported: Qwen2ForCausalLM, LlamaForCausalLM');
     expect(() => accessFor({ kind: 'hub', id: 'not a model id' })).toThrow('"not a model id" is not a Hugging Face model id');
+  });
+
+  it('treats an HTML page served for a missing file (SPA fallback) as absent', async () => {
+    await expect(openModel(hub('test/spa'))).rejects.toThrow('tokenizer.json not found in test/spa');
   });
 
   it('reports a truncated download with expected and actual sizes', async () => {

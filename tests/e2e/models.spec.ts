@@ -1,0 +1,92 @@
+// Models panel: loading the bundled tiny model in the engine worker, local files, a URL source through
+// the browser Cache API, and clear errors for bad sources (the network is closed in CI: a hub id fails).
+import { readFileSync } from 'node:fs';
+import { expect, test, type Page } from '@playwright/test';
+import { countParams, parseModelConfig } from '../../src/engine/model/config.ts';
+
+const TINY = 'models/tiny';
+const tinyConfig = parseModelConfig(JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')));
+const tinyParams = `${(countParams(tinyConfig) / 1e6).toFixed(2)}M`;
+const file = (name: string, buffer = readFileSync(`${TINY}/${name}`)) => ({ name, mimeType: 'application/octet-stream', buffer });
+
+async function openModels(page: Page): Promise<void> {
+  await page.goto('./?view=models');
+  await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+}
+
+test('loads the bundled tiny model and shows its architecture, params, GPU memory and context', async ({ page }) => {
+  await openModels(page);
+  await expect(page.getByTestId('no-model')).toBeVisible();
+  await page.getByTestId('load-bundled').click();
+  const info = page.getByTestId('model-info');
+  await expect(info).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByTestId('model-arch')).toContainText(`Qwen2ForCausalLM (${tinyConfig.numLayers} layers, hidden ${tinyConfig.hiddenSize}`);
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams);
+  await expect(page.getByTestId('model-context')).toHaveText('2048 tokens');
+  await expect(page.getByTestId('model-gpu')).toContainText(/\d+ KB/);
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+  // The bundled model is served by the app itself and is not put in the download cache.
+  await expect(page.getByTestId('cache-empty')).toBeVisible();
+  await page.getByTestId('unload').click();
+  await expect(page.getByTestId('no-model')).toBeVisible();
+});
+
+test('a hub id that cannot be fetched gives a clear error and keeps the loaded model and the page usable', async ({ page }) => {
+  await openModels(page);
+  await page.getByTestId('load-bundled').click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  await page.getByTestId('hub-id').fill('rb-tests/no-such-model');
+  await page.getByTestId('load-hub').click();
+  const err = page.getByTestId('model-error');
+  await expect(err).toBeVisible({ timeout: 60_000 });
+  // Offline: the host is unreachable; online: the hub answers 401 for an unknown repository.
+  await expect(err).toContainText(/Could not reach huggingface\.co for config\.json of rb-tests\/no-such-model .*offline|config\.json in rb-tests\/no-such-model: HTTP 40[134]/);
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams); // the loaded model is still there
+  await page.getByTestId('hub-id').fill('not a model id');
+  await page.getByTestId('load-hub').click();
+  await expect(err).toContainText('"not a model id" is not a Hugging Face model id');
+  await page.locator('nav a[data-view="data"]').click();
+  await expect(page.getByTestId('view-data')).toBeVisible();
+});
+
+test('local files: a set without config.json or with a cut-short safetensors is refused by name; a full set loads', async ({ page }) => {
+  await openModels(page);
+  const input = page.getByTestId('model-files');
+  await input.setInputFiles([file('tokenizer.json'), file('model.safetensors')]);
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-error')).toContainText('config.json not found in the picked files (model.safetensors, tokenizer.json)', { timeout: 60_000 });
+  await expect(page.getByTestId('no-model')).toBeVisible();
+
+  const full = readFileSync(`${TINY}/model.safetensors`);
+  await input.setInputFiles([file('config.json'), file('tokenizer.json'), file('tokenizer_config.json'), file('model.safetensors', full.subarray(0, 5000))]);
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-error')).toContainText(`model.safetensors is truncated: expected ${full.byteLength} bytes, got 5000`, { timeout: 60_000 });
+
+  await input.setInputFiles(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((n) => file(n)));
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  await expect(page.getByTestId('model-label')).toContainText('the picked files');
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+});
+
+test('a URL source is cached in the browser (rb-models-v1), listed after a reload, and deletable', async ({ page, baseURL }) => {
+  await openModels(page);
+  const url = new URL('models/tiny/', baseURL).href;
+  await page.getByTestId('model-url').fill(url);
+  await page.getByTestId('load-url').click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  const row = page.getByTestId('cached-model');
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText(url);
+  const bytes = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].reduce((a, n) => a + readFileSync(`${TINY}/${n}`).byteLength, 0);
+  await expect(row).toContainText(`${Math.round(bytes / 1e3)} KB`);
+  const keys = await page.evaluate(async () => (await (await caches.open('rb-models-v1')).keys()).map((r) => r.url));
+  expect(keys.filter((k) => k.endsWith('model.safetensors'))).toEqual([`${url}model.safetensors`]);
+
+  await page.reload();
+  await expect(page.getByTestId('cached-model')).toHaveCount(1);
+  await page.getByTestId('delete-cached').click();
+  await expect(page.getByTestId('cache-empty')).toBeVisible();
+  const left = await page.evaluate(async () => (await (await caches.open('rb-models-v1')).keys()).length);
+  expect(left).toBe(0);
+});
