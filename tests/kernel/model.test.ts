@@ -76,6 +76,21 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
     });
   }
 
+  it('weights split across buffers (binding limit lowered to 20 kB) give the same logits and steps', async () => {
+    const d2 = await createDecoder(ctx, config, tensors, undefined, { maxBindingBytes: 20_000 });
+    expect(d2.weightBytes).toBe(dec.weightBytes);
+    const s = d2.newSession(40);
+    expect(await s.logits(prompt.slice(0, 8))).toBeAllclose(ref.logits(prompt.slice(0, 8)), LOGIT_TOL);
+    const s2 = d2.newSession(40);
+    const s1 = dec.newSession(40);
+    const o = { temperature: 0, topP: 1, topK: 3, u: 0 };
+    const [a, b] = [await s1.feed(prompt.slice(0, 8), o), await s2.feed(prompt.slice(0, 8), o)];
+    expect(b.id).toBe(a.id);
+    expect(b.logprob).toBeCloseTo(a.logprob, 4);
+    s1.dispose();
+    d2.dispose();
+  });
+
   it('KV-cache decode (one token a step, matrix-vector kernels) equals full recomputation', async () => {
     const s = dec.newSession(48);
     const V = config.vocabSize;

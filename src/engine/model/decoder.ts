@@ -30,6 +30,9 @@ export interface DecoderOptions {
   sampleWorkgroup?: number;
   /** Tokens per prefill chunk (activation buffers are sized for this). Default 128. */
   prefillChunk?: number;
+  /** Largest weight buffer; default the device's storage binding / buffer limit (tests lower it to
+   *  exercise row-split weights). */
+  maxBindingBytes?: number;
 }
 
 export interface Decoder {
@@ -58,7 +61,7 @@ export async function createDecoder(
 ): Promise<Decoder> {
   const { device } = ctx;
   const alloc = new GpuAllocator(device);
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const limit = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
   const specs = new Map(expectedTensors(config).map((s) => [s.name, s]));
   const weights = new Map<string, GpuWeight>();
   const ignored: string[] = [];
