@@ -154,10 +154,14 @@ class TensorSink {
       this.carryLen = 0;
     }
     const whole = (chunk.byteLength - i) & ~3;
-    const view = new DataView(chunk.buffer, chunk.byteOffset + i, whole);
+    const start = chunk.byteOffset + i;
+    // Read whole words through a Uint32Array (little-endian host), copying first if misaligned.
+    const words = (start & 3) === 0
+      ? new Uint32Array(chunk.buffer, start, whole >> 2)
+      : new Uint32Array(chunk.slice(i, i + whole).buffer);
     const halves = this.halves;
     let o = this.outIndex;
-    for (let b = 0; b < whole; b += 4) halves[o++] = f32BitsToF16(view.getUint32(b, true));
+    for (let w = 0; w < words.length; w++) halves[o++] = f32BitsToF16(words[w]);
     this.outIndex = o;
     i += whole;
     while (i < chunk.byteLength) this.carry[this.carryLen++] = chunk[i++];
