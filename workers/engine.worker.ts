@@ -6,6 +6,7 @@ import { evalApi } from './engine/eval-api.ts';
 import { modelApi } from './engine/model-api.ts';
 import { guideApi } from './engine/guide-api.ts';
 import { generateApi } from './engine/generate-api.ts';
+import { difficultyApi } from './engine/difficulty-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
 export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
@@ -17,6 +18,7 @@ const api = {
   ...modelApi,
   ...guideApi,
   ...generateApi,
+  ...difficultyApi,
 };
 
 export type EngineApi = typeof api;

@@ -72,10 +72,15 @@ export async function runSelection(inp: SelectionInput): Promise<SelectionOutput
   // Scores every trace gets (shown for dropped ones too).
   const lengths = traces.map((t) => t.tokenCounts?.reasoning ?? Math.ceil(t.reasoning.length / 4));
   const lenPct = percentiles(lengths);
-  const useStudent = !!inp.studentNll && traces.some((t) => inp.studentNll!.has(t.id));
-  const nllPct = useStudent ? percentiles(traces.map((t) => inp.studentNll!.get(t.id) ?? 0)) : [];
+  // Student NLL where given (percentile among the scored traces), else stated level and length.
+  const nll = traces.map((t) => inp.studentNll?.get(t.id));
+  const scored = nll.map((v, i) => [v, i] as const).filter((x): x is readonly [number, number] => x[0] !== undefined);
+  const useStudent = scored.length > 0;
+  const nllPct = new Map<number, number>();
+  percentiles(scored.map((x) => x[0])).forEach((p, k) => nllPct.set(scored[k][1], p));
   const difficulty = traces.map((t, i) => {
-    if (useStudent) return nllPct[i];
+    const p = nllPct.get(i);
+    if (p !== undefined) return p;
     if (t.level !== undefined) return 0.5 * Math.min(1, Math.max(0, (t.level - 1) / 4)) + 0.5 * lenPct[i];
     return lenPct[i];
   });
