@@ -50,7 +50,8 @@ export async function postJson(
     const retryable = status === 429 || status === 408 || status >= 500;
     const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
     const hint = status === 401 || status === 403 ? ' Check the API key.' : status === 404 ? ' Check the base URL and model name.' : status === 429 ? ' Rate limited.' : '';
-    throw new TeacherError('http', `${opts.what}: HTTP ${status} from ${displayUrl(url)}: ${describeErrorBody(text)}${hint}`, { status, retryable, retryAfterMs, secrets: opts.secrets });
+    const detail = describeErrorBody(text).trim() || res.statusText || '(no details)';
+    throw new TeacherError('http', `${opts.what}: HTTP ${status} from ${displayUrl(url)}: ${detail}${hint && !/[.!?]$/.test(detail) ? '.' : ''}${hint}`, { status, retryable, retryAfterMs, secrets: opts.secrets });
   }
   return res;
 }

@@ -85,12 +85,16 @@ test('a job survives a reload mid-way, resumes, and lands every trace once; the 
   await expect(page.getByTestId('teacher-base-url')).toHaveValue(`${srv.url}/v1`);
 
   srv.setChunkDelay(0);
+  const postsBefore = srv.requests.filter((r) => r.method === 'POST').length;
   await page.getByTestId('teacher-key').fill(KEY);
   await job2.getByTestId('teacher-resume').click();
   await expect(job2.getByTestId('teacher-job-status')).toHaveText('done', { timeout: 60_000 });
   await expect(job2.getByTestId('teacher-job-progress')).toContainText(`${TOTAL} / ${TOTAL} traces`);
   // 5 of 6 problems answered correctly, 2 samples each.
   await expect(job2.getByTestId('teacher-job-progress')).toContainText('passed gate 10');
+
+  // Resuming asked only for the units without a trace.
+  expect(srv.requests.filter((r) => r.method === 'POST').length - postsBefore).toBe(TOTAL - doneBefore);
 
   const after = await dumpDb(page);
   const traces = after.traces.filter((t) => t.poolId === poolId);
@@ -190,4 +194,36 @@ test('an Anthropic job runs from the browser (CORS preflight with the browser-ac
   expect(traces).toHaveLength(2);
   expect(traces.every((t) => typeof t.meta.thinking === 'string' && t.meta.thinking.length > 0)).toBe(true);
   expect(JSON.stringify(db.teacherJobs)).not.toContain('SENTINEL');
+});
+
+test('pause, resume and cancel from the panel', async ({ page }) => {
+  await page.goto('./?view=data');
+  const panel = await openPanel(page);
+  await panel.getByTestId('teacher-base-url').fill(`${srv.url}/v1`);
+  await panel.getByTestId('teacher-model').fill('unpriced-local-model');
+  await panel.getByTestId('teacher-problems').fill(PROBLEMS.map(([p, a]) => `${p} => ${a}`).join('\n'));
+  await panel.getByTestId('teacher-samples').fill('1');
+  await panel.getByTestId('teacher-concurrency').fill('1');
+  // No key: a local OpenAI-compatible server (vLLM, llama.cpp) needs none.
+  srv.setRequireKey(false);
+  await panel.getByTestId('teacher-start').click();
+  const job = panel.getByTestId('teacher-job').first();
+  await expect.poll(async () => progressDone(await job.getByTestId('teacher-job-progress').textContent()), { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
+  await job.getByTestId('teacher-pause').click();
+  await expect(job.getByTestId('teacher-job-status')).toHaveText('paused');
+  const pausedAt = progressDone(await job.getByTestId('teacher-job-progress').textContent());
+  expect(pausedAt).toBeLessThan(PROBLEMS.length);
+  await expect(job.getByTestId('teacher-job-progress')).toContainText('cost unknown');
+  await job.getByTestId('teacher-resume').click();
+  await expect(job.getByTestId('teacher-job-status')).toHaveText('running');
+  await job.getByTestId('teacher-cancel').click();
+  await expect(job.getByTestId('teacher-job-status')).toHaveText('cancelled');
+  await expect(job.getByTestId('teacher-resume')).toHaveCount(0);
+  const db = await dumpDb(page);
+  const poolId = db.teacherJobs[0].poolId;
+  const n = db.traces.filter((t) => t.poolId === poolId).length;
+  expect(n).toBeGreaterThanOrEqual(pausedAt);
+  expect(n).toBeLessThan(PROBLEMS.length);
+  expect(db.teacherJobs[0].status).toBe('cancelled');
+  expect(srv.requests.filter((r) => r.method === 'POST').every((r) => r.headers.authorization === undefined)).toBe(true);
 });

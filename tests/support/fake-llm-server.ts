@@ -35,6 +35,8 @@ export interface FakeLlmOptions {
   chunkDelayMs?: number;
   /** Anthropic responses include a thinking block (default true). */
   thinking?: boolean;
+  /** Refuse requests without a key, as hosted APIs do (default true; a local server needs none). */
+  requireKey?: boolean;
 }
 
 export interface FakeLlmServer {
@@ -44,6 +46,7 @@ export interface FakeLlmServer {
   /** Queue faults: each request (CORS preflights excluded) takes the next one; then normal answers. */
   script(...faults: Fault[]): void;
   setChunkDelay(ms: number): void;
+  setRequireKey(on: boolean): void;
   setAnswers(answers: Record<string, string>): void;
   /** Completed (fully sent) responses, by problem. */
   completed: string[];
@@ -80,6 +83,7 @@ export async function startFakeLlmServer(opts: FakeLlmOptions = {}): Promise<Fak
   const completed: string[] = [];
   let answers = { ...(opts.answers ?? {}) };
   let chunkDelay = opts.chunkDelayMs ?? 0;
+  let requireKey = opts.requireKey ?? true;
   const sockets = new Set<import('node:net').Socket>();
 
   const server = http.createServer(async (req, res) => {
@@ -110,10 +114,10 @@ export async function startFakeLlmServer(opts: FakeLlmOptions = {}): Promise<Fak
       const key = String(req.headers['x-api-key'] ?? req.headers.authorization ?? '');
       return json(fault.status ?? 401, { error: { type: 'authentication_error', message: `invalid key: ${key}` } });
     }
-    if (isAnthropic && (!req.headers['x-api-key'] || req.headers['anthropic-version'] == null)) {
+    if (isAnthropic && requireKey && (!req.headers['x-api-key'] || req.headers['anthropic-version'] == null)) {
       return json(401, { type: 'error', error: { type: 'authentication_error', message: 'x-api-key and anthropic-version are required' } });
     }
-    if (isOpenAi && !String(req.headers.authorization ?? '').startsWith('Bearer ')) {
+    if (isOpenAi && requireKey && !String(req.headers.authorization ?? '').startsWith('Bearer ')) {
       return json(401, { error: { message: 'missing bearer token' } });
     }
 
@@ -216,6 +220,7 @@ export async function startFakeLlmServer(opts: FakeLlmOptions = {}): Promise<Fak
     completed,
     script: (...f: Fault[]) => { faults.push(...f); },
     setChunkDelay: (ms: number) => { chunkDelay = ms; },
+    setRequireKey: (on: boolean) => { requireKey = on; },
     setAnswers: (a: Record<string, string>) => { answers = { ...a }; },
     close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
