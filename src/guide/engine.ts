@@ -39,7 +39,10 @@ export class GuideCancelled extends Error {
 /** Keeps track of which ids the session holds, so any context can be continued or branched. */
 class Context {
   held: number[] = [];
-  constructor(readonly session: DecodeSession) {}
+  constructor(readonly session: DecodeSession) {
+    // Whatever an earlier user left in the cache is unknown to us: start clean.
+    if (session.length > 0) session.truncate(0);
+  }
   /** Sample the token after `ids`, reusing the longest cached prefix (rewinds with truncate()). */
   async next(ids: readonly number[], opts: SamplingOptions): Promise<SampledToken> {
     let common = 0;

@@ -48,7 +48,8 @@ export const guideApi = {
     const settings: GuideSettings = { seed: r.seed, sampling: r.sampling, interventions: r.interventions };
     const promptLen = m.tokenizer.applyChatTemplate([{ role: 'user', content: req.problemText }]).length;
     const phraseRoom = 64 + (r.interventions.strategy ? m.tokenizer.encode(r.interventions.strategy.plan).length + 8 : 0);
-    const need = promptLen + r.sampling.maxNewTokens + phraseRoom;
+    const refTokens = req.reference ? m.tokenizer.encode(` ${req.reference}`).length : 0;
+    const need = promptLen + r.sampling.maxNewTokens + phraseRoom + refTokens;
     if (promptLen + 8 > m.contextLength) {
       active = undefined;
       throw new Error(`The problem takes ${promptLen} tokens, more than the ${m.contextLength}-token context the model was loaded with.`);

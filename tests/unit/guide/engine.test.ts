@@ -236,3 +236,17 @@ describe('determinism, cancel, answer trace', () => {
     for (const p of tr.points) expect(p.logprob).toBeLessThan(0);
   });
 });
+
+describe('session reuse', () => {
+  it('a session used before (another run left tokens in its cache) gives the same timeline as a fresh one', async () => {
+    const st = settings({ interventions: { budget: { minThinking: 40, maxThinking: 0, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: [], maxAnswerTokens: 8 } } });
+    const fresh = await runGuided({ problem: 'p', settings: st }, { session: session(waitModel()), tokenizer: tok });
+    const used = session(waitModel());
+    await runGuided({ problem: 'another problem', settings: settings() }, { session: used, tokenizer: tok });
+    expect(used.length).toBeGreaterThan(0);
+    const again = await runGuided({ problem: 'p', settings: st }, { session: used, tokenizer: tok });
+    expect(again).toEqual(fresh);
+    // The cache holds this run's context only (nothing of the earlier run left in front of it).
+    expect(used.length).toBeLessThanOrEqual(again.promptTokens + again.samples[0].tokens.length);
+  });
+});
