@@ -1,0 +1,101 @@
+// Guided inference end to end on the bundled tiny model (real WebGPU engine in the worker):
+// budget forcing shows its extension marker; the copied share link, opened in a new page,
+// reruns to the same timeline; a hostile hash gets a clear message and runs nothing.
+import { expect, test, type Page } from '@playwright/test';
+
+const fingerprint = (page: Page) => page.getByTestId('pg-fingerprint').textContent();
+const events = (page: Page) => page.getByTestId('pg-events').innerText();
+
+async function runAndWait(page: Page): Promise<void> {
+  await page.getByTestId('pg-run').click();
+  await expect(page.getByTestId('pg-run')).toBeDisabled();
+  await expect(page.getByTestId('pg-run')).toBeEnabled({ timeout: 110_000 });
+  await expect(page.getByTestId('pg-error')).toHaveCount(0);
+  await expect(page.getByTestId('pg-fingerprint')).not.toHaveText('');
+}
+
+test('budget forcing on the tiny model: extension marker, then the share link reproduces the timeline', async ({ page, context }) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.goto('./?view=playground');
+  await page.getByTestId('pg-load-bundled').click();
+  await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 60_000 });
+
+  await page.getByTestId('pg-problem').fill('What is 12 + 30?');
+  await page.getByTestId('pg-reference').fill('42');
+  await page.getByTestId('pg-min-thinking').fill('40');
+  await page.getByTestId('pg-max-thinking').fill('80');
+  await page.getByTestId('pg-max-tokens').fill('100');
+  await page.getByTestId('pg-end-markers').fill('</think>');
+  await expect(page.getByTestId('pg-budget-on')).toBeChecked();
+
+  // Budget forcing only acts when the model tries to stop early; a random tiny model does that for
+  // most seeds (see tests/kernel/guide-engine.test.ts). Take the first seed where it does.
+  let found = false;
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    await page.getByTestId('pg-seed').fill(String(seed));
+    await runAndWait(page);
+    if (await page.locator('[data-testid="pg-event"][data-kind="extend"]').count()) { found = true; break; }
+  }
+  expect(found).toBe(true);
+  const ext = page.locator('[data-testid="pg-event"][data-kind="extend"]').first();
+  await expect(ext).toContainText('inserted " Wait"');
+  await expect(ext).toContainText('minThinking=40');
+  await expect(page.locator('[data-testid="pg-strip-marker"][data-kind="extend"]').first()).toBeVisible();
+  await expect(page.getByTestId('pg-token-strip')).toContainText('Wait');
+  await expect(page.getByTestId('pg-compare')).toBeVisible(); // side by side without interventions
+  await expect(page.getByTestId('pg-answer-chart')).toBeVisible();
+
+  // Hovering a token shows its alternatives as text.
+  await page.getByTestId('pg-token').first().hover();
+  await expect(page.getByTestId('pg-token-info')).toContainText('alternatives');
+
+  // The scrubber replays step by step.
+  const total = Number(await page.getByTestId('pg-scrubber').getAttribute('max'));
+  expect(total).toBeGreaterThan(0);
+  await page.getByTestId('pg-scrubber').fill('1');
+  await expect(page.getByTestId('pg-scrub-pos')).toHaveText(`step 1 / ${total}`);
+  const shownAt1 = Number(await page.getByTestId('pg-token-strip').getAttribute('data-count'));
+  await page.getByTestId('pg-scrubber').fill(String(total));
+  expect(Number(await page.getByTestId('pg-token-strip').getAttribute('data-count'))).toBeGreaterThan(shownAt1);
+
+  const fp = await fingerprint(page);
+  const evText = await events(page);
+  await page.getByTestId('pg-copy').click();
+  await expect(page.getByTestId('pg-copy')).toHaveText('Copied');
+  const link = await page.evaluate(() => navigator.clipboard.readText());
+  expect(link).toBe(await page.getByTestId('pg-share-link').inputValue());
+  expect(link).toMatch(/\?view=playground#r=1\./);
+  expect(new URL(link).hash.length).toBeLessThan(2000);
+
+  // A new page (new engine worker, no model): the link restores the settings and reruns.
+  const page2 = await context.newPage();
+  page2.on('pageerror', (e) => errors.push(e.message));
+  await page2.goto(link);
+  await expect(page2.getByTestId('pg-needs-model')).toContainText('bundled:tiny', { timeout: 30_000 });
+  await expect(page2.getByTestId('pg-min-thinking')).toHaveValue('40');
+  await page2.getByTestId('pg-load-rerun').click();
+  await expect(page2.getByTestId('pg-fingerprint')).toHaveText(fp!, { timeout: 150_000 });
+  expect(await events(page2)).toBe(evText);
+  await expect(page2.locator('[data-testid="pg-event"][data-kind="extend"]').first()).toBeVisible();
+
+  // The run was stored in IndexedDB and reopens without recomputing.
+  await expect(page2.getByTestId('pg-saved').locator('li').first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('a broken or hostile share hash gives a clear message and runs nothing', async ({ page }) => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  let dialogs = 0;
+  page.on('dialog', (d) => { dialogs++; void d.dismiss(); });
+  await page.goto('./?view=playground#r=1.PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg');
+  await expect(page.getByTestId('pg-link-error')).toContainText('This share link cannot be opened');
+  await page.goto('./?view=playground#r=9.abc');
+  await expect(page.getByTestId('pg-link-error')).toContainText('version "9" is not supported');
+  await expect(page.getByTestId('pg-result')).toHaveCount(0);
+  expect(dialogs).toBe(0);
+  expect(errors).toEqual([]);
+});
