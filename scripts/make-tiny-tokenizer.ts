@@ -6,9 +6,10 @@
 // plus tokenizer_config.json with a ChatML chat template and eos <|im_end|>.
 // Deterministic: the same data file and seed give byte-identical output.
 //
-//   npx tsx scripts/make-tiny-tokenizer.ts [--data ../shared/data/gsm8k_train.jsonl] [--out models/tiny] [--seed 0] [--sample 3000]
+//   npm run make:tiny-tokenizer -- [--data public/data/gsm8k_train.jsonl] [--out models/tiny] [--seed 0] [--sample 3000]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const VOCAB_SIZE = 512;
 export const SPECIAL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>', '</think>'] as const;
@@ -158,16 +159,13 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-function main(): void {
-  const data = arg('data', '../shared/data/gsm8k_train.jsonl');
-  const out = arg('out', 'models/tiny');
-  const seed = Number(arg('seed', '0'));
-  const sample = Number(arg('sample', '3000'));
-  const rows = readFileSync(data, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
+/** The two files as written to disk, from GSM8K JSONL text (seeded sample of question + answer). */
+export function buildTinyTokenizerFiles(jsonl: string, seed = 0, sample = 3000, fileName = 'data'): { tokenizerJson: string; configJson: string; summary: string } {
+  const rows = jsonl.split('\n').filter((l) => l.trim()).map((l, i) => {
     try {
       return JSON.parse(l) as { question: string; answer: string };
     } catch {
-      throw new Error(`${data}:${i + 1}: not valid JSON`);
+      throw new Error(`${fileName}:${i + 1}: not valid JSON`);
     }
   });
   // Seeded Fisher-Yates, then the first `sample` rows.
@@ -178,11 +176,22 @@ function main(): void {
   }
   const texts = rows.slice(0, sample).flatMap((r) => [r.question, r.answer]);
   const { tokenizer, config } = makeTinyTokenizer(texts);
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(tokenizer, null, 1) + '\n');
-  writeFileSync(join(out, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n');
   const model = (tokenizer as { model: { vocab: object; merges: unknown[] } }).model;
-  console.log(`wrote ${out}/tokenizer.json (${Object.keys(model.vocab).length} tokens, ${model.merges.length} merges from ${texts.length} texts, seed ${seed}) and tokenizer_config.json`);
+  return {
+    tokenizerJson: JSON.stringify(tokenizer, null, 1) + '\n',
+    configJson: JSON.stringify(config, null, 2) + '\n',
+    summary: `${Object.keys(model.vocab).length} tokens, ${model.merges.length} merges from ${texts.length} texts, seed ${seed}`,
+  };
 }
 
-main();
+function main(): void {
+  const data = arg('data', 'public/data/gsm8k_train.jsonl');
+  const out = arg('out', 'models/tiny');
+  const files = buildTinyTokenizerFiles(readFileSync(data, 'utf8'), Number(arg('seed', '0')), Number(arg('sample', '3000')), data);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'tokenizer.json'), files.tokenizerJson);
+  writeFileSync(join(out, 'tokenizer_config.json'), files.configJson);
+  console.log(`wrote ${out}/tokenizer.json (${files.summary}) and tokenizer_config.json`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

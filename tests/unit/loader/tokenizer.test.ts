@@ -88,3 +88,13 @@ describe('tokenizer errors', () => {
     expect(() => tok.applyChatTemplate([{ role: 'user', content: 'x' }])).toThrow('tokenizer_config.json in some/base-model has no chat_template');
   });
 });
+
+describe('scripts/make-tiny-tokenizer.ts', () => {
+  it('regenerates the committed models/tiny tokenizer byte for byte from the bundled GSM8K train data', async () => {
+    const { buildTinyTokenizerFiles } = await import('../../../scripts/make-tiny-tokenizer.ts');
+    const files = buildTinyTokenizerFiles(readFileSync('public/data/gsm8k_train.jsonl', 'utf8'), 0, 3000);
+    expect(files.summary).toBe('512 tokens, 251 merges from 6000 texts, seed 0');
+    expect(files.tokenizerJson === readFileSync('models/tiny/tokenizer.json', 'utf8')).toBe(true);
+    expect(files.configJson).toBe(readFileSync('models/tiny/tokenizer_config.json', 'utf8'));
+  }, 180_000);
+});
