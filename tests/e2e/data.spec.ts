@@ -51,6 +51,14 @@ test('import a file, run a selection, reload: pool and selection persist', async
   await expect(page.getByTestId('histogram')).toHaveCount(3);
   expect(await idbCount(page, 'selections')).toBe(1);
 
+  // Export the selection as JSONL: 50 lines, each a trace with its segments.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-selection').click()]);
+  const exported = readFileSync(await download.path(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(exported).toHaveLength(50);
+  expect(new Set(exported.map((t) => t.id)).size).toBe(50);
+  expect(exported[0]).toHaveProperty('problem');
+  expect(exported[0]).toHaveProperty('segments');
+
   // Detail pane with KaTeX-free GSM8K text and segments.
   await page.getByTestId('filter-status').selectOption('kept');
   await expect(page.getByTestId('row-count')).toHaveText('50 of 299 traces');
