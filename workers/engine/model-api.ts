@@ -107,7 +107,12 @@ export const modelApi = {
    * Loads a model; a loaded one is replaced only once the new source's config and tokenizer check
    * out (a bad source leaves it in place). `onProgress` must be a Comlink.proxy from the UI.
    */
-  async loadModel(source: ModelSource, onProgress?: (p: LoadProgress) => void, opts: { contextLength?: number } = {}): Promise<LoadedModelInfo> {
+  async loadModel(
+    source: ModelSource,
+    onProgress?: (p: LoadProgress) => void,
+    /** contextLength: KV-cache size to plan for (default 2048); budgetBytes: GPU memory allowed (default: half of navigator.deviceMemory, else 4 GB). */
+    opts: { contextLength?: number; budgetBytes?: number } = {},
+  ): Promise<LoadedModelInfo> {
     if (loading) throw new Error('A model is already loading; cancel it or wait');
     const flag = { cancelled: false };
     loading = flag;
@@ -118,6 +123,7 @@ export const modelApi = {
       const access = accessFor(source);
       const opened = await openModel(access, {
         contextLength: opts.contextLength,
+        budgetBytes: opts.budgetBytes,
         limits: { maxBufferSize: ctx.report.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.report.limits.maxStorageBufferBindingSize },
         onProgress: progress,
       });
