@@ -12,6 +12,8 @@ export function validateSpec(spec: NewJobSpec): string[] {
   try {
     const u = new URL(spec.teacher.baseUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') errs.push('base URL: must start with http:// or https://');
+    // The base URL is stored with the job and the pool: a key must never ride in it.
+    if (u.username || u.password || u.search || u.hash) errs.push('base URL: no user:password, query string or #fragment (put the API key in the key field)');
   } catch { errs.push('base URL: not a valid URL'); }
   if (!(spec.teacher.maxTokens >= 1)) errs.push('max tokens: must be at least 1');
   const tb = spec.teacher.thinkingBudget ?? 0;

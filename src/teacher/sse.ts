@@ -13,12 +13,13 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
   let buf = '';
   let event = '';
   let data: string[] = [];
+  let finished = false;
   const onAbort = () => { reader.cancel().catch(() => {}); };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) { finished = true; break; }
       buf += decoder.decode(value, { stream: true });
       let nl: number;
       while ((nl = nextLineEnd(buf)) >= 0) {
@@ -52,6 +53,8 @@ export async function* readSse(body: ReadableStream<Uint8Array>, signal?: AbortS
     if (data.length) yield { event: event || 'message', data: data.join('\n') };
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    // The consumer stopped early (e.g. at [DONE]): close the body so the connection is freed.
+    if (!finished) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }

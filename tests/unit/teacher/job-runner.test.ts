@@ -39,6 +39,8 @@ describe('prompt template and problems', () => {
   it('validates a spec field by field', () => {
     expect(validateSpec(spec())).toEqual([]);
     const errs = validateSpec(spec({ samples: 0, concurrency: 99, problems: [], teacher: { provider: 'openai', baseUrl: 'ftp://x', model: '', maxTokens: 0 } }));
+    expect(validateSpec(spec({ teacher: { provider: 'openai', baseUrl: 'https://api.example.com/v1?key=sk-abc', model: 'm', maxTokens: 10 } }))).toEqual([expect.stringMatching(/^base URL: no user:password, query/)]);
+    expect(validateSpec(spec({ teacher: { provider: 'openai', baseUrl: 'https://user:pw@api.example.com/v1', model: 'm', maxTokens: 10 } }))).toHaveLength(1);
     expect(validateSpec(spec({ teacher: { provider: 'anthropic', baseUrl: 'https://api.anthropic.com', model: 'm', maxTokens: 2000, thinkingBudget: 4000 } }))).toEqual([expect.stringMatching(/^thinking budget/)]);
     expect(errs.join('\n')).toMatch(/model: required[\s\S]*base URL[\s\S]*max tokens[\s\S]*problems[\s\S]*samples[\s\S]*concurrency/);
   });
