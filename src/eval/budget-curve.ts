@@ -8,7 +8,8 @@ export interface BudgetCurve { label: string; points: BudgetPoint[] }
 /** Everything that must match for two runs to sit on one curve. */
 export function curveKey(r: EvalRunRecord): string {
   const c = r.config;
-  return JSON.stringify([c.evalSet, c.model, c.adapter ?? null, c.itemKeys, c.maxTokens, c.seed, c.temperature, c.topP, c.samples, c.system ?? null,
+  // maxTokens is left out: under budget forcing it only has to exceed the budget.
+  return JSON.stringify([c.evalSet, c.model, c.adapter ?? null, c.itemKeys, c.seed, c.temperature, c.topP, c.samples, c.system ?? null,
     stripBudget(c.interventions ?? null)]);
 }
 

@@ -6,6 +6,7 @@ import { EVAL_SETS } from '../../src/data/bundled.ts';
 import { IdbEvalStore } from '../../src/data/eval-store.ts';
 import { parseBenchmark, selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
 import { generatePlain } from '../../src/eval/generate.ts';
+import { generateGuided, hasInterventions } from '../../src/eval/guided.ts';
 import { createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/eval/types.ts';
 
@@ -38,7 +39,11 @@ async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProg
   if (!modelSource) throw new Error('No model is loaded in the engine: load one in the Models view first.');
   const model = await modelSource();
   const signal = { aborted: false };
-  const generate: Generate = (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
+  const run = await store.getRun(runId);
+  const iv = run?.config.interventions;
+  const generate: Generate = hasInterventions(iv)
+    ? (problem, o) => generateGuided(model.session, model.tokenizer, problem, { ...o, signal }, iv)
+    : (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
   const done = runEvaluation(runId, bench.items, { store, generate, signal, onProgress });
   active = { runId, signal, done };
   try { return await done; } finally { if (active?.runId === runId) active = undefined; }
