@@ -50,6 +50,19 @@ export async function deletePool(poolId: string, db?: RBDatabase): Promise<void>
   await tx.done;
 }
 
+/** An import interrupted by a closed tab leaves a pool 'importing': keep the rows it wrote. */
+export async function keepPartialPool(poolId: string, db?: RBDatabase): Promise<Pool | undefined> {
+  const d = db ?? (await openDb());
+  const tx = d.transaction(['pools', 'traces'], 'readwrite');
+  const pool = await tx.objectStore('pools').get(poolId);
+  if (!pool) return undefined;
+  const n = await tx.objectStore('traces').count(poolKeyRange(poolId));
+  const kept: Pool = { ...pool, status: 'ready', counts: { ...pool.counts, traces: n } };
+  await tx.objectStore('pools').put(kept);
+  await tx.done;
+  return kept;
+}
+
 export async function getPoolTraces(poolId: string, db?: RBDatabase): Promise<Trace[]> {
   const d = db ?? (await openDb());
   return d.getAll('traces', poolKeyRange(poolId));

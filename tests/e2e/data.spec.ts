@@ -1,7 +1,9 @@
 // Data view end to end in Chromium with real IndexedDB: import a file (with bad rows), run a
 // selection, reload, and the pool and selection are still there; an evaluation set is refused;
 // a cancelled import is rolled back.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 
 const DATA = new URL('../../public/data/', import.meta.url);
@@ -94,7 +96,10 @@ test('a cancelled import rolls back', async ({ page }) => {
   while (big.length < 60_000) big.push(...good.slice(0, 60_000 - big.length));
   await page.goto('./?view=data');
   const before = await idbCount(page, 'traces').catch(() => 0);
-  await page.getByTestId('import-file').setInputFiles({ name: 'big.jsonl', mimeType: 'application/jsonl', buffer: Buffer.from(big.join('\n')) });
+  // A file on disk (a 30 MB buffer through the protocol would be slow).
+  const path = join(mkdtempSync(join(tmpdir(), 'rb-e2e-')), 'big.jsonl');
+  writeFileSync(path, big.join('\n'));
+  await page.getByTestId('import-file').setInputFiles(path);
   await page.getByTestId('import-start').click();
   await expect(page.getByTestId('import-progress')).toContainText(/[1-9][\d,]* rows/);
   await page.getByTestId('import-cancel').click();
@@ -167,4 +172,29 @@ test('drag-and-drop import, and the database has every store at the schema versi
   expect(info.version).toBeGreaterThanOrEqual(1);
   for (const s of ['evalItems', 'evalRuns', 'genRuns', 'pools', 'selections', 'settings', 'teacherJobs', 'teacherKeys', 'traces']) expect(info.stores).toContain(s);
   await expect(page.getByTestId('storage-usage')).not.toHaveText('?');
+});
+
+test('an import interrupted by a closed tab is offered to keep or delete', async ({ page }) => {
+  await page.goto('./?view=data');
+  await expect(page.getByTestId('pool-list')).toBeVisible();
+  // What a tab closed mid-import leaves: a pool marked 'importing' with some traces written.
+  await page.evaluate(() => new Promise<void>((resolve, reject) => {
+    const req = indexedDB.open('reasonbridge');
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction(['pools', 'traces'], 'readwrite');
+      tx.objectStore('pools').put({ id: 'crashed', name: 'crashed import', source: { kind: 'file', name: 'x.jsonl' }, createdAt: Date.now(), counts: { traces: 0, rejected: 0 }, status: 'importing' });
+      for (let i = 0; i < 3; i++) {
+        tx.objectStore('traces').put({ id: `crashed:${i}`, poolId: 'crashed', seq: i, problem: `p${i}`, reasoning: 'r', answer: '1', domain: '', source: 'x', teacher: 't', tokenCounts: { problem: 1, reasoning: 1, answer: 1, method: 'estimate' }, meta: {} });
+      }
+      tx.oncomplete = () => { db.close(); resolve(); };
+      tx.onerror = () => reject(tx.error);
+    };
+  }));
+  await page.reload();
+  const item = page.getByTestId('pool-item').filter({ hasText: 'crashed import' });
+  await expect(item).toContainText('incomplete import');
+  await item.getByRole('button', { name: 'keep rows' }).click();
+  await expect(item).toContainText('3 traces');
+  await expect(item).not.toContainText('incomplete import');
 });

@@ -165,7 +165,7 @@ function* objectItems(text: string, bytes: number): Generator<JsonItem> {
   }
   const rec = obj as Record<string, unknown>;
   const key = ARRAY_KEYS.find((k) => Array.isArray(rec[k])) ??
-    (Object.keys(rec).length === 1 && Array.isArray(Object.values(rec)[0]) ? Object.keys(rec)[0] : undefined);
+    (Object.keys(rec).length === 1 && Array.isArray(Object.values(rec)[0]) && !['messages', 'conversations'].includes(Object.keys(rec)[0]) ? Object.keys(rec)[0] : undefined);
   if (key) {
     const arr = rec[key] as unknown[];
     for (let k = 0; k < arr.length; k++) yield { index: k + 1, line: 0, value: arr[k], bytes };

@@ -45,5 +45,9 @@ describe('readJsonItems', () => {
   it('a non-JSON file and an object without an array', async () => {
     expect((await items(['hello']))[0].error).toMatch(/expected a JSON array or object/);
     expect(await items(['{"question": "q", "answer": "#### 1"}'])).toEqual([{ index: 1, line: 1, value: { question: 'q', answer: '#### 1' }, error: undefined }]);
+    // One chat row is one item, not one item per message; {"rows": [...]} gives its rows.
+    const chat = { messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] };
+    expect((await items([JSON.stringify(chat)])).map((x) => x.value)).toEqual([chat]);
+    expect((await items([JSON.stringify({ rows: [{ a: 1 }, { a: 2 }] })])).map((x) => x.value)).toEqual([{ a: 1 }, { a: 2 }]);
   });
 });
