@@ -34,6 +34,8 @@ export interface LoadedModelInfo {
   estimate: MemoryEstimate;
   loadMs: number;
   matmul: PrefillVariant;
+  /** Problems that did not stop the load (e.g. weights beyond the f16 range became +-inf). */
+  warnings: string[];
 }
 
 /** The loaded model, for other engine-worker modules (generate, eval, training). */
@@ -156,6 +158,7 @@ export const modelApi = {
         estimate: opened.estimate,
         loadMs: Math.round(performance.now() - t0),
         matmul,
+        warnings: [...opened.warnings, ...decoder.ignoredTensors.length ? [`ignored tensors not used by the decoder: ${decoder.ignoredTensors.slice(0, 5).join(', ')}${decoder.ignoredTensors.length > 5 ? ', ...' : ''}`] : []],
       };
       current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info };
       progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes }, true);

@@ -131,6 +131,8 @@ class TensorSink {
   private readonly carry = new Uint8Array(4);
   private carryLen = 0;
   private outIndex = 0; // F32: halves written
+  /** Finite inputs that became +-inf (beyond f16's +-65504). */
+  overflow = 0;
 
   constructor(readonly entry: TensorEntry) {
     const numel = entry.end - entry.begin === 0 ? 0 : entry.shape.reduce((a, b) => a * b, 1);
@@ -150,7 +152,10 @@ class TensorSink {
       while (this.carryLen < 4 && i < chunk.byteLength) this.carry[this.carryLen++] = chunk[i++];
       if (this.carryLen < 4) return;
       const c = this.carry;
-      this.halves[this.outIndex++] = f32BitsToF16((c[0] | (c[1] << 8) | (c[2] << 16) | (c[3] << 24)) >>> 0);
+      const x = (c[0] | (c[1] << 8) | (c[2] << 16) | (c[3] << 24)) >>> 0;
+      const h = f32BitsToF16(x);
+      if ((h & 0x7fff) === 0x7c00 && (x & 0x7f800000) !== 0x7f800000) this.overflow++;
+      this.halves[this.outIndex++] = h;
       this.carryLen = 0;
     }
     const whole = (chunk.byteLength - i) & ~3;
@@ -161,7 +166,13 @@ class TensorSink {
       : new Uint32Array(chunk.slice(i, i + whole).buffer);
     const halves = this.halves;
     let o = this.outIndex;
-    for (let w = 0; w < words.length; w++) halves[o++] = f32BitsToF16(words[w]);
+    let overflow = 0;
+    for (let w = 0; w < words.length; w++) {
+      const h = f32BitsToF16(words[w]);
+      if ((h & 0x7fff) === 0x7c00 && (words[w] & 0x7f800000) !== 0x7f800000) overflow++;
+      halves[o++] = h;
+    }
+    this.overflow += overflow;
     this.outIndex = o;
     i += whole;
     while (i < chunk.byteLength) this.carry[this.carryLen++] = chunk[i++];
@@ -172,7 +183,14 @@ class TensorSink {
       const table = bf16ToF16Table();
       const h = this.halves;
       const n = (this.entry.end - this.entry.begin) / 2;
-      for (let i = 0; i < n; i++) h[i] = table[h[i]];
+      let overflow = 0;
+      for (let i = 0; i < n; i++) {
+        const b = h[i];
+        const f = table[b];
+        if ((f & 0x7fff) === 0x7c00 && (b & 0x7f80) !== 0x7f80) overflow++;
+        h[i] = f;
+      }
+      this.overflow += overflow;
     }
     return { name: this.entry.name, shape: this.entry.shape.slice(), packed: this.packed };
   }
@@ -188,6 +206,8 @@ export interface ReadOptions {
   include?: (name: string) => boolean;
   /** Called once the header is read, before any tensor (e.g. to check names or size up memory). */
   onHeader?: (header: SafetensorsHeader) => void;
+  /** Problems that do not stop loading (values beyond the f16 range, which become +-inf). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -268,7 +288,11 @@ export async function* readSafetensors(source: ByteSource, opts: ReadOptions = {
       const wanted = opts.include ? opts.include(entry.name) : true;
       const sink = wanted ? new TensorSink(entry) : null;
       await pump(header.dataStart + entry.end, sink);
-      if (sink) yield sink.finish();
+      if (sink) {
+        const t = sink.finish();
+        if (sink.overflow) opts.onWarning?.(`${fileName}: tensor "${entry.name}": ${sink.overflow} ${entry.dtype} values beyond the f16 range (+-65504) became +-inf`);
+        yield t;
+      }
     }
     return header;
   } finally {
@@ -320,6 +344,7 @@ export interface OpenedShard {
 
 export interface ShardedReadOptions {
   include?: (name: string) => boolean;
+  onWarning?: (message: string) => void;
   /** Bytes consumed in `file` so far. */
   onBytes?: (file: string, loaded: number, size: number | undefined) => void;
 }
@@ -341,6 +366,7 @@ export async function* readShardedSafetensors(
       size: shard.size,
       include: (name) => index.weightMap.get(name) === file && (opts.include?.(name) ?? true),
       onBytes: (loaded) => opts.onBytes?.(file, loaded, shard.size),
+      onWarning: opts.onWarning,
       onHeader: (h) => {
         const have = new Set(h.tensors.map((t) => t.name));
         const missing = expected.find((n) => !have.has(n));

@@ -310,6 +310,8 @@ export interface OpenedModel {
   weightBytes: number | undefined;
   /** The weights, converted while they stream in. Single pass. */
   tensors(): AsyncGenerator<HostTensor, void, undefined>;
+  /** Filled while tensors() runs: problems that did not stop the load (f16 overflow). */
+  warnings: string[];
 }
 
 function parseJson(text: string, file: string, label: string): unknown {
@@ -361,6 +363,8 @@ export async function openModel(access: FileAccess, opts: OpenModelOptions = {})
   const index = indexText !== undefined ? parseShardIndex(parseJson(indexText, 'model.safetensors.index.json', label)) : undefined;
   if (index) weightBytes = index.totalSize;
 
+  const warnings: string[] = [];
+  const onWarning = (m: string): void => { if (warnings.length < 20) warnings.push(m); };
   let used = false;
   async function* tensors(): AsyncGenerator<HostTensor, void, undefined> {
     if (used) throw new Error('tensors() streams the weights once; open the model again to re-read them');
@@ -370,6 +374,7 @@ export async function openModel(access: FileAccess, opts: OpenModelOptions = {})
       yield* readSafetensors(single.stream, {
         fileName: 'model.safetensors',
         size,
+        onWarning,
         onBytes: (n) => progress({ phase: 'convert', file: 'model.safetensors', loadedBytes: n, totalBytes: Math.max(n, sizeHint ?? 0) }),
       });
     } else if (index) {
@@ -382,6 +387,7 @@ export async function openModel(access: FileAccess, opts: OpenModelOptions = {})
         if (!s) throw new ModelSourceError(`${file} (named in model.safetensors.index.json) not found in ${label}`);
         return s;
       }, {
+        onWarning,
         onBytes: (file, n) => {
           current = n;
           progress({ phase: 'convert', file, loadedBytes: done + n, totalBytes: Math.max(index.totalSize ?? 0, done + n) });
@@ -390,5 +396,5 @@ export async function openModel(access: FileAccess, opts: OpenModelOptions = {})
     }
   }
 
-  return { access, config, contextLength, estimate, tokenizerJson, tokenizerConfig, eosTokenIds: [...eos], weightBytes, tensors };
+  return { access, config, contextLength, estimate, tokenizerJson, tokenizerConfig, eosTokenIds: [...eos], weightBytes, tensors, warnings };
 }

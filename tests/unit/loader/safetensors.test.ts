@@ -166,3 +166,21 @@ describe('sharded safetensors', () => {
     expect(() => parseShardIndex({ weight_map: { a: '../etc/passwd' } })).toThrow(/field "weight_map\["a"\]" must name a \.safetensors file/);
   });
 });
+
+describe('f16 range warnings', () => {
+  it('counts finite BF16/F32 values that overflow to inf, and not real infinities', async () => {
+    const bytes = writeSafetensors([
+      { name: 'f32', dtype: 'F32', shape: [4], data: f32Bytes([1, 70000, -1e9, Infinity]) },
+      { name: 'bf16', dtype: 'BF16', shape: [3], data: u16Bytes([0x3f80, 0x4780 /* 65536 */, 0xff80 /* -inf */]) },
+      { name: 'ok', dtype: 'F32', shape: [1], data: f32Bytes([65504]) },
+    ]);
+    for (const chunk of [3, 1 << 20]) {
+      const warnings: string[] = [];
+      await collect(readSafetensors(chunked(bytes, chunk), { onWarning: (w) => warnings.push(w) }));
+      expect(warnings).toEqual([
+        'model.safetensors: tensor "f32": 2 F32 values beyond the f16 range (+-65504) became +-inf',
+        'model.safetensors: tensor "bf16": 1 BF16 values beyond the f16 range (+-65504) became +-inf',
+      ]);
+    }
+  });
+});
