@@ -8,7 +8,9 @@
 //                   found by binary search over the order-preserving u32 key of the logit; the token
 //                   is the inverse CDF of u over the nucleus in vocabulary (id) order: u -> 0 picks
 //                   the lowest nucleus id, u -> 1 the highest.
-// One workgroup (256 threads on GPUs, 64 on SwiftShader); every step is a strided pass plus a tree reduction.
+// One workgroup (256 threads on GPUs, 64 on SwiftShader). Greedy without suppression reads the
+// vocabulary once (online softmax + per-thread top-k lists merged in k reduction rounds); top-p adds
+// a pass for Z, 32 binary-search passes and the inverse-CDF pass.
 import type { SampledToken } from '../generation/types.ts';
 import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '../runtime/kernel.ts';
 
@@ -57,41 +59,58 @@ fn key(x: f32) -> u32 { let b = bitcast<u32>(x); return select(b | 0x80000000u, 
 @compute @workgroup_size(${wg})
 fn main(@builtin(local_invocation_index) lid: u32) {
   let V = p.v;
-  // 1. max, log Z, entropy of the temperature-1 distribution
-  var lm = NEG;
-  for (var i = lid; i < V; i += WG) { lm = max(lm, L[i]); }
+  // 1. One pass: online softmax statistics (running max, rescaled sums), the thread's argmax and
+  //    its best-first list of up to k tokens.
+  var lm = NEG; var s = 0.0; var sx = 0.0; // s = sum e^(x-lm), sx = sum e^(x-lm)(x-lm)
+  var bv = NEG; var bi = 0xffffffffu;
+  var tv: array<f32, ${MAX_TOP_K}>; var ti: array<u32, ${MAX_TOP_K}>; var tn = 0u;
+  for (var i = lid; i < V; i += WG) {
+    let x = L[i];
+    if (x > lm) { let f = exp(lm - x); sx = f * (sx + s * (lm - x)); s = f * s; lm = x; }
+    let d = x - lm; let e = exp(d); s += e; sx += e * d;
+    if (better(x, i, bv, bi)) { bv = x; bi = i; }
+    if (p.k > 0u && (tn < p.k || better(x, i, tv[tn - 1u], ti[tn - 1u]))) {
+      var j = min(tn, p.k - 1u);
+      if (tn < p.k) { tn += 1u; }
+      while (j > 0u && better(x, i, tv[j - 1u], ti[j - 1u])) { tv[j] = tv[j - 1u]; ti[j] = ti[j - 1u]; j -= 1u; }
+      tv[j] = x; ti[j] = i;
+    }
+  }
   let m = rmax(lid, lm);
-  var s = 0.0; var sx = 0.0;
-  for (var i = lid; i < V; i += WG) { let d = L[i] - m; let e = exp(d); s += e; sx += e * d; }
-  let st = rsum2(lid, s, sx);
+  let f = exp(lm - m);
+  let st = rsum2(lid, f * s, f * (sx + s * (lm - m)));
   let logZ = m + log(st.x);
   if (lid == 0u) { R[2] = bitcast<u32>(log(st.x) - st.y / st.x); }
-  // 2. top-k by repeated constrained argmax (each pass takes the best strictly after the previous)
-  var pv = 3.0e38; var pi = 0u; var first = true;
+  let top1 = rargmax(lid, bv, bi); // argmax before suppression
+  // 2. top-k: k rounds, each takes the best head among the threads' lists
+  var ptr = 0u;
   for (var kk = 0u; kk < p.k; kk++) {
-    var bv = NEG; var bi = 0xffffffffu;
-    for (var i = lid; i < V; i += WG) {
-      let x = L[i];
-      let after = first || x < pv || (x == pv && i > pi);
-      if (after && better(x, i, bv, bi)) { bv = x; bi = i; }
-    }
-    let r = rargmax(lid, bv, bi);
-    pv = bitcast<f32>(r.x); pi = r.y; first = false;
-    if (lid == 0u) { R[3u + 2u * kk] = pi; R[4u + 2u * kk] = bitcast<u32>(pv - logZ); }
+    var hv = NEG; var hi = 0xffffffffu;
+    if (ptr < tn) { hv = tv[ptr]; hi = ti[ptr]; }
+    let r = rargmax(lid, hv, hi);
+    if (ptr < tn && hi == r.y) { ptr += 1u; }
+    if (lid == 0u) { R[3u + 2u * kk] = r.y; R[4u + 2u * kk] = bitcast<u32>(bitcast<f32>(r.x) - logZ); }
   }
   // 3. suppression
   for (var j = lid; j < p.nsup; j += WG) { let id = sup[j]; if (id < V) { L[id] = NEG; } }
   storageBarrier(); workgroupBarrier();
   // 4. choose
   if (p.temp <= 0.0) {
-    var bv = NEG; var bi = 0xffffffffu;
-    for (var i = lid; i < V; i += WG) { let x = L[i]; if (better(x, i, bv, bi)) { bv = x; bi = i; } }
-    let r = rargmax(lid, bv, bi);
-    if (lid == 0u) { chosen = r.y; }
+    if (p.nsup == 0u) {
+      if (lid == 0u) { chosen = top1.y; }
+    } else {
+      var gv = NEG; var gi = 0xffffffffu;
+      for (var i = lid; i < V; i += WG) { let x = L[i]; if (better(x, i, gv, gi)) { gv = x; gi = i; } }
+      let r = rargmax(lid, gv, gi);
+      if (lid == 0u) { chosen = r.y; }
+    }
   } else {
-    var lm2 = NEG;
-    for (var i = lid; i < V; i += WG) { lm2 = max(lm2, L[i]); }
-    let m2 = rmax(lid, lm2);
+    var m2 = m;
+    if (p.nsup != 0u) {
+      var lm2 = NEG;
+      for (var i = lid; i < V; i += WG) { lm2 = max(lm2, L[i]); }
+      m2 = rmax(lid, lm2);
+    }
     let inv = 1.0 / p.temp;
     var tau = 0u;
     if (p.topp < 1.0) {
