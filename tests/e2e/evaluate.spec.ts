@@ -134,3 +134,30 @@ test('evaluate on the tiny model, reload mid-run, resume: no item lost or counte
   expect(json.items).toHaveLength(N);
   expect(json.run.id).toBe(runId);
 });
+
+test('runs at two thinking budgets draw the accuracy-versus-budget chart', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.goto('./?view=evaluate');
+  await loadTinyModel(page);
+  for (const budget of ['4', '12']) {
+    await page.locator('select[name=evalSet]').selectOption('gsm8k_test');
+    await page.locator('select[name=subset]').selectOption('random');
+    await page.locator('input[name=n]').fill('2');
+    await page.locator('input[name=maxTokens]').fill('8');
+    await page.locator('input[name=seed]').fill('9');
+    await page.locator('input[name=budget]').fill(budget);
+    await expect(page.getByTestId('eval-interventions')).toHaveText(`budget forcing at ${budget} thinking tokens`);
+    await page.getByRole('button', { name: 'Start evaluation' }).click();
+    await expect(page.locator('tr[data-run]').first().getByTestId('run-status')).toHaveText('done', { timeout: 300_000 });
+  }
+  const runs = await idbAll<StoredRun & { config: { budget: number; maxTokens: number; interventions: { budget: { maxThinking: number } } } }>(page, 'evalRuns');
+  expect(runs.map((r) => r.config.budget).sort((a, b) => a - b)).toEqual([4, 12]);
+  for (const r of runs) {
+    expect(r.config.interventions.budget.maxThinking).toBe(r.config.budget);
+    expect(r.config.maxTokens).toBe(r.config.budget + 40);
+  }
+  const chart = page.getByTestId('budget-chart');
+  await expect(chart).toBeVisible();
+  await expect(chart.locator('canvas')).toHaveCount(1);
+  await expect(chart).toContainText('gsm8k_test');
+});
