@@ -49,7 +49,7 @@ test('a hub id that cannot be fetched gives a clear error and keeps the loaded m
   await expect(page.getByTestId('view-data')).toBeVisible();
 });
 
-test('local files: a set without config.json or with a cut-short safetensors is refused by name; a full set loads', async ({ page }) => {
+test('local files: a set without config.json, with a cut-short safetensors or too large for the GPU is refused clearly; a full set loads', async ({ page }) => {
   await openModels(page);
   const input = page.getByTestId('model-files');
   await input.setInputFiles([file('tokenizer.json'), file('model.safetensors')]);
@@ -61,6 +61,12 @@ test('local files: a set without config.json or with a cut-short safetensors is 
   await input.setInputFiles([file('config.json'), file('tokenizer.json'), file('tokenizer_config.json'), file('model.safetensors', full.subarray(0, 5000))]);
   await page.getByTestId('load-files').click();
   await expect(page.getByTestId('model-error')).toContainText(`model.safetensors is truncated: expected ${full.byteLength} bytes, got 5000`, { timeout: 60_000 });
+
+  // A Qwen2.5-7B-shaped config: refused from config.json alone, saying how large and what fits.
+  const big = { ...JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')), vocab_size: 152064, hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 28, num_attention_heads: 28, num_key_value_heads: 4, head_dim: 128 };
+  await input.setInputFiles([file('config.json', Buffer.from(JSON.stringify(big))), file('tokenizer.json'), file('model.safetensors')]);
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-error')).toContainText(/needs 15 GB of GPU memory \(weights 14 GB, KV cache 235 MB at 2048 tokens\); this device allows ~[\d.]+ [GM]B \(up to [\d.]+ [GM]B per buffer\); try \S+/, { timeout: 60_000 });
 
   await input.setInputFiles(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((n) => file(n)));
   await page.getByTestId('load-files').click();
