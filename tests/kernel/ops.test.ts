@@ -8,7 +8,9 @@ import { embeddingDispatch, embeddingParams, embeddingRef } from '../../src/engi
 import { RMSNORM_DW_WGSL, RMSNORM_DX_WGSL, rmsnormBackwardRef, rmsnormDispatch, rmsnormParams, rmsnormRef } from '../../src/engine/ops/rmsnorm.ts';
 import { ropeDispatch, ropeParams, ropeRef, ropeTable } from '../../src/engine/ops/rope.ts';
 import { SWIGLU_BACKWARD_BINDINGS, SWIGLU_BACKWARD_WGSL, swigluBackwardRef, swigluDispatch, swigluParams, swigluRef } from '../../src/engine/ops/swiglu.ts';
+import { uploadWeight } from '../../src/engine/model/weights.ts';
 import { allocStorage, readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
+import { GpuAllocator } from '../../src/engine/runtime/tracker.ts';
 import { type BindingKind, bindGroup, kernel } from '../../src/engine/runtime/kernel.ts';
 import { asF16, randArray, rng, runAndRead, stepBuffer, uniformBuffer } from './helpers.ts';
 
@@ -49,6 +51,26 @@ describe('embedding gather', () => {
     const chunk = (r0: number, rows: number) => asF16(table.values.slice(r0 * c, (r0 + rows) * c)).packed;
     const ds = [[0, 20], [20, 17]].map(([r0, rows]) => embeddingDispatch(ctx.device, { ids: gids, table: up(chunk(r0, rows)), out, params: uniformBuffer(ctx, embeddingParams(c, r0, rows)), step }, c));
     expect(await runAndRead(ctx, ds, ids.length, out, ids.length * c)).toBeAllclose(embeddingRef(ids, table.values, c), { atol: 0, rtol: 0 });
+  });
+});
+
+describe('weight upload split by the binding limit', () => {
+  it('an odd-width table split into word-aligned row chunks gathers like the whole table', async () => {
+    const [v, c] = [11, 5]; // 10 bytes a row; a 30-byte limit gives 3 rows, rounded to 2 (word boundary)
+    const table = asF16(randArray(rng(9), v * c));
+    const alloc = new GpuAllocator(ctx.device);
+    const w = uploadWeight(alloc, { name: 't', shape: [v, c], packed: table.packed }, 30);
+    expect(w.chunks.map((ch) => [ch.r0, ch.rows])).toEqual([[0, 2], [2, 2], [4, 2], [6, 2], [8, 2], [10, 1]]);
+    expect(alloc.liveBytes).toBe(5 * 32 + 16); // 20-byte chunks and a 12-byte one, padded to 16-byte multiples
+    const ids = [10, 0, 3, 7, 4];
+    const out = allocStorage(ctx.device, ids.length * c * 4);
+    const step = stepBuffer(ctx, ids.length);
+    const gids = up(Uint32Array.from(ids));
+    const ds = w.chunks.map((ch) => embeddingDispatch(ctx.device, { ids: gids, table: ch.buffer, out, params: uniformBuffer(ctx, embeddingParams(c, ch.r0, ch.rows)), step }, c));
+    expect(await runAndRead(ctx, ds, ids.length, out, ids.length * c)).toBeAllclose(embeddingRef(ids, table.values, c), { atol: 0, rtol: 0 });
+    alloc.destroyAll();
+    expect(alloc.liveBytes).toBe(0);
+    expect(() => uploadWeight(alloc, { name: 'big.row', shape: [2, 100], packed: new Uint32Array(100) }, 100)).toThrow(/"big\.row": one row \(200 bytes\) exceeds/);
   });
 });
 
