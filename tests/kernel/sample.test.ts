@@ -89,6 +89,19 @@ describe('sample: temperature and nucleus', () => {
     });
   }
 
+  it('a flat distribution (too many top-p candidates for registers) takes the full-vocabulary search', async () => {
+    const flat = randArray(rng(77), 20011, 0.5);
+    for (const u of [0.1, 0.6]) {
+      const o = { temperature: 1, topP: 0.9, topK: 2, u };
+      const got = await gpuSample(flat, o);
+      const ref = sampleRef(flat, o);
+      expect(ref.nucleus.length).toBeGreaterThan(16 * 256); // more than every thread's registers hold
+      const idx = ref.nucleus.indexOf(got.id);
+      expect(idx).toBeGreaterThanOrEqual(0);
+      if (got.id !== ref.id) expect(Math.min(...ref.intervals[idx].map((b) => Math.abs(b - u)))).toBeLessThan(1e-4);
+    }
+  });
+
   it('top-p keeps the smallest high-probability set reaching p (reference check)', () => {
     const l = Float64Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)]);
     expect(sampleRef(l, { temperature: 1, topP: 0.79, topK: 1, u: 0 }).nucleus).toEqual([0, 1]);

@@ -10,7 +10,8 @@
 //                   the lowest nucleus id, u -> 1 the highest.
 // One workgroup (256 threads on GPUs, 64 on SwiftShader). Greedy without suppression reads the
 // vocabulary once (online softmax + per-thread top-k lists merged in k reduction rounds); top-p adds
-// a pass for Z, 32 binary-search passes and the inverse-CDF pass.
+// a pass for Z that also gathers the threshold's candidates, 32 binary-search steps over those
+// (over the vocabulary only for flat distributions with too many), and the inverse-CDF pass.
 import type { SampledToken } from '../generation/types.ts';
 import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '../runtime/kernel.ts';
 
@@ -18,6 +19,8 @@ import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '
 export const SAMPLE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'rw', 'uniform'];
 export const MAX_TOP_K = 64;
 export const MAX_SUPPRESS = 256;
+/** Top-p candidates each thread keeps in registers before falling back to full-vocabulary passes. */
+const CANDIDATES = 16;
 
 /** The kernel for a workgroup of `wg` threads (a power of two, 32..256). */
 export function sampleWgsl(wg = 256): string {
@@ -114,15 +117,30 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let inv = 1.0 / p.temp;
     var tau = 0u;
     if (p.topp < 1.0) {
-      var z = 0.0;
-      for (var i = lid; i < V; i += WG) { z += exp((L[i] - m2) * inv); }
+      // Tokens below xlow have q < (1-p)/V <= (1-p)Z/V each, so together less than (1-p)Z: the
+      // nucleus threshold is >= xlow. Each thread keeps its candidates (x >= xlow, in its strided
+      // order) in registers; if none overflows, the 32 search steps read those instead of the
+      // vocabulary (same elements, same order, same sums), else they read the vocabulary.
+      let xlow = m2 + p.temp * log((1.0 - p.topp) / f32(V));
+      var z = 0.0; var cn = 0u;
+      var cx: array<f32, ${CANDIDATES}>;
+      for (var i = lid; i < V; i += WG) {
+        let x = L[i];
+        z += exp((x - m2) * inv);
+        if (x >= xlow) { if (cn < ${CANDIDATES}u) { cx[cn] = x; } cn += 1u; }
+      }
+      let useList = rmax(lid, select(0.0, 1.0, cn > ${CANDIDATES}u)) == 0.0;
       let goal = p.topp * rsum2(lid, z, 0.0).x;
       var lo = 0u; var hi = 0xffffffffu;
       for (var it = 0u; it < 32u; it++) {
         let w = hi - lo;
         let mid = lo + (w >> 1u) + (w & 1u);
         var ms = 0.0;
-        for (var i = lid; i < V; i += WG) { let x = L[i]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
+        if (useList) {
+          for (var j = 0u; j < cn; j++) { let x = cx[j]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
+        } else {
+          for (var i = lid; i < V; i += WG) { let x = L[i]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
+        }
         let mass = rsum2(lid, ms, 0.0).x;
         if (w != 0u) { if (mass >= goal) { lo = mid; } else { hi = mid - 1u; } }
       }
