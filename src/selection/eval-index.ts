@@ -22,6 +22,7 @@ export class EvalIndex {
   private sizes: number[] = [];
   private items: EvalItemRef[] = [];
   private exact = new Map<string, number>();
+  private counts?: Uint32Array;
 
   constructor(items: EvalItemRef[], n: number) {
     this.n = n;
@@ -61,13 +62,17 @@ export class EvalIndex {
     if (exact !== undefined) return { set: this.items[exact].set, key: this.items[exact].key, overlap: 1 };
     const g = ngramHashes(toks, this.n);
     if (g.size === 0) return undefined;
-    const hits = new Map<number, number>();
+    // Shared-gram counts per eval item (a reused counter array; only touched items are reset).
+    const counts = (this.counts ??= new Uint32Array(this.items.length));
+    const touched: number[] = [];
     for (const h of g) {
       const l = this.grams.get(h);
-      if (l) for (const id of l) hits.set(id, (hits.get(id) ?? 0) + 1);
+      if (l) for (const id of l) if (counts[id]++ === 0) touched.push(id);
     }
     let best: ContaminationHit | undefined;
-    for (const [id, c] of hits) {
+    for (const id of touched) {
+      const c = counts[id];
+      counts[id] = 0;
       const overlap = Math.max(c / Math.max(1, this.sizes[id]), c / g.size);
       if (overlap >= threshold && (!best || overlap > best.overlap)) best = { set: this.items[id].set, key: this.items[id].key, overlap };
     }

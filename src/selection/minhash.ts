@@ -7,24 +7,26 @@ const BANDS = 16;
 const ROWS = NUM_HASHES / BANDS;
 const SHINGLE = 3;
 
+// Everything stays int32 (signed order is as good as unsigned for a minimum), so V8 keeps the
+// inner loop on small integers.
 function mix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return (h ^ (h >>> 16)) | 0;
 }
 
-const SEEDS = Array.from({ length: NUM_HASHES }, (_, i) => mix(0x9e3779b9 * (i + 1)));
+const SEEDS = Int32Array.from({ length: NUM_HASHES }, (_, i) => mix(Math.imul(0x9e3779b9, i + 1)));
 
-export function signature(text: string): Uint32Array {
+export function signature(text: string): Int32Array {
   const toks = tokens(text);
-  const sig = new Uint32Array(NUM_HASHES).fill(0xffffffff);
+  const sig = new Int32Array(NUM_HASHES).fill(0x7fffffff);
   const th = toks.map((t) => fnv1a(t));
   const n = Math.max(1, toks.length - SHINGLE + 1);
   for (let i = 0; i < n; i++) {
-    let base = 0x811c9dc5;
-    for (let k = i; k < Math.min(th.length, i + SHINGLE); k++) base = Math.imul(base ^ th[k], 0x01000193) ^ (base >>> 15);
+    let base = 0x811c9dc5 | 0;
+    for (let k = i; k < Math.min(th.length, i + SHINGLE); k++) base = (Math.imul(base ^ th[k], 0x01000193) ^ (base >>> 15)) | 0;
     for (let k = 0; k < NUM_HASHES; k++) {
       const h = mix(base ^ SEEDS[k]);
       if (h < sig[k]) sig[k] = h;
@@ -33,7 +35,7 @@ export function signature(text: string): Uint32Array {
   return sig;
 }
 
-export function similarity(a: Uint32Array, b: Uint32Array): number {
+export function similarity(a: Int32Array, b: Int32Array): number {
   let eq = 0;
   for (let k = 0; k < NUM_HASHES; k++) if (a[k] === b[k]) eq++;
   return eq / NUM_HASHES;
@@ -42,7 +44,7 @@ export function similarity(a: Uint32Array, b: Uint32Array): number {
 /** Incremental index: `add` returns the earlier item this one duplicates (or -1) and stores it otherwise. */
 export class DedupIndex {
   private buckets = new Map<string, number[]>();
-  private sigs: Uint32Array[] = [];
+  private sigs: Int32Array[] = [];
   private keys: string[] = [];
   constructor(private threshold: number) {}
 
@@ -51,6 +53,7 @@ export class DedupIndex {
     const sig = signature(text);
     const bandKeys: string[] = [];
     let best: [number, number] | undefined;
+    const seen = new Set<number>();
     for (let b = 0; b < BANDS; b++) {
       let s = `${b}`;
       for (let r = 0; r < ROWS; r++) s += ':' + sig[b * ROWS + r];
@@ -58,6 +61,9 @@ export class DedupIndex {
       const cands = this.buckets.get(s);
       if (!cands) continue;
       for (const c of cands) {
+        // A candidate shares several bands with a near-duplicate: compare it once.
+        if (seen.has(c)) continue;
+        seen.add(c);
         const sim = similarity(sig, this.sigs[c]);
         if (sim >= this.threshold && (!best || sim > best[1])) best = [c, sim];
       }
