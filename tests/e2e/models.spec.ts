@@ -96,3 +96,32 @@ test('a URL source is cached in the browser (rb-models-v1), listed after a reloa
   const left = await page.evaluate(async () => (await (await caches.open('rb-models-v1')).keys()).length);
   expect(left).toBe(0);
 });
+
+test('cancelling a download stops it at once and says so; the partial download is listed as incomplete and deletable', async ({ page, context, baseURL }) => {
+  // A URL model whose weights take 60 s to arrive (served by the test through the browser's network layer).
+  await context.route('**/slow-model/*', async (route) => {
+    const name = new URL(route.request().url()).pathname.split('/').pop()!;
+    if (name === 'model.safetensors') await new Promise((r) => setTimeout(r, 60_000));
+    try {
+      await route.fulfill({ status: 200, contentType: name.endsWith('.json') ? 'application/json' : 'application/octet-stream', body: readFileSync(`${TINY}/${name}`) });
+    } catch {
+      await route.fulfill({ status: 404, body: 'not found' }).catch(() => {});
+    }
+  });
+  await openModels(page);
+  const url = new URL('slow-model/', baseURL).href;
+  await page.getByTestId('model-url').fill(url);
+  await page.getByTestId('load-url').click();
+  await expect(page.getByTestId('model-progress')).toBeVisible();
+  await page.waitForTimeout(1500);
+  const t0 = Date.now();
+  await page.getByTestId('cancel-load').click();
+  await expect(page.getByTestId('model-error')).toContainText('Loading was cancelled', { timeout: 20_000 });
+  expect(Date.now() - t0).toBeLessThan(20_000);
+  await expect(page.getByTestId('no-model')).toBeVisible();
+  const row = page.getByTestId('cached-model');
+  await expect(row).toContainText(url);
+  await expect(row).toContainText('(incomplete)');
+  await page.getByTestId('delete-cached').click();
+  await expect(page.getByTestId('cache-empty')).toBeVisible();
+});

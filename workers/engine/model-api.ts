@@ -6,7 +6,7 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
 import {
-  accessFor, deleteCachedModel, listCachedModels, openModel, type ModelCacheRecord, type ModelSource,
+  accessFor, deleteCachedModel, LoadCancelledError, listCachedModels, openModel, type ModelCacheRecord, type ModelSource,
 } from '../../src/engine/model/sources.ts';
 import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
@@ -51,7 +51,7 @@ export interface LoadedModel {
 }
 
 let current: LoadedModel | undefined;
-let loading: { cancelled: boolean } | undefined;
+let loading: { cancelled: boolean; abort: AbortController } | undefined;
 let matmulChoice: { ctx: GpuContext; best: PrefillVariant } | undefined;
 let evalSession: DecodeSession | undefined;
 
@@ -60,12 +60,7 @@ export function currentModel(): LoadedModel | undefined {
   return current;
 }
 
-export class LoadCancelledError extends Error {
-  constructor() {
-    super('Loading was cancelled');
-    this.name = 'LoadCancelledError';
-  }
-}
+export { LoadCancelledError };
 
 /** The prefill kernel measured once per device (ENVIRONMENT.md: pick by measurement). */
 async function prefillVariant(ctx: GpuContext): Promise<PrefillVariant> {
@@ -116,13 +111,13 @@ export const modelApi = {
     opts: { contextLength?: number; budgetBytes?: number } = {},
   ): Promise<LoadedModelInfo> {
     if (loading) throw new Error('A model is already loading; cancel it or wait');
-    const flag = { cancelled: false };
+    const flag = { cancelled: false, abort: new AbortController() };
     loading = flag;
     const progress = throttled(onProgress);
     const t0 = performance.now();
     try {
       const ctx = await gpuContext();
-      const access = accessFor(source);
+      const access = accessFor(source, { signal: flag.abort.signal });
       const opened = await openModel(access, {
         contextLength: opts.contextLength,
         budgetBytes: opts.budgetBytes,
@@ -163,6 +158,10 @@ export const modelApi = {
       current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info };
       progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes }, true);
       return info;
+    } catch (e) {
+      // An aborted download surfaces as a stream or fetch error: say what happened instead.
+      if (flag.cancelled) throw new LoadCancelledError();
+      throw e;
     } finally {
       if (loading === flag) loading = undefined;
     }
@@ -170,7 +169,9 @@ export const modelApi = {
 
   /** Stops a load in progress (at the next tensor); the load rejects with "Loading was cancelled". */
   cancelLoad(): void {
-    if (loading) loading.cancelled = true;
+    if (!loading) return;
+    loading.cancelled = true;
+    loading.abort.abort();
   },
 
   /** Frees the loaded model's GPU memory. */

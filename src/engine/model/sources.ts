@@ -100,6 +100,15 @@ export interface HttpAccessOptions {
   /** Cache downloads in the Cache API (default true where it exists). */
   cache?: boolean;
   fetch?: typeof fetch;
+  /** Aborts downloads in flight (a cancelled load stops the network at once, not after the file). */
+  signal?: AbortSignal;
+}
+
+export class LoadCancelledError extends Error {
+  constructor() {
+    super('Loading was cancelled');
+    this.name = 'LoadCancelledError';
+  }
 }
 
 /** FileAccess over `${base}${file}` URLs, through the Cache API unless opts.cache is false. */
@@ -132,9 +141,11 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
       }
     }
     let res: Response;
+    if (opts.signal?.aborted) throw new LoadCancelledError();
     try {
-      res = await doFetch(url);
+      res = await doFetch(url, opts.signal ? { signal: opts.signal } : undefined);
     } catch (e) {
+      if (opts.signal?.aborted) throw new LoadCancelledError();
       const host = (() => { try { return new URL(url).host; } catch { return url; } })();
       throw new ModelSourceError(`Could not reach ${host} for ${file} of ${label} (${(e as Error).message}). Are you offline? Cached models and the bundled tiny model still load.`);
     }
@@ -156,7 +167,12 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
     let n = 0;
     const body = (res.body ?? new ReadableStream<Uint8Array>()).pipeThrough(counting((loaded) => { n = loaded; onBytes?.(loaded); }));
     const headers = new Headers({ 'content-type': res.headers.get('content-type') ?? 'application/octet-stream' });
-    await cache.put(url, new Response(body, { headers })); // resolves once the whole body is stored
+    try {
+      await cache.put(url, new Response(body, { headers })); // resolves once the whole body is stored
+    } catch (e) {
+      if (opts.signal?.aborted) throw new LoadCancelledError();
+      throw new ModelSourceError(`Downloading ${file} of ${label} into the browser cache failed: ${(e as Error).message}`);
+    }
     files.set(url, n);
     recorded?.set(url, n);
     await writeRecord(cache, false);
@@ -258,13 +274,13 @@ export function filesAccess(files: readonly File[]): FileAccess {
 }
 
 /** The FileAccess for a source (not 'dir': that one is Node-only, in node-source.ts). */
-export function accessFor(src: ModelSource, opts: { hubBase?: string; fetch?: typeof fetch } = {}): FileAccess {
+export function accessFor(src: ModelSource, opts: { hubBase?: string; fetch?: typeof fetch; signal?: AbortSignal } = {}): FileAccess {
   switch (src.kind) {
     case 'hub': {
       const id = src.id.trim();
       if (!HUB_ID.test(id)) throw new ModelSourceError(`"${src.id}" is not a Hugging Face model id (expected owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct)`);
       const rev = src.revision ?? 'main';
-      return httpAccess(`${opts.hubBase ?? HUB_BASE}/${id}/resolve/${encodeURIComponent(rev)}/`, rev === 'main' ? id : `${id}@${rev}`, id, { fetch: opts.fetch });
+      return httpAccess(`${opts.hubBase ?? HUB_BASE}/${id}/resolve/${encodeURIComponent(rev)}/`, rev === 'main' ? id : `${id}@${rev}`, id, { fetch: opts.fetch, signal: opts.signal });
     }
     case 'url': {
       let base: URL;
@@ -274,7 +290,7 @@ export function accessFor(src: ModelSource, opts: { hubBase?: string; fetch?: ty
         throw new ModelSourceError(`"${src.base}" is not an absolute URL`);
       }
       const href = base.href.endsWith('/') ? base.href : `${base.href}/`;
-      return httpAccess(href, src.id ?? href, src.label ?? src.id ?? href, { cache: src.cache, fetch: opts.fetch });
+      return httpAccess(href, src.id ?? href, src.label ?? src.id ?? href, { cache: src.cache, fetch: opts.fetch, signal: opts.signal });
     }
     case 'files':
       return filesAccess(src.files);

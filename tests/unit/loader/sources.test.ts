@@ -38,11 +38,13 @@ const REPOS: Record<string, Record<string, string | Uint8Array | number>> = {
   'test/big': { 'config.json': JSON.stringify(BIG_CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
   'test/gemma': { 'config.json': JSON.stringify({ ...CONFIG, architectures: ['Gemma2ForCausalLM'] }) },
   'test/gated': { 'config.json': 401 },
+  'test/slow': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER },
   // Served like a single-page app: a missing file comes back as index.html with status 200.
   'test/spa': { 'config.json': JSON.stringify(CONFIG), 'model.safetensors': WEIGHTS },
 };
 
 let server: Server;
+let slowConfig = false;
 let hubBase: string;
 const requests: string[] = [];
 
@@ -52,6 +54,14 @@ beforeAll(async () => {
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
     const body = m ? REPOS[m[1]]?.[m[2]] : undefined;
     if (typeof body === 'number') { res.writeHead(body).end('denied'); return; }
+    if (m?.[1] === 'test/slow' && m[2] === 'model.safetensors') { // headers and 100 bytes, then nothing for a long time
+      res.writeHead(200, { 'content-length': WEIGHTS.byteLength });
+      res.write(Buffer.from(WEIGHTS.subarray(0, 100)));
+      const t = setTimeout(() => res.end(Buffer.from(WEIGHTS.subarray(100))), 20_000);
+      res.on('close', () => clearTimeout(t));
+      return;
+    }
+    if (m?.[1] === 'test/slow' && m[2] === 'config.json' && slowConfig) { setTimeout(() => res.writeHead(200).end(JSON.stringify(CONFIG)), 20_000); return; }
     if (body === undefined && m?.[1] === 'test/spa') { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html></html>'); return; }
     if (body === undefined) { res.writeHead(m && REPOS[m[1]] ? 404 : 401).end('Entry not found'); return; }
     const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
@@ -121,6 +131,21 @@ describe('openModel over HTTP (hub layout)', () => {
     const ctxErr = await openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 16e9, contextLength: 32768 }).then(() => null, (e: Error) => e);
     expect(ctxErr?.message).toMatch(/KV cache 3\.8 GB at 32768 tokens.*a context of \d+ tokens would fit/);
     await expect(openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 20e9 })).resolves.toBeTruthy();
+  });
+
+  it('stops a download at once when the load is cancelled', async () => {
+    const abort = new AbortController();
+    const m = await openModel(accessFor({ kind: 'hub', id: 'test/slow' }, { hubBase, signal: abort.signal }));
+    const t0 = Date.now();
+    setTimeout(() => abort.abort(), 200);
+    await expect(all(m.tensors())).rejects.toThrow(/abort/i);
+    expect(Date.now() - t0).toBeLessThan(5000); // not the 20 s the server would take
+    // Cancelled while waiting for the response: a clear message, not "could not reach".
+    slowConfig = true;
+    const abort2 = new AbortController();
+    setTimeout(() => abort2.abort(), 200);
+    await expect(openModel(accessFor({ kind: 'hub', id: 'test/slow' }, { hubBase, signal: abort2.signal }))).rejects.toThrow('Loading was cancelled');
+    slowConfig = false;
   });
 
   it('says the network is unreachable, naming the host and file', async () => {
