@@ -14,6 +14,8 @@ export interface EvalConfig {
   system?: string;
   /** What generated: model name, adapter name, intervention settings (shown, compared). */
   model: string;
+  /** Engine id of the model ("bundled:tiny", a hub id), for links into the Playground. */
+  modelId?: string | null;
   adapter?: string | null;
   interventions?: Record<string, unknown> | null;
   /** Thinking budget (tokens) when budget forcing is on; runs differing only here form the curve. */

@@ -133,6 +133,12 @@ test('evaluate on the tiny model, reload mid-run, resume: no item lost or counte
   const json = JSON.parse(readFileSync((await (await dlj).path())!, 'utf8'));
   expect(json.items).toHaveLength(N);
   expect(json.run.id).toBe(runId);
+
+  // Drill-down into the Playground: the item opens there as a share recipe (bench problem, model).
+  await page.getByTestId('item-playground').click();
+  await expect(page).toHaveURL(/\?view=playground#r=1\./);
+  await expect(page.getByTestId('view-playground')).toBeVisible();
+  await expect(page.getByTestId('pg-link-error')).toHaveCount(0);
 });
 
 test('runs at two thinking budgets draw the accuracy-versus-budget chart', async ({ page }) => {

@@ -57,3 +57,19 @@ describe('budget curve', () => {
     expect(budgetCurves([a.run, other] as EvalRunRecord[])).toEqual([]);
   });
 });
+
+describe('playground link', () => {
+  it('encodes a valid share recipe for the item, or none without a model id', async () => {
+    const { recipeForItem, playgroundHref } = await import('../../../src/eval/playground-link.ts');
+    const { decodeRecipe } = await import('../../../src/share/codec.ts');
+    const { run, items } = await makeRun(null, { p1: '\\boxed{0.5}', p2: 'no' });
+    expect(playgroundHref(run, items[0], { pathname: '/' })).toBeNull();
+    const withId = { ...run, config: { ...run.config, modelId: 'bundled:tiny' } };
+    const href = playgroundHref(withId, items[0], { pathname: '/app/' })!;
+    expect(href).toMatch(/^\/app\/\?view=playground#r=1\./);
+    const d = decodeRecipe(href.slice(href.indexOf('#')));
+    expect(d.ok).toBe(true);
+    if (d.ok) expect(d.recipe).toEqual(recipeForItem(withId, items[0]));
+    if (d.ok) expect(d.recipe.problem).toEqual({ kind: 'bench', set: 'math500', id: 'k1' });
+  });
+});

@@ -1,0 +1,34 @@
+// Drill-down from an evaluated item into the Playground: a share-link recipe (src/share/) with the
+// item's bundled problem, the run's model, sampling and interventions. The Playground re-runs it
+// step by step with its timeline (its own prompt and seed streams, so the text may differ from
+// the stored evaluation sample).
+import { encodeRecipe } from '../share/codec.ts';
+import type { Recipe } from '../share/recipe.ts';
+import type { Interventions } from '../guide/types.ts';
+import { SeededRng } from '../engine/generation/rng.ts';
+import { itemSeed } from './runner.ts';
+import type { EvalItemRecord, EvalRunRecord } from './types.ts';
+
+export function recipeForItem(run: EvalRunRecord, item: EvalItemRecord): Recipe | null {
+  const c = run.config;
+  if (!c.modelId) return null;
+  return {
+    v: 1,
+    model: c.modelId,
+    problem: { kind: 'bench', set: run.evalSet, id: item.itemKey },
+    seed: Math.floor(new SeededRng(itemSeed(c.seed, item.itemKey, 0)).next() * 0x100000000) >>> 0,
+    sampling: { temperature: c.temperature, topP: c.topP, topK: 3, maxNewTokens: Math.min(8192, c.maxTokens) },
+    interventions: (c.interventions ?? {}) as Interventions,
+  };
+}
+
+/** `?view=playground#r=…` for the item, or null when the run cannot be expressed as a recipe. */
+export function playgroundHref(run: EvalRunRecord, item: EvalItemRecord, loc: { pathname: string }): string | null {
+  const r = recipeForItem(run, item);
+  if (!r) return null;
+  try {
+    return `${loc.pathname}?view=playground${encodeRecipe(r)}`;
+  } catch {
+    return null;
+  }
+}
