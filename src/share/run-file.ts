@@ -165,7 +165,7 @@ export function importRun(text: string, fileName = 'run.json'): GuideRun {
   try {
     recipe = validateRecipe(r.recipe);
   } catch (e) {
-    if (e instanceof RecipeError) c.fail(`run.recipe.${e.field}`, e.message.slice(e.field.length + 2));
+    if (e instanceof RecipeError) c.fail(e.field.startsWith('recipe') ? `run.${e.field}` : `run.recipe.${e.field}`, e.message.slice(e.field.length + 2));
     throw e;
   }
   const run: GuideRun = {

@@ -99,3 +99,51 @@ test('a broken or hostile share hash gives a clear message and runs nothing', as
   expect(dialogs).toBe(0);
   expect(errors).toEqual([]);
 });
+
+test('a run exports as JSON and imports in a page without a model; cancel stops a long run', async ({ page, context }) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('./?view=playground');
+  await page.getByTestId('pg-load-bundled').click();
+  await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+
+  // A problem from a bundled evaluation set: the link carries its id, not its text.
+  await page.getByLabel('evaluation set').check();
+  await page.getByTestId('pg-bench-set').selectOption('gsm8k_test');
+  await expect(page.getByTestId('pg-bench-item').locator('option')).toHaveCount(1319);
+  await page.getByTestId('pg-max-tokens').fill('24');
+  await page.getByTestId('pg-compare-on').uncheck();
+  await runAndWait(page);
+  const fp = await fingerprint(page);
+  const link = await page.getByTestId('pg-share-link').inputValue();
+  expect(new URL(link).hash.length).toBeLessThan(400);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('pg-export').click()]);
+  const file = await download.path();
+
+  const page2 = await context.newPage();
+  page2.on('pageerror', (e) => errors.push(e.message));
+  await page2.goto('./?view=playground');
+  await expect(page2.getByTestId('pg-model')).toContainText('none loaded');
+  await page2.getByTestId('pg-import').setInputFiles(file);
+  await expect(page2.getByTestId('pg-fingerprint')).toHaveText(fp!);
+  await expect(page2.getByTestId('pg-bench-set')).toHaveValue('gsm8k_test');
+
+  // A broken file: a clear message naming the file, nothing replaced.
+  await page2.getByTestId('pg-import').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"reasonbridge-run","version":1,"run":{}}') });
+  await expect(page2.getByTestId('pg-error')).toContainText('broken.json: run.recipe must be an object');
+  await expect(page2.getByTestId('pg-fingerprint')).toHaveText(fp!);
+
+  // Cancel: a long run stops early and says so.
+  // (budget forcing with a large minimum keeps the model from stopping on its own)
+  await page.getByTestId('pg-max-tokens').fill('1800');
+  await page.getByTestId('pg-max-thinking').fill('0');
+  await page.getByTestId('pg-min-thinking').fill('1700');
+  await page.getByTestId('pg-run').click();
+  await expect(page.getByTestId('pg-progress')).toContainText('tokens', { timeout: 30_000 });
+  await page.getByTestId('pg-cancel').click();
+  await expect(page.getByTestId('pg-error')).toContainText('Run cancelled', { timeout: 60_000 });
+  await expect(page.getByTestId('pg-run')).toBeEnabled();
+  expect(errors).toEqual([]);
+});

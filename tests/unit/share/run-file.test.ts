@@ -38,5 +38,6 @@ describe('run file export/import', () => {
       expect((err as Error).message).toMatch(re);
     }
     expect(() => importRun('{not json', 'c.json')).toThrow(/^c\.json: is not valid JSON/);
+    expect(() => importRun('{"format":"reasonbridge-run","version":1,"run":{}}', 'd.json')).toThrow(/^d\.json: run\.recipe must be an object$/);
   });
 });
