@@ -14,7 +14,7 @@ import { createDecoder, type Decoder } from '../src/engine/model/decoder.ts';
 import { randomModelTensors } from '../src/engine/model/random-model.ts';
 import { chunked, readSafetensors } from '../src/engine/model/safetensors.ts';
 import type { ModelConfig } from '../src/engine/model/types.ts';
-import { encodeDispatches } from '../src/engine/runtime/kernel.ts';
+import { type Dispatch, encodeDispatches } from '../src/engine/runtime/kernel.ts';
 
 const args = process.argv.slice(2);
 const arg = (k: string) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : undefined; };
@@ -45,25 +45,51 @@ async function benchModel(ctx: GpuContext, name: string, dec: Decoder, prefillTo
   };
 }
 
-/** Per-op decode time: each op group submitted alone (CPU timing of submit + completion). */
-async function perOp(ctx: GpuContext, session: unknown, pos: number): Promise<Array<[string, number]>> {
-  const s = session as { layers: { decode: Array<{ label: string }> }; tail: Array<{ label: string }>; step: GPUBuffer };
-  ctx.device.queue.writeBuffer(s.step, 0, new Uint32Array([1, pos, 0, 0]));
-  const groups = new Map<string, never[]>();
-  for (const d of [...s.layers.decode, ...s.tail]) {
-    const k = d.label.replace(/model\.layers\.\d+\./, '').replace(/\.weight$/, '');
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k)!.push(d as never);
+/** Per-op time of one decode step. With timestamp-query: every dispatch in its own pass with
+ *  begin/end timestamps, in one submit (GPU time). Without: each op group submitted alone (CPU time). */
+async function perOp(ctx: GpuContext, session: unknown, pos: number): Promise<{ how: string; rows: Array<[string, number]> }> {
+  const s = session as { layers: { decode: Dispatch[] }; tail: Dispatch[]; step: GPUBuffer };
+  const { device } = ctx;
+  device.queue.writeBuffer(s.step, 0, new Uint32Array([1, pos, 0, 0]));
+  const list = [...s.layers.decode, ...s.tail];
+  const key = (d: Dispatch) => d.label.replace(/model\.layers\.\d+\./, '').replace(/\.weight$/, '');
+  const totals = new Map<string, number>();
+  let how: string;
+  if (ctx.has('timestamp-query')) {
+    how = 'GPU timestamps, one pass per dispatch, summed over layers';
+    const n = list.length;
+    const qs = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+    const resolve = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const read = device.createBuffer({ size: 16 * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    for (let rep = 0; rep < 2; rep++) { // the first run warms up
+      const enc = device.createCommandEncoder();
+      list.forEach((d, i) => {
+        const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        const [x, y, z] = d.grid(1);
+        pass.setPipeline(d.pipeline); pass.setBindGroup(0, d.bind); pass.dispatchWorkgroups(x, y, z); pass.end();
+      });
+      enc.resolveQuerySet(qs, 0, 2 * n, resolve, 0);
+      enc.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+      device.queue.submit([enc.finish()]);
+      await read.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      if (rep === 1) list.forEach((d, i) => totals.set(key(d), (totals.get(key(d)) ?? 0) + Number(t[2 * i + 1] - t[2 * i]) / 1e6));
+    }
+    qs.destroy(); resolve.destroy(); read.destroy();
+  } else {
+    how = 'no timestamp-query: each op group submitted alone, CPU time';
+    const groups = new Map<string, Dispatch[]>();
+    for (const d of list) { if (!groups.has(key(d))) groups.set(key(d), []); groups.get(key(d))!.push(d); }
+    for (const [k, g] of groups) {
+      const run = async () => { const enc = device.createCommandEncoder(); encodeDispatches(enc, g, 1); device.queue.submit([enc.finish()]); await device.queue.onSubmittedWorkDone(); };
+      await run();
+      const t0 = performance.now();
+      for (let i = 0; i < 3; i++) await run();
+      totals.set(k, (performance.now() - t0) / 3);
+    }
   }
-  const out: Array<[string, number]> = [];
-  for (const [k, list] of groups) {
-    const run = async () => { const enc = ctx.device.createCommandEncoder(); encodeDispatches(enc, list, 1); ctx.device.queue.submit([enc.finish()]); await ctx.device.queue.onSubmittedWorkDone(); };
-    await run();
-    const t0 = performance.now();
-    for (let i = 0; i < 3; i++) await run();
-    out.push([k, (performance.now() - t0) / 3]);
-  }
-  return out.sort((a, b) => b[1] - a[1]);
+  return { how, rows: [...totals.entries()].sort((a, b) => b[1] - a[1]) };
 }
 
 async function main(): Promise<void> {
@@ -127,8 +153,9 @@ async function main(): Promise<void> {
   }
   console.log(`decode bandwidth efficiency = weight bytes read per second / measured copy bandwidth (${fmt(bw.best, 1)} GB/s); bound = ${fmt(bw.best / (results[1].weightBytes / 1e9), 1)} tok/s for these weights`);
   console.log(`Qwen2.5-0.5B at ${fullLayers} layers, ${context} context: ${MiB(fullBytes)} of GPU memory (${layers < fullLayers ? `measured ${layers} layers + ${fullLayers - layers} x (weights ${MiB(perLayerW)} + KV ${MiB(perLayerKv)})` : 'measured'}; target <= 1.3 GB); load of the random weights ${fmt(loadS, 1)} s`);
-  console.log(`\n== decode time per op (${results[1].name}, ${layers} layers; each group submitted alone) ==`);
-  for (const [k, ms] of ops) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(8)} ms`);
+  const opTotal = ops.rows.reduce((a, r) => a + r[1], 0);
+  console.log(`\n== decode step time per op (${results[1].name}, ${layers} layers; ${ops.how}) ==`);
+  for (const [k, ms] of ops.rows) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(9)} ms ${fmt((100 * ms) / opTotal, 1).padStart(6)}%`);
   ctx.device.destroy();
 }
 
