@@ -62,8 +62,25 @@ export function splitTopLevel(s: string, sep = ','): string[] {
   return out.map((x) => x.trim());
 }
 
+/** Splits at a top-level multi-character separator (e.g. \cup). */
+function splitTopLevelOn(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if ('({['.includes(c)) depth++;
+    else if (')}]'.includes(c)) depth--;
+    if (depth === 0 && s.startsWith(sep, i) && !/[a-zA-Z]/.test(s[i + sep.length] ?? '')) { out.push(cur); cur = ''; i += sep.length - 1; continue; }
+    cur += c;
+  }
+  out.push(cur);
+  return out.map((x) => x.trim());
+}
+
 type Shape =
   | { kind: 'scalar'; text: string }
+  | { kind: 'union'; items: string[] }
   | { kind: 'tuple'; open: string; close: string; items: string[] }
   | { kind: 'set'; items: string[] }
   | { kind: 'list'; items: string[] }
@@ -81,6 +98,8 @@ function closingIndex(s: string, open: number): number {
 }
 
 function shapeOf(norm: string): Shape {
+  const union = splitTopLevelOn(norm, '\\cup');
+  if (union.length > 1 && union.every((x) => x !== '')) return { kind: 'union', items: union };
   const mat = /^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?([\s\S]*)\\end\{\1\}$/.exec(norm);
   if (mat) {
     const rows = mat[2].split(/\\\\/).map((r) => r.trim()).filter((r) => r !== '').map((r) => r.split('&').map((c) => c.trim()));
@@ -114,6 +133,12 @@ async function compareScalar(pRaw: string, rRaw: string, ctx: Ctx): Promise<Verd
   if (p.toLowerCase() === r.toLowerCase() && /[a-z]/i.test(p)) return { correct: true, method: 'string', reason: `string: "${p}" == "${r}" ignoring case` };
   const mc = (x: string) => x.replace(/^\(([A-Ea-e])\)$/, '$1').replace(/^([A-E])[.)]$/, '$1');
   if (/^\(?[A-E]\)?\.?$/.test(r) && mc(p).toUpperCase() === mc(r).toUpperCase()) return { correct: true, method: 'string', reason: `string: choice ${mc(r)}` };
+  // "(A) 5" answering choice "A": the letter decides.
+  const lead = /^\(([A-E])\)/.exec(p);
+  if (lead && /^\(?[A-E]\)?$/.test(r)) {
+    const ok = lead[1] === mc(r);
+    return { correct: ok, method: ok ? 'string' : 'mismatch', reason: ok ? `string: choice ${lead[1]}` : `mismatch: choice ${lead[1]} vs ${mc(r)}` };
+  }
   const pp = prmNormalize(pRaw);
   const pr = prmNormalize(rRaw);
   if (pp !== '' && pp === pr) return { correct: true, method: 'string', reason: `string: "${pp}" == "${pr}" (PRM800K normaliser)` };
@@ -162,11 +187,11 @@ function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(8)));
 }
 
-async function compareItems(ps: string[], rs: string[], ordered: boolean, ctx: Ctx): Promise<{ ok: boolean; detail: string }> {
+async function compareItems(ps: string[], rs: string[], ordered: boolean, ctx: Ctx, depth: number): Promise<{ ok: boolean; detail: string }> {
   if (ps.length !== rs.length) return { ok: false, detail: `${ps.length} elements vs ${rs.length}` };
   if (ordered) {
     for (let i = 0; i < rs.length; i++) {
-      const v = await compareScalar(ps[i], rs[i], ctx);
+      const v = await compareAny(ps[i], rs[i], ctx, depth + 1);
       if (!v.correct) return { ok: false, detail: `element ${i + 1}: ${v.reason}` };
     }
     return { ok: true, detail: `${rs.length} elements equal in order` };
@@ -176,7 +201,7 @@ async function compareItems(ps: string[], rs: string[], ordered: boolean, ctx: C
     let found = -1;
     for (let j = 0; j < ps.length && found < 0; j++) {
       if (used.has(j)) continue;
-      if ((await compareScalar(ps[j], rs[i], ctx)).correct) found = j;
+      if ((await compareAny(ps[j], rs[i], ctx, depth + 1)).correct) found = j;
     }
     if (found < 0) return { ok: false, detail: `no match for element "${rs[i]}"` };
     used.add(found);
@@ -197,18 +222,29 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
     return { correct: true, method: 'string', reason: `string: "${hendrycksStrip(pred)}" == "${hendrycksStrip(ref)}" (Hendrycks strip_string)` };
   }
   const percent = /\\?%|\\percent/.test(pred) || /\\?%|\\percent/.test(ref);
-  const ctx: Ctx = { opts, percent };
+  return compareAny(pred, ref, { opts, percent });
+}
+
+/** Structural comparison (matrix, union, tuple/interval, set/list, scalar); elements recurse. */
+async function compareAny(pred: string, ref: string, ctx: Ctx, depth = 0): Promise<Verdict> {
   const np = normalizeAnswer(pred);
   const nr = normalizeAnswer(ref);
-  const sp = shapeOf(np);
-  const sr = shapeOf(nr);
+  const sp = depth > 3 ? { kind: 'scalar' as const, text: np } : shapeOf(np);
+  const sr = depth > 3 ? { kind: 'scalar' as const, text: nr } : shapeOf(nr);
   if (sr.kind === 'scalar' && sp.kind === 'scalar') return compareScalar(pred, ref, ctx);
+  if (sr.kind === 'union' || sp.kind === 'union') {
+    if (sr.kind !== 'union' || sp.kind !== 'union') return { correct: false, method: 'mismatch', reason: `mismatch: ${sp.kind === 'union' ? 'prediction' : 'reference'} is a union, the other is not` };
+    const res = await compareItems(sp.items, sr.items, false, ctx, depth);
+    return res.ok
+      ? { correct: true, method: 'elementwise', reason: `elementwise: unions equal (${res.detail})` }
+      : { correct: false, method: 'mismatch', reason: `mismatch: union ${res.detail}` };
+  }
   if (sr.kind === 'matrix' || sp.kind === 'matrix') {
     if (sr.kind !== 'matrix' || sp.kind !== 'matrix') return { correct: false, method: 'mismatch', reason: 'mismatch: matrix vs non-matrix' };
     if (sr.rows.length !== sp.rows.length || sr.rows.some((row, i) => row.length !== sp.rows[i].length)) {
       return { correct: false, method: 'mismatch', reason: `mismatch: matrix shape ${sp.rows.length}x${sp.rows[0]?.length ?? 0} vs ${sr.rows.length}x${sr.rows[0]?.length ?? 0}` };
     }
-    const res = await compareItems(sp.rows.flat(), sr.rows.flat(), true, ctx);
+    const res = await compareItems(sp.rows.flat(), sr.rows.flat(), true, ctx, depth);
     return res.ok
       ? { correct: true, method: 'elementwise', reason: `elementwise: matrices equal (${res.detail})` }
       : { correct: false, method: 'mismatch', reason: `mismatch: matrix ${res.detail}` };
@@ -220,7 +256,7 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
     if (sp.open !== sr.open || sp.close !== sr.close) {
       return { correct: false, method: 'mismatch', reason: `mismatch: brackets ${sp.open}${sp.close} vs ${sr.open}${sr.close} (tuple/interval type differs)` };
     }
-    const res = await compareItems(sp.items, sr.items, true, ctx);
+    const res = await compareItems(sp.items, sr.items, true, ctx, depth);
     return res.ok
       ? { correct: true, method: 'elementwise', reason: `elementwise: ${sr.open}${sr.close} ${res.detail}` }
       : { correct: false, method: 'mismatch', reason: `mismatch: ${res.detail}` };
@@ -229,7 +265,7 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
     // Unordered: a set, or a bare list of solutions ("-2, 1"); a prediction may write either.
     const items = sp.kind === 'set' || sp.kind === 'list' ? sp.items : sp.kind === 'scalar' ? [sp.text] : null;
     if (!items) return { correct: false, method: 'mismatch', reason: `mismatch: reference is a list, prediction is a ${sp.kind}` };
-    const res = await compareItems(items, sr.items, false, ctx);
+    const res = await compareItems(items, sr.items, false, ctx, depth);
     return res.ok
       ? { correct: true, method: 'elementwise', reason: `elementwise: ${res.detail}` }
       : { correct: false, method: 'mismatch', reason: `mismatch: ${res.detail}` };
@@ -237,5 +273,6 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
   // Reference scalar, prediction structured: a one-element set/list never equals a scalar here.
   return { correct: false, method: 'mismatch', reason: `mismatch: prediction is a ${sp.kind}, reference "${nr}" is a single value` };
 }
+
 
 export { canonicalNumberString };

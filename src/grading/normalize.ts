@@ -34,12 +34,13 @@ function removeRightUnits(s: string): string {
   return parts.length === 2 ? parts[0] : s;
 }
 
-function fixSqrt(s: string): string {
+/** `keepIndex`: leave `\sqrt[n]{..}` alone (Hendrycks' original wraps the "[" as well). */
+function fixSqrt(s: string, keepIndex = false): string {
   if (!s.includes('\\sqrt')) return s;
   const parts = s.split('\\sqrt');
   let out = parts[0];
   for (const p of parts.slice(1)) {
-    if (p.length > 0 && p[0] !== '{') out += `\\sqrt{${p[0]}}${p.slice(1)}`;
+    if (p.length > 0 && p[0] !== '{' && !(keepIndex && p[0] === '[')) out += `\\sqrt{${p[0]}}${p.slice(1)}`;
     else out += '\\sqrt' + p;
   }
   return out;
@@ -201,12 +202,16 @@ export function normalizeAnswer(input: string): string {
   // Bare unit words after a number ("5 cm", "12 feet").
   s = s.replace(/(\d)\s*(?:square |cubic |sq\.? )?(?:units?|cm|centimeters?|meters?|m|km|inches|inch|feet|foot|ft|miles?|hours?|minutes?|seconds?|days?|weeks?|years?|degrees?|dollars?|cents?|pounds?|kg|g|mph)(?:\^?\{?[23]\}?)?\s*$/i, '$1');
   s = s.replace(/^\s*(?:\\approx|≈)\s*/, '');
+  // "x \in [1,2]": membership prefix.
+  s = s.replace(/^\s*[a-zA-Z]\s*\\in\s*/, '');
+  // "5 apples", "12 red marbles": a number followed only by words.
+  s = s.replace(/^(-?[\d.,]+(?:\/\d+)?)\s+[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*$/, '$1');
   // "x = 3", "\theta = 30", "k=5": drop a short left-hand side (Hendrycks <=2 chars, Qwen any variable).
   const eq = s.split('=');
   if (eq.length === 2 && /^\s*(?:\\?[a-zA-Z]{1,6}(?:_\{?\w+\}?)?|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\))\s*$/.test(eq[0])) s = eq[1];
   s = s.replace(/\\(?:le|leq|ge|geq)\b/g, (m) => (m.startsWith('\\le') ? '\\le' : '\\ge'));
   s = s.replace(/\binfinity\b|\binf\b/g, '\\infty').replace(/\\infty/g, '\\infty');
-  s = fixSqrt(s);
+  s = fixSqrt(s, true);
   s = fixFracs(s);
   s = injectMixedNumber(s);
   s = s.replace(/\s+/g, '');

@@ -150,6 +150,14 @@ export const EQUAL: Case[] = [
   ['\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}', '\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}', true, 'matrix'],
   ['\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}', '\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}', true, 'matrix'],
   ['\\begin{pmatrix} \\sqrt{8} \\\\ -1 \\end{pmatrix}', '\\begin{pmatrix} 2\\sqrt{2} \\\\ -1 \\end{pmatrix}', true, 'matrix symbolic'],
+  // Unions, membership, roots with an index, choices with content, trailing nouns
+  ['(3,\\infty)\\cup(-\\infty,-2)', '(-\\infty,-2)\\cup(3,\\infty)', true, 'union is commutative'],
+  ['(-\\infty, -2) \\cup (3, \\infty)', '(-\\infty,-2)\\cup(3,\\infty)', true, 'H spacing'],
+  ['x \\in [1,2]', '[1,2]', true, 'membership prefix'],
+  ['\\sqrt[3]{8}', '2', true, 'symbolic cube root'],
+  ['\\text{(A) }5', 'A', true, 'choice letter with its content'],
+  ['5 apples', '5', true, 'Q: number followed by nouns'],
+  ['12 red marbles', '12', true, 'Q: number followed by nouns'],
   // Infinity and misc
   ['\\infty', '\\infty', true, 'H'],
   ['infinity', '\\infty', true, 'Q infinity'],
@@ -211,4 +219,9 @@ export const DIFFERENT: Case[] = [
   ['1.5', '\\frac{5}{3}', false, 'numeric'],
   ['\\$18.5', '18', false, 'currency value'],
   ['90', '\\frac{\\pi}{2}', false, 'degrees are not radians'],
+  ['(-\\infty,-2)\\cup(3,\\infty)', '(-\\infty,-2]\\cup(3,\\infty)', false, 'union: endpoint type differs'],
+  ['(-\\infty,-2)', '(-\\infty,-2)\\cup(3,\\infty)', false, 'union vs single interval'],
+  ['\\text{(B) }5', 'A', false, 'choice letter with its content'],
+  ['\\sqrt[3]{9}', '2', false, 'cube root value'],
+  ['5 apples', '6', false, 'number followed by nouns'],
 ];
