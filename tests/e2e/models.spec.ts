@@ -125,3 +125,37 @@ test('cancelling a download stops it at once and says so; the partial download i
   await page.getByTestId('delete-cached').click();
   await expect(page.getByTestId('cache-empty')).toBeVisible();
 });
+
+test('a hub model downloads once into the cache and loads again offline from it', async ({ page, context }) => {
+  // huggingface.co stands in for the test: the hub's URL layout, served from models/tiny.
+  const fetched: string[] = [];
+  await context.route('https://huggingface.co/**', async (route) => {
+    const m = /^https:\/\/huggingface\.co\/rb-tests\/tiny\/resolve\/main\/([\w.-]+)$/.exec(route.request().url());
+    let body: Buffer | undefined;
+    try { body = m ? readFileSync(`${TINY}/${m[1]}`) : undefined; } catch { body = undefined; }
+    fetched.push(m?.[1] ?? route.request().url());
+    if (!body) return route.fulfill({ status: m ? 404 : 401, body: 'Entry not found' });
+    return route.fulfill({ status: 200, contentType: 'application/octet-stream', body });
+  });
+  await openModels(page);
+  await page.getByTestId('hub-id').fill('rb-tests/tiny');
+  await page.getByTestId('load-hub').click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  await expect(page.getByTestId('model-label')).toHaveText('rb-tests/tiny');
+  expect(fetched.filter((f) => f === 'model.safetensors')).toHaveLength(1);
+  const row = page.getByTestId('cached-model');
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText('rb-tests/tiny');
+  await expect(row).not.toContainText('incomplete');
+
+  // Offline now: the hub is unreachable, yet the cached copy loads.
+  await context.unroute('https://huggingface.co/**');
+  await context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
+  await page.reload();
+  await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+  await page.getByTestId('cached-model').getByRole('button', { name: 'Load' }).click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  await expect(page.getByTestId('model-error')).toHaveCount(0);
+  await page.getByTestId('delete-cached').click();
+  await expect(page.getByTestId('cache-empty')).toBeVisible();
+});

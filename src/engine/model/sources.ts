@@ -61,6 +61,8 @@ export interface ModelCacheRecord {
   /** ISO date of the first download. */
   date: string;
   files: { url: string; bytes: number }[];
+  /** Files the source does not have (404): a cached model loads offline without asking again. */
+  absent?: string[];
   /** False while (or if) a download did not finish: the files so far stay cached for the next try. */
   complete: boolean;
 }
@@ -116,16 +118,17 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
   const doFetch = opts.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
   const storage = opts.cache === false ? undefined : cacheStorage();
   const files = new Map<string, number>(); // url -> exact bytes, of files this load used from the cache
+  const absent = new Set<string>(); // urls the source answered 404 for
   const urlOf = (file: string): string => (base.endsWith('/') ? base : `${base}/`) + file;
   const metaKey = META_PREFIX + encodeURIComponent(id);
 
-  let recorded: Map<string, number> | undefined; // url -> bytes from this model's cache record
-  async function recordedBytes(cache: Cache, url: string): Promise<number | undefined> {
-    if (!recorded) {
+  let record: ModelCacheRecord | null | undefined; // this model's cache record (null: none)
+  async function cachedRecord(cache: Cache): Promise<ModelCacheRecord | null> {
+    if (record === undefined) {
       const r = await cache.match(metaKey);
-      recorded = new Map(r ? ((await r.json()) as ModelCacheRecord).files.map((f) => [f.url, f.bytes]) : []);
+      record = r ? ((await r.json()) as ModelCacheRecord) : null;
     }
-    return recorded.get(url);
+    return record;
   }
 
   /** The cached copy (with its exact size), or a network response (undefined on 404). */
@@ -133,8 +136,13 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
     const url = urlOf(file);
     if (storage) {
       const cache = await storage.open(MODEL_CACHE_NAME);
+      const rec = await cachedRecord(cache);
+      if (rec?.absent?.includes(url)) {
+        absent.add(url);
+        return undefined;
+      }
       const hit = await cache.match(url);
-      const size = hit ? await recordedBytes(cache, url) : undefined;
+      const size = hit ? rec?.files.find((f) => f.url === url)?.bytes : undefined;
       if (hit && size !== undefined) { // a copy without a record entry was cut short: fetch again
         files.set(url, size);
         return { res: hit, cached: true, size };
@@ -154,6 +162,7 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
     const html = /^text\/html\b/i.test(res.headers.get('content-type') ?? '');
     if (res.status === 404 || (res.ok && html)) {
       await res.body?.cancel().catch(() => {});
+      absent.add(url);
       return undefined;
     }
     if (!res.ok) throw new ModelSourceError(httpStatusMessage(file, label, url, res.status));
@@ -174,7 +183,6 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
       throw new ModelSourceError(`Downloading ${file} of ${label} into the browser cache failed: ${(e as Error).message}`);
     }
     files.set(url, n);
-    recorded?.set(url, n);
     await writeRecord(cache, false);
     const back = await cache.match(url);
     if (!back) throw new ModelSourceError(`The browser cache dropped ${url} (storage full?)`);
@@ -188,11 +196,13 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
     const all = new Map((old?.files ?? []).map((f) => [f.url, f.bytes]));
     for (const [u, b] of files) all.set(u, b);
     const list = [...all].map(([url, bytes]) => ({ url, bytes }));
-    const record: ModelCacheRecord = {
+    const next: ModelCacheRecord = {
       id, label, bytes: list.reduce((a, f) => a + f.bytes, 0), date: old?.date ?? new Date().toISOString(),
-      files: list, complete: complete || (old?.complete ?? false),
+      files: list, absent: [...new Set([...(old?.absent ?? []), ...absent])].filter((u) => !all.has(u)),
+      complete: complete || (old?.complete ?? false),
     };
-    await cache.put(metaKey, new Response(JSON.stringify(record), { headers: { 'content-type': 'application/json' } }));
+    record = next;
+    await cache.put(metaKey, new Response(JSON.stringify(next), { headers: { 'content-type': 'application/json' } }));
   }
 
   return {
