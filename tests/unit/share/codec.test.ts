@@ -110,6 +110,7 @@ describe('hostile and broken hashes', () => {
   const b64 = (bytes: Uint8Array) => `#r=1.${toBase64Url(bytes)}`;
   const pack = (text: string) => b64(deflateSync(strToU8(text)));
   const good = encodeRecipe(typical);
+  const bombs = [1, 1000, 100_000, 4_000_000].map((extra) => pack(' '.repeat(MAX_INFLATED + extra)));
 
   function hostile(i: number): string {
     switch (i % 10) {
@@ -125,8 +126,8 @@ describe('hostile and broken hashes', () => {
         const shapes = ['null', '1', '"x"', '[]', '{}', '{"v":1}', `{"v":1,"model":"m","__proto__":{"polluted":true}}`, '{"v":"1"}', 'true'];
         return pack(shapes[rand(shapes.length)]);
       }
-      case 4: // a bomb: tiny hash, huge output
-        return pack(' '.repeat(MAX_INFLATED + 1 + rand(400_000)));
+      case 4: // a bomb: tiny hash, huge output (a few sizes, packed once)
+        return bombs[rand(bombs.length)];
       case 5: // the real link, truncated
         return good.slice(0, 4 + rand(good.length - 6));
       case 6: // wrong version / prefix
@@ -159,6 +160,10 @@ describe('hostile and broken hashes', () => {
       }
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    for (const b of bombs) {
+      expect(b.length).toBeLessThan(12_000); // small enough to reach the inflater
+      expect(decodeRecipe(b)).toEqual({ ok: false, error: 'This share link cannot be opened: the data is corrupt or inflates beyond 64 KiB' });
+    }
     expect(seen.size).toBeGreaterThan(8); // the messages say what is wrong, not one generic line
   });
 
