@@ -42,6 +42,17 @@ export async function loadModel(source: ModelSource, label: string, contextLengt
   }
 }
 
+/** Re-reads the loaded model from the worker (another view may have loaded or replaced it). */
+export async function refreshModelInfo(): Promise<void> {
+  if (model.loading) return;
+  try {
+    const info = await engine().modelInfo();
+    if (!model.loading) model.info = info ?? null;
+  } catch {
+    // the worker is down: the device panel says so
+  }
+}
+
 export function cancelLoad(): void {
   void engine().cancelLoad();
 }

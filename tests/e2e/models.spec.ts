@@ -159,3 +159,12 @@ test('a hub model downloads once into the cache and loads again offline from it'
   await page.getByTestId('delete-cached').click();
   await expect(page.getByTestId('cache-empty')).toBeVisible();
 });
+
+test('a model loaded from another view shows in the Models panel', async ({ page }) => {
+  await page.goto('./?view=playground');
+  await page.getByTestId('pg-load-bundled').click();
+  await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+  await page.locator('nav a[data-view="models"]').click();
+  await expect(page.getByTestId('model-params')).toHaveText(tinyParams);
+  await expect(page.getByTestId('model-label')).toHaveText('the bundled tiny model');
+});
