@@ -145,6 +145,11 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
   test.setTimeout(600_000);
   await page.goto('./?view=evaluate');
   await loadTinyModel(page);
+  // A broken share link is refused with its reason and blocks the start.
+  await page.locator('input[name=interventionsLink]').fill('http://127.0.0.1/?view=playground#r=1.not-deflate');
+  await expect(page.getByTestId('eval-link-error')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Start evaluation' })).toBeDisabled();
+  await page.locator('input[name=interventionsLink]').fill('');
   for (const budget of ['4', '12']) {
     await page.locator('select[name=evalSet]').selectOption('gsm8k_test');
     await page.locator('select[name=subset]').selectOption('random');
@@ -152,7 +157,7 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
     await page.locator('input[name=maxTokens]').fill('8');
     await page.locator('input[name=seed]').fill('9');
     await page.locator('input[name=budget]').fill(budget);
-    await expect(page.getByTestId('eval-interventions')).toHaveText(`budget forcing at ${budget} thinking tokens`);
+    await expect(page.getByTestId('eval-interventions')).toHaveText(`budget forcing ≤${budget} thinking tokens`);
     await page.getByRole('button', { name: 'Start evaluation' }).click();
     await expect(page.locator('tr[data-run]').first().getByTestId('run-status')).toHaveText('done', { timeout: 300_000 });
   }

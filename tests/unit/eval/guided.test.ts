@@ -57,3 +57,21 @@ describe('evaluation with budget forcing', () => {
     expect(curves[0].points.map((p) => p.budget)).toEqual([8, 32]);
   });
 });
+
+describe('interventions from a Playground share link', () => {
+  it('reads and describes them; refuses a bad link with the reason', async () => {
+    const { encodeRecipe } = await import('../../../src/share/codec.ts');
+    const { interventionsFromLink, describeInterventions } = await import('../../../src/eval/interventions-text.ts');
+    const iv = { ...budgetInterventions(64), verify: { threshold: 0.3, action: 'resample' as const, maxResamples: 2, checkPhrase: 'Check:' }, consistency: { n: 3 } };
+    const hash = encodeRecipe({ v: 1, model: 'bundled:tiny', problem: { kind: 'text', text: 'What is 2+2?' }, seed: 1, sampling: { temperature: 0.7, topP: 1, topK: 3, maxNewTokens: 128 }, interventions: iv });
+    const r = interventionsFromLink(`http://127.0.0.1:4173/?view=playground${hash}`);
+    expect(r.ok).toBe(true);
+    if (r.ok) {
+      expect(r.interventions).toEqual(iv);
+      expect(r.text).toBe('budget forcing ≤64 thinking tokens, step verification < 0.3 → resample, self-consistency n=3');
+    }
+    expect(interventionsFromLink('http://x/?view=playground')).toEqual({ ok: false, error: expect.stringMatching(/no "#r=" part/) });
+    expect(interventionsFromLink('#r=1.@@@').ok).toBe(false);
+    expect(describeInterventions(null)).toBe('none');
+  });
+});
