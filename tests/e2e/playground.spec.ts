@@ -147,3 +147,37 @@ test('a run exports as JSON and imports in a page without a model; cancel stops 
   await expect(page.getByTestId('pg-run')).toBeEnabled();
   expect(errors).toEqual([]);
 });
+
+test('Reason1K: a problem from the newest selection, and the nearest trace plan for strategy injection', async ({ page }) => {
+  await page.goto('./?view=playground');
+  // A tiny Reason1K selection written straight into the app's IndexedDB (the Data view makes real ones).
+  await page.evaluate(async () => {
+    // Wait for the app to create (and upgrade) its database before opening it at that version.
+    while (!(await indexedDB.databases()).some((d) => d.name === 'reasonbridge')) await new Promise((r) => setTimeout(r, 50));
+    const db: IDBDatabase = await new Promise((res, rej) => {
+      const r = indexedDB.open('reasonbridge');
+      r.onsuccess = () => res(r.result);
+      r.onerror = () => rej(r.error);
+    });
+    const tx = db.transaction(['pools', 'traces', 'selections'], 'readwrite');
+    const trace = (seq: number, problem: string, reasoning: string, answer: string) => ({
+      id: `e2e:${seq}`, poolId: 'e2e', seq, problem, reasoning, answer, referenceAnswer: answer, domain: 'math', source: 'e2e', teacher: 'e2e',
+      tokenCounts: { problem: 10, reasoning: 20, answer: 1, method: 'estimate' }, meta: {},
+    });
+    tx.objectStore('pools').put({ id: 'e2e', name: 'e2e pool', source: { kind: 'file', name: 'e2e.jsonl' }, createdAt: Date.now(), counts: { traces: 2, rejected: 0 }, status: 'ready' });
+    tx.objectStore('traces').put(trace(0, 'How many ways can 5 people sit in a row of chairs?', 'Count the orderings of the people: permutations.\n\n5! = 120.', '120'));
+    tx.objectStore('traces').put(trace(1, 'Find the area of a circle with radius 3.', 'Use the area formula of a circle.\n\nArea = 9 pi.', '9\\pi'));
+    tx.objectStore('selections').put({ id: 'e2e-sel', poolId: 'e2e', name: 'e2e Reason1K', createdAt: Date.now(), config: {}, seed: 1, ids: ['e2e:0', 'e2e:1'], decisions: {}, counts: { pool: 2, kept: 2, dropped: {} }, difficultySource: 'heuristic' });
+    await new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+    db.close();
+  });
+  await page.getByTestId('pg-r1k-load').click();
+  await page.getByTestId('pg-r1k-pick').selectOption('e2e:1');
+  await expect(page.getByTestId('pg-problem')).toHaveValue('Find the area of a circle with radius 3.');
+  await expect(page.getByTestId('pg-reference')).toHaveValue('9\\pi');
+
+  await page.getByTestId('pg-problem').fill('In how many ways can 7 people sit in a row?');
+  await page.getByRole('button', { name: 'Nearest Reason1K plan' }).click();
+  await expect(page.getByTestId('pg-plan')).toHaveValue('Count the orderings of the people: permutations.');
+  await expect(page.getByTestId('pg-retrieval')).toContainText('Nearest trace e2e:0 in "e2e Reason1K"');
+});
