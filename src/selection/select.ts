@@ -8,7 +8,7 @@ import { domainOf } from './domain.ts';
 import type { EvalIndex } from './eval-index.ts';
 import { DedupIndex } from './minhash.ts';
 import { gateTrace, repetitionRatio } from './quality.ts';
-import { mulberry32 } from './rng.ts';
+import { mulberry32 } from '../engine/generation/rng.ts';
 
 export const DEFAULT_SELECTION: SelectionConfig = {
   targetN: 1000,

@@ -1,4 +1,10 @@
-// Shared helpers for kernel tests: a seeded RNG, f16 rounding, run-and-read.
+// Shared helpers for kernel tests: a seeded RNG, f16 rounding, run-and-read, the tiny model.
+import { readFileSync } from 'node:fs';
+import { parseModelConfig } from '../../src/engine/model/config.ts';
+import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
+import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
+import type { ModelConfig } from '../../src/engine/model/types.ts';
+import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { packF32AsF16, unpackF16 } from '../../src/engine/model/f16.ts';
 import { type Dispatch, encodeDispatches } from '../../src/engine/runtime/kernel.ts';
@@ -35,4 +41,15 @@ export async function runAndRead(ctx: GpuContext, dispatches: Dispatch[], t: num
   encodeDispatches(enc, dispatches, t);
   ctx.device.queue.submit([enc.finish()]);
   return readF32(ctx.device, out, n);
+}
+
+/** The bundled tiny model (models/tiny) on `ctx` with its real tokenizer, loaded as the app loads it. */
+export async function loadTinyModel(ctx: GpuContext, dir = 'models/tiny'): Promise<{ config: ModelConfig; decoder: Decoder; tokenizer: HfTextTokenizer }> {
+  const config = parseModelConfig(readFileSync(`${dir}/config.json`, 'utf8'), `${dir}/config.json`);
+  const decoder = await createDecoder(ctx, config, readSafetensors(chunked(readFileSync(`${dir}/model.safetensors`), 4096)));
+  const tokenizer = await loadTokenizer({
+    tokenizerJson: readFileSync(`${dir}/tokenizer.json`, 'utf8'), tokenizerConfig: readFileSync(`${dir}/tokenizer_config.json`, 'utf8'),
+    source: dir, extraEosIds: config.eosTokenIds,
+  });
+  return { config, decoder, tokenizer };
 }

@@ -1,15 +1,12 @@
 // Student difficulty on the real engine: the bundled tiny model on WebGPU in Node scores answers by
 // teacher-forced NLL. The model's own greedy continuation is the most likely answer, so its NLL
 // must be the smallest, and equal minus the mean of the greedy steps' log-probs.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
-import { parseModelConfig } from '../../src/engine/model/config.ts';
-import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
-import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
-import type { HostTensor } from '../../src/engine/model/types.ts';
-import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
+import type { Decoder } from '../../src/engine/model/decoder.ts';
+import type { HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
+import { loadTinyModel } from './helpers.ts';
 import { ANSWER_PREFIX, answerNll } from '../../src/selection/student-difficulty.ts';
 
 let ctx: GpuContext;
@@ -18,14 +15,7 @@ let tok: HfTextTokenizer;
 
 beforeAll(async () => {
   ctx = await nodeGpuContext();
-  const config = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
-  const tensors: HostTensor[] = [];
-  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'), 4096))) tensors.push(t);
-  dec = await createDecoder(ctx, config, tensors);
-  tok = await loadTokenizer({
-    tokenizerJson: readFileSync('models/tiny/tokenizer.json', 'utf8'), tokenizerConfig: readFileSync('models/tiny/tokenizer_config.json', 'utf8'),
-    source: 'models/tiny', extraEosIds: config.eosTokenIds,
-  });
+  ({ decoder: dec, tokenizer: tok } = await loadTinyModel(ctx));
 });
 afterAll(() => { dec?.dispose(); ctx?.device.destroy(); });
 

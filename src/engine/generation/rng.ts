@@ -1,19 +1,14 @@
 // Small seeded PRNGs: the generation driver draws one uniform per sampled token, so a seed
 // reproduces a whole generation (and branches replay from a saved state).
 
-/** mulberry32: 32-bit state, period 2^32; returns uniforms in [0, 1). */
+/** mulberry32 as a plain function: 32-bit state, period 2^32; returns uniforms in [0, 1).
+ *  The project's one seeded PRNG (selection, subsets, tokenizer training and generation use it). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new SeededRng(seed);
+  return () => rng.next();
 }
 
-/** A seeded uniform stream whose state can be saved and restored (for branching generations). */
+/** mulberry32 with a state that can be saved and restored (for branching generations): a seeded uniform stream whose state can be saved and restored (for branching generations). */
 export class SeededRng {
   private state: number;
   constructor(seed: number) { this.state = seed >>> 0; }
