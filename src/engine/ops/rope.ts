@@ -17,6 +17,13 @@ export function ropeAngle(pos: number, i: number, d: number, theta: number): num
   return Math.fround(pos * invFreq);
 }
 
+export type RopeAngleFn = (pos: number, i: number, d: number, theta: number) => number;
+
+/** The angle in exact float64 (no f32 rounding): for comparing with pure-float64 goldens. */
+export function ropeAngleExact(pos: number, i: number, d: number, theta: number): number {
+  return pos / theta ** ((2 * i) / d);
+}
+
 /** (maxPos, D/2) pairs of (cos, sin) as f32: 8·maxPos·D/2 bytes. */
 export function ropeTable(maxPos: number, d: number, theta: number): Float32Array {
   const half = d / 2;
@@ -61,11 +68,11 @@ export function ropeDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GPUBuf
 }
 
 /** x (T, nh, D) at positions pos..pos+T-1 -> rotated copy. sign -1 = inverse (backward). */
-export function ropeRef(x: ArrayLike<number>, t: number, nh: number, d: number, pos: number, theta: number, sign = 1): Float64Array {
+export function ropeRef(x: ArrayLike<number>, t: number, nh: number, d: number, pos: number, theta: number, sign = 1, angle: RopeAngleFn = ropeAngle): Float64Array {
   const out = Float64Array.from(x);
   const half = d / 2;
   for (let ti = 0; ti < t; ti++) for (let h = 0; h < nh; h++) for (let i = 0; i < half; i++) {
-    const ang = ropeAngle(pos + ti, i, d, theta);
+    const ang = angle(pos + ti, i, d, theta);
     const c = Math.cos(ang); const s = Math.sin(ang) * sign;
     const o = (ti * nh + h) * d + i;
     const a = x[o]; const b = x[o + half];

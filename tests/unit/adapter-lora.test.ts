@@ -1,0 +1,139 @@
+// LoRA adapter (src/engine/adapter): the float64 CPU reference's loss and gradients against the
+// independent PyTorch/PEFT golden, finite differences (incl. the gate and a hierarchical loss),
+// and PEFT load / export round trip.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { causalLmBatch, segmentBatch } from '../../src/engine/adapter/batch.ts';
+import { type LoraAdapter, createLoraAdapter, exportPeftAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
+import { loraLogits, loraLossAndGrads } from '../../src/engine/adapter/reference.ts';
+import { parseModelConfig } from '../../src/engine/model/config.ts';
+import { ReferenceModel } from '../../src/engine/model/reference.ts';
+import { type RopeAngleFn, ropeAngleExact } from '../../src/engine/ops/rope.ts';
+import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
+import type { HostTensor } from '../../src/engine/model/types.ts';
+import { mulberry32 } from '../../src/engine/generation/rng.ts';
+
+const DIR = 'tests/fixtures/golden/peft-tiny-lora';
+interface LoraGolden { ids: number[]; loss: number; base_loss: number; logits: number[]; grads: Record<string, { shape: number[]; grad: number[] }> }
+const golden = JSON.parse(readFileSync('tests/fixtures/golden/tiny-lora-grads.json', 'utf8')) as LoraGolden;
+const config = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
+const adapterJson = readFileSync(`${DIR}/adapter_config.json`, 'utf8');
+const adapterBytes = new Uint8Array(readFileSync(`${DIR}/adapter_model.safetensors`));
+
+async function tinyReference(opts: { ropeAngle?: RopeAngleFn } = {}): Promise<ReferenceModel> {
+  const ts: HostTensor[] = [];
+  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) ts.push(t);
+  return new ReferenceModel(config, ts, opts);
+}
+const load = () => loadPeftAdapter(config, adapterJson, adapterBytes);
+const maxAbs = (a: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; };
+
+describe('PEFT adapter load / export', () => {
+  it('loads the fixture: r, alpha, modules per layer, values exactly the F32 file', () => {
+    const a = load();
+    expect(a.r).toBe(4); expect(a.alpha).toBe(8); expect(a.scaling).toBe(2);
+    expect(a.targetModules).toEqual(['q_proj', 'v_proj']);
+    expect(a.modules.map((m) => m.path)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj']);
+    expect(a.modules.every((m) => m.gate === 1)).toBe(true);
+    // compare against the raw bytes independently of the loader
+    const n = Number(new DataView(adapterBytes.buffer).getBigUint64(0, true));
+    const hdr = JSON.parse(new TextDecoder().decode(adapterBytes.subarray(8, 8 + n))) as Record<string, { data_offsets: [number, number] }>;
+    const m = a.modules[3];
+    const off = hdr[`base_model.model.${m.path}.lora_B.weight`].data_offsets;
+    const raw = new Float32Array(adapterBytes.slice(8 + n + off[0], 8 + n + off[1]).buffer);
+    expect(Array.from(m.B)).toEqual(Array.from(raw));
+    expect(m.B.length).toBe(32 * 4);
+  });
+
+  it('export round trip: same keys, shapes, dtype, values and config fields; gates folded into B', async () => {
+    const a = load();
+    const ex = exportPeftAdapter(a);
+    const keysOf = async (bytes: Uint8Array) => { const s = new Map<string, number[]>(); for await (const t of readSafetensors(chunked(bytes))) s.set(t.name, t.shape); return s; };
+    expect(await keysOf(ex.safetensors)).toEqual(await keysOf(adapterBytes));
+    expect(JSON.parse(ex.adapterConfig)).toEqual(JSON.parse(adapterJson));
+    const b = loadPeftAdapter(config, ex.adapterConfig, ex.safetensors);
+    for (let i = 0; i < a.modules.length; i++) {
+      expect(Array.from(b.modules[i].A)).toEqual(Array.from(a.modules[i].A));
+      expect(Array.from(b.modules[i].B)).toEqual(Array.from(a.modules[i].B));
+    }
+    // a gate of 0.5 on one module: exported B halves there, the reloaded (gate 1) adapter gives the same logits
+    a.modules[2].gate = 0.5;
+    const c = loadPeftAdapter(config, exportPeftAdapter(a).adapterConfig, exportPeftAdapter(a).safetensors);
+    expect(c.modules[2].gate).toBe(1);
+    expect(Array.from(c.modules[2].B)).toEqual(Array.from(a.modules[2].B, (v) => Math.fround(v * 0.5)));
+    expect(Array.from(c.modules[1].B)).toEqual(Array.from(a.modules[1].B));
+    const model = await tinyReference();
+    const ids = golden.ids.slice(0, 6);
+    expect(loraLogits(model, c, ids)).toBeAllclose(loraLogits(model, a, ids), { atol: 1e-9, rtol: 1e-9 });
+  });
+
+  it('bad input: clear messages naming the file and field / tensor', () => {
+    const cfg = JSON.parse(adapterJson) as Record<string, unknown>;
+    expect(() => loadPeftAdapter(config, JSON.stringify({ ...cfg, r: 0 }), adapterBytes)).toThrow(/adapter_config.json: field "r"/);
+    expect(() => loadPeftAdapter(config, JSON.stringify({ ...cfg, target_modules: ['q_proj', 'lm_head'] }), adapterBytes)).toThrow(/target_modules.*lm_head/);
+    expect(() => loadPeftAdapter(config, JSON.stringify({ ...cfg, target_modules: ['q_proj', 'k_proj'] }), adapterBytes)).toThrow(/adapter_model.safetensors: tensor ".*k_proj.lora_A.weight" is missing/);
+    expect(() => loadPeftAdapter(config, JSON.stringify({ ...cfg, target_modules: ['q_proj'] }), adapterBytes)).toThrow(/unexpected tensor ".*v_proj/);
+    expect(() => loadPeftAdapter(config, JSON.stringify({ ...cfg, r: 8 }), adapterBytes)).toThrow(/has shape \[4, 64\], expected \[8, 64\]/);
+    expect(() => loadPeftAdapter(config, adapterJson, adapterBytes.subarray(0, 200))).toThrow(/adapter_model.safetensors/);
+  });
+});
+
+describe('LoRA CPU reference vs the PyTorch/PEFT golden', () => {
+  it('loss, logits and d loss / d every lora_A, lora_B match torch autograd (float64)', async () => {
+    // the golden's autograd run computes RoPE angles in float64 (no f32 island): so do we here
+    const model = await tinyReference({ ropeAngle: ropeAngleExact });
+    const a = load();
+    const res = loraLossAndGrads(model, a, causalLmBatch(golden.ids));
+    console.log(`[lora] reference loss ${res.loss.toFixed(10)} vs golden ${golden.loss.toFixed(10)}`);
+    expect(Math.abs(res.loss - golden.loss)).toBeLessThan(1e-8);
+    expect(res.logits).toBeAllclose(golden.logits, { atol: 2e-6, rtol: 0 }); // golden rounded to 1e-6
+    let worst = 0;
+    for (const m of a.modules) {
+      const g = res.grads.get(m.path)!;
+      const gA = golden.grads[`base_model.model.${m.path}.lora_A.weight`].grad;
+      const gB = golden.grads[`base_model.model.${m.path}.lora_B.weight`].grad;
+      const scale = Math.max(maxAbs(gA), maxAbs(gB));
+      for (const [got, want] of [[g.dA, gA], [g.dB, gB]] as const) {
+        expect(got).toBeAllclose(want, { atol: 1e-9 * scale + 1e-12, rtol: 1e-7 });
+        for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+      }
+    }
+    console.log(`[lora] max |grad - golden| = ${worst.toExponential(2)}`);
+  });
+});
+
+describe('LoRA CPU reference vs finite differences', () => {
+  it('A, B, gate coordinates under a hierarchical (segment-weighted) loss with gates != 1', async () => {
+    const model = await tinyReference();
+    const a: LoraAdapter = createLoraAdapter(config, { r: 2, alpha: 4, targetModules: ['k_proj', 'o_proj', 'up_proj', 'down_proj'] }, mulberry32(7));
+    const rnd = mulberry32(11);
+    for (const m of a.modules) { for (let i = 0; i < m.B.length; i++) m.B[i] = (rnd() * 2 - 1) * 0.3; m.gate = 0.5 + rnd(); }
+    const ids = [5, 77, 300, 12, 499, 6, 31, 200];
+    const batch = segmentBatch(ids, [{ start: 1, end: 3, lambda: 0.5 }, { start: 3, end: 6, lambda: 1 }, { start: 6, end: 8, lambda: 2 }]);
+    const res = loraLossAndGrads(model, a, batch);
+    const lossAt = () => loraLossAndGrads(model, a, batch).loss;
+    const h = 1e-5;
+    const probe = (get: () => number, set: (v: number) => void): number => {
+      const v0 = get();
+      set(v0 + h); const lp = lossAt(); set(v0 - h); const lm = lossAt(); set(v0);
+      return (lp - lm) / (2 * h);
+    };
+    const checks: Array<[string, number, number]> = [];
+    for (const mi of [0, 3, 5, 7]) {
+      const m = a.modules[mi]; const g = res.grads.get(m.path)!;
+      // A and B are f32 arrays: perturb through a float64 copy so h is not rounded away
+      const A64 = Float64Array.from(m.A); const B64 = Float64Array.from(m.B);
+      const useA = () => { (m as { A: ArrayLike<number> }).A = A64; };
+      const useB = () => { (m as { B: ArrayLike<number> }).B = B64; };
+      useA(); useB();
+      const ia = (mi * 13) % A64.length; const ib = (mi * 7 + 3) % B64.length;
+      checks.push([`${m.path} A[${ia}]`, probe(() => A64[ia], (v) => { A64[ia] = v; }), g.dA[ia]]);
+      checks.push([`${m.path} B[${ib}]`, probe(() => B64[ib], (v) => { B64[ib] = v; }), g.dB[ib]]);
+      checks.push([`${m.path} gate`, probe(() => m.gate, (v) => { m.gate = v; }), g.dGate]);
+    }
+    for (const [name, num, ana] of checks) {
+      expect(Math.abs(num - ana), `${name}: fd ${num} vs ${ana}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(ana));
+    }
+    expect(checks.filter(([, , ana]) => Math.abs(ana) > 1e-4).length).toBeGreaterThan(6);
+  });
+});
