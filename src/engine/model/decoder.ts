@@ -48,6 +48,8 @@ export interface Decoder {
   /** Tensor names in the stream that the decoder does not use (e.g. rotary inv_freq). */
   readonly ignoredTensors: string[];
   newSession(maxLength: number): WebGpuSession;
+  /** An uploaded weight by Hugging Face name (for training passes that reuse the frozen weights). */
+  weight(name: string): GpuWeight | undefined;
   /** KV-cache bytes a session of `maxLength` tokens allocates. */
   kvBytes(maxLength: number): number;
   dispose(): void;
