@@ -235,8 +235,31 @@ export class LoraTrainPass {
     return readF32(this.ctx.device, this.logitsBuf, this.T * this.decoder.config.vocabSize);
   }
 
-  /** Forward + backward: loss = Σ_t w_t·CE_t and the gradient of every LoRA A, B, gate. */
-  async run(batch: TrainBatch): Promise<GpuTrainResult> {
+  /** Trainable tensors on the GPU: A and B of every module, then the gates (no weight decay on gates). */
+  trainables(): Array<{ name: string; param: GPUBuffer; grad: GPUBuffer; n: number; decay: boolean }> {
+    const out = this.mods.flatMap((mb) => [
+      { name: `${mb.m.path}.lora_A`, param: mb.A, grad: mb.dA, n: mb.m.A.length, decay: true },
+      { name: `${mb.m.path}.lora_B`, param: mb.B, grad: mb.dB, n: mb.m.B.length, decay: true },
+    ]);
+    out.push({ name: 'gates', param: this.gates, grad: this.dgates, n: this.mods.length, decay: false });
+    return out;
+  }
+
+  /** Copies the GPU's current A, B and gates into `this.adapter` (e.g. after optimiser steps) and returns it. */
+  async readAdapter(): Promise<LoraAdapter> {
+    const { device } = this.ctx;
+    for (const mb of this.mods) {
+      mb.m.A.set(await readF32(device, mb.A, mb.m.A.length));
+      mb.m.B.set(await readF32(device, mb.B, mb.m.B.length));
+    }
+    const g = await readF32(device, this.gates, this.mods.length);
+    this.mods.forEach((mb, i) => { mb.m.gate = g[i]; });
+    return this.adapter;
+  }
+
+  /** Forward + backward: loss = Σ_t w_t·CE_t and the gradient of every LoRA A, B, gate
+   *  (gradients stay on the GPU, and are also read back unless readGrads is false). */
+  async run(batch: TrainBatch, opts: { readGrads?: boolean } = {}): Promise<GpuTrainResult> {
     this.writeIds(batch.ids);
     const T = this.T;
     if (batch.targets.length !== T || batch.weights.length !== T) throw new Error(`batch: targets and weights need ${T} entries`);
@@ -247,12 +270,14 @@ export class LoraTrainPass {
     encodeDispatches(enc, [...this.forwardList, ...this.backwardList], T, 'lora-train');
     device.queue.submit([enc.finish()]);
     const losses = await readF32(device, this.losses, T);
+    const loss = losses.reduce((a, b) => a + b, 0);
+    if (opts.readGrads === false) return { loss, grads: new Map() };
     const dg = await readF32(device, this.dgates, this.mods.length);
     const grads = new Map<string, GpuLoraGrad>();
     for (const mb of this.mods) {
       grads.set(mb.m.path, { dA: await readF32(device, mb.dA, mb.m.A.length), dB: await readF32(device, mb.dB, mb.m.B.length), dGate: dg[mb.idx] });
     }
-    return { loss: losses.reduce((a, b) => a + b, 0), grads };
+    return { loss, grads };
   }
 
   dispose(): void {
