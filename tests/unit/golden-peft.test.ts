@@ -1,8 +1,9 @@
 // The PEFT LoRA fixture (tests/fixtures/golden/peft-tiny-lora, written as PEFT's save_pretrained
 // writes it) and the LoRA golden (tiny-lora-grads.json: loss, logits, and d loss / d every lora_A,
-// lora_B from torch autograd) for the adapter work. No adapter/training code exists yet, so this
-// checks the fixtures' structure against the base model config and, through the CPU reference with
-// the adapter merged (W + alpha/r * B·A), that the fixture's LoRA convention reproduces its logits.
+// lora_B from torch autograd). This checks the fixtures themselves: their structure against the base
+// model config and, through the CPU reference with the adapter merged (W + alpha/r * B·A), that the
+// fixture's LoRA convention reproduces its logits. The adapter code is checked against them in
+// tests/unit/adapter-lora.test.ts and tests/kernel/adapter-train.test.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../src/engine/model/config.ts';
