@@ -7,6 +7,7 @@ import { modelApi } from './engine/model-api.ts';
 import { guideApi } from './engine/guide-api.ts';
 import { generateApi } from './engine/generate-api.ts';
 import { difficultyApi } from './engine/difficulty-api.ts';
+import { trainApi } from './engine/train-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
 export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
@@ -19,6 +20,7 @@ const api = {
   ...guideApi,
   ...generateApi,
   ...difficultyApi,
+  ...trainApi,
 };
 
 export type EngineApi = typeof api;

@@ -1,0 +1,92 @@
+// Training examples from traces for the hierarchical distillation loss: the chat template's prompt
+// (user = problem) followed by the assistant's reply (reasoning + final answer + end of turn), fixed
+// to T tokens (truncated, or padded with weight-0 positions). Only assistant tokens carry loss:
+// strategy, tactic and answer tokens share lambda_strategy, lambda_tactics, lambda_answer each
+// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch.
+import type { Segment } from '../../data/types.ts';
+import { segmentTrace } from '../../segment/segment.ts';
+import type { ChatMessage } from '../generation/types.ts';
+import { type LossSegment, type TrainBatch, segmentBatch } from './batch.ts';
+
+export interface LossWeights { strategy: number; tactics: number; answer: number }
+
+/** What example building needs of a tokenizer (HfTextTokenizer has it). */
+export interface ExampleTokenizer {
+  encode(text: string): number[];
+  applyChatTemplate(messages: readonly ChatMessage[]): number[];
+  readonly eosTokenIds: readonly number[];
+}
+
+/** The fields of a Trace that training reads. */
+export interface TrainTrace { id: string; problem: string; reasoning: string; answer: string; segments?: Segment[] }
+
+export interface TrainExample {
+  traceId: string;
+  batch: TrainBatch;
+  promptTokens: number;
+  /** assistant tokens kept within T (those that carry loss) */
+  targetTokens: number;
+  /** assistant tokens cut off by T */
+  truncated: number;
+}
+
+type Kind = Segment['kind'];
+
+/** The assistant reply as contiguous (kind, text) pieces: the reasoning's segments (gaps count as
+ *  tactics), then "Final answer: …" (answer) unless the reasoning already ends with the answer. */
+export function replyPieces(t: TrainTrace): Array<{ kind: Kind; text: string }> {
+  const text = t.reasoning;
+  const segs = segmentTrace(t).filter((s) => s.end > s.start).sort((a, b) => a.start - b.start);
+  const out: Array<{ kind: Kind; text: string }> = [];
+  let at = 0;
+  for (const s of segs) {
+    const start = Math.max(s.start, at);
+    if (start > at) out.push({ kind: 'tactic', text: text.slice(at, start) });
+    if (s.end > start) out.push({ kind: s.kind, text: text.slice(start, s.end) });
+    at = Math.max(at, s.end);
+  }
+  if (at < text.length) out.push({ kind: 'tactic', text: text.slice(at) });
+  const ans = t.answer.trim();
+  if (ans && !text.trimEnd().endsWith(ans)) out.push({ kind: 'answer', text: `${text.trim() ? '\n\n' : ''}Final answer: ${ans}` });
+  return out.filter((p) => p.text.length > 0);
+}
+
+/** One example of exactly T tokens, or undefined when the prompt leaves no room for a target. */
+export function buildExample(tok: ExampleTokenizer, t: TrainTrace, T: number, w: LossWeights): TrainExample | undefined {
+  const prompt = tok.applyChatTemplate([{ role: 'user', content: t.problem }]);
+  const pieces = replyPieces(t).map((p) => ({ kind: p.kind, ids: tok.encode(p.text) }));
+  const eos = tok.eosTokenIds[0] ?? 0;
+  if (pieces.length) pieces[pieces.length - 1].ids.push(eos); // end of turn counts with the last piece
+  const ids = [...prompt];
+  const spans: Array<{ kind: Kind; start: number; end: number }> = [];
+  let total = 0;
+  for (const p of pieces) {
+    total += p.ids.length;
+    const room = T - ids.length;
+    const take = Math.min(room, p.ids.length);
+    if (take > 0) { spans.push({ kind: p.kind, start: ids.length, end: ids.length + take }); ids.push(...p.ids.slice(0, take)); }
+  }
+  const kept = spans.reduce((a, s) => a + s.end - s.start, 0);
+  // prompt longer than T: no assistant token fits; the first assistant token needs a prediction position
+  if (kept === 0 || prompt.length >= T || prompt.length === 0) return undefined;
+  const lambda: Record<Kind, number> = { strategy: w.strategy, tactic: w.tactics, answer: w.answer };
+  const perKind: Record<Kind, number> = { strategy: 0, tactic: 0, answer: 0 };
+  for (const s of spans) perKind[s.kind] += s.end - s.start;
+  // lambda_kind spread over the kind's tokens: a span of n tokens gets lambda_kind·n/total_kind
+  const segments: LossSegment[] = spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[s.kind] }));
+  if (segments.length === 0) return undefined;
+  while (ids.length < T) ids.push(eos); // padding: no loss there, and causal attention never sees it
+  return { traceId: t.id, batch: segmentBatch(ids, segments), promptTokens: prompt.length, targetTokens: kept, truncated: total - kept };
+}
+
+/** Examples for up to `maxExamples` traces (in the given order), skipping those that do not fit. */
+export function buildExamples(tok: ExampleTokenizer, traces: readonly TrainTrace[], T: number, w: LossWeights, maxExamples: number): { examples: TrainExample[]; skipped: number } {
+  const examples: TrainExample[] = [];
+  let skipped = 0;
+  for (const t of traces) {
+    if (examples.length >= maxExamples) break;
+    const ex = buildExample(tok, t, T, w);
+    if (ex) examples.push(ex); else skipped++;
+  }
+  return { examples, skipped };
+}

@@ -1,0 +1,139 @@
+// A LoRA training run on the GPU over in-memory traces: build the examples (train-examples.ts), one
+// LoraTrainPass for the fixed length T, LoraAdamW steps over the examples in a seeded shuffled
+// order (one sequence per step), progress after each step, cancellable between steps. The caller
+// (workers/engine/train-api.ts) reads traces from IndexedDB; tests pass them directly.
+import type { GpuContext } from '../device/gpu-context.ts';
+import type { Decoder } from '../model/decoder.ts';
+import { createLoraAdapter, type LoraAdapter, type LoraTarget, LORA_TARGETS } from './lora.ts';
+import { LoraAdamW } from './optimizer.ts';
+import { LoraTrainPass } from './train-pass.ts';
+import { buildExamples, type ExampleTokenizer, type LossWeights, type TrainTrace } from './train-examples.ts';
+
+export interface TrainSettings {
+  maxExamples: number;
+  /** fixed sequence length: every example is truncated or padded to it */
+  seqLen: number;
+  targetModules: LoraTarget[];
+  rank: number;
+  alpha: number;
+  lr: number;
+  steps: number;
+  seed: number;
+  loss: LossWeights;
+}
+
+export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
+  maxExamples: 16, seqLen: 64, targetModules: ['q_proj', 'v_proj'], rank: 4, alpha: 8, lr: 1e-2, steps: 20, seed: 0,
+  loss: { strategy: 1, tactics: 1, answer: 1 },
+};
+
+export interface TrainProgress {
+  step: number;
+  steps: number;
+  /** loss of this step's example (before its update) */
+  loss: number;
+  /** tokens carrying loss in this step's example */
+  tokens: number;
+  msPerStep: number;
+}
+
+export interface TrainSummary {
+  steps: number;
+  cancelled: boolean;
+  examples: number;
+  skipped: number;
+  /** trainable LoRA parameters (A and B of every module) */
+  params: number;
+  baseParams: number;
+  /** params / baseParams · 100 */
+  percentOfBase: number;
+  /** mean loss over the examples before the first and after the last step */
+  lossBefore: number;
+  lossAfter: number;
+  losses: number[];
+  msPerStep: number;
+  targetModules: LoraTarget[];
+  rank: number;
+  alpha: number;
+  seqLen: number;
+}
+
+/** Deterministic generator (mulberry32) for the adapter's init and the example order. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Checks settings; the error names the field. */
+export function checkSettings(s: TrainSettings, maxT: number): void {
+  const int = (v: number, lo: number, hi: number, f: string) => { if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`training setting "${f}" must be an integer in ${lo}..${hi}, got ${v}`); };
+  int(s.seqLen, 8, maxT, 'seqLen'); int(s.steps, 1, 100000, 'steps'); int(s.maxExamples, 1, 1000000, 'maxExamples'); int(s.rank, 1, 1024, 'rank');
+  if (!(s.alpha > 0)) throw new Error(`training setting "alpha" must be > 0, got ${s.alpha}`);
+  if (!(s.lr > 0 && s.lr < 1)) throw new Error(`training setting "lr" must be in (0, 1), got ${s.lr}`);
+  if (!s.targetModules.length || s.targetModules.some((m) => !(LORA_TARGETS as readonly string[]).includes(m))) throw new Error(`training setting "targetModules" must be a non-empty subset of ${LORA_TARGETS.join(', ')}, got ${s.targetModules.join(', ')}`);
+  for (const k of ['strategy', 'tactics', 'answer'] as const) if (!(s.loss[k] >= 0)) throw new Error(`training setting "loss.${k}" must be >= 0, got ${s.loss[k]}`);
+  if (s.loss.strategy + s.loss.tactics + s.loss.answer <= 0) throw new Error('training settings "loss": at least one weight must be > 0');
+}
+
+export interface TrainRunHooks {
+  onProgress?: (p: TrainProgress) => void;
+  isCancelled?: () => boolean;
+  baseModel?: string;
+  baseParams: number;
+}
+
+/** Trains a fresh LoRA adapter on `traces`; returns it (read back from the GPU) and a summary. */
+export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, hooks: TrainRunHooks): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
+  const c = decoder.config;
+  checkSettings(s, c.maxPositionEmbeddings);
+  const rand = seededRandom(s.seed);
+  const { examples, skipped } = buildExamples(tok, traces, s.seqLen, s.loss, s.maxExamples);
+  if (examples.length === 0) throw new Error(`no training example fits seqLen ${s.seqLen}: ${traces.length} trace(s), ${skipped} with a prompt of ${s.seqLen} tokens or more (raise seqLen)`);
+  const adapter = createLoraAdapter(c, { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);
+  const pass = new LoraTrainPass(ctx, decoder, adapter, s.seqLen);
+  const opt = new LoraAdamW(ctx, pass, { lr: s.lr, maxGradNorm: 1, weightDecay: 0.01 });
+  const meanLoss = async () => { let sum = 0; for (const e of examples) sum += (await pass.run(e.batch, { readGrads: false })).loss; return sum / examples.length; };
+  try {
+    pass.uploadAdapter(adapter);
+    const lossBefore = await meanLoss();
+    const order: number[] = [];
+    const losses: number[] = [];
+    const t0 = performance.now();
+    let last = t0; // wall time between step ends (the previous update completes inside this run's readback)
+    let cancelled = false;
+    for (let step = 1; step <= s.steps; step++) {
+      if (hooks.isCancelled?.()) { cancelled = true; break; }
+      if (order.length === 0) { // a fresh shuffled pass over the examples (Fisher-Yates)
+        const idx = examples.map((_, i) => i);
+        for (let i = idx.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [idx[i], idx[j]] = [idx[j], idx[i]]; }
+        order.push(...idx);
+      }
+      const ex = examples[order.shift()!];
+      const { loss } = await pass.run(ex.batch, { readGrads: false });
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at step ${step}: loss is ${loss} (lower lr)`);
+      opt.step();
+      losses.push(loss);
+      hooks.onProgress?.({ step, steps: s.steps, loss, tokens: ex.targetTokens, msPerStep: performance.now() - last });
+      last = performance.now();
+    }
+    const lossAfter = await meanLoss();
+    const trained = await pass.readAdapter();
+    const params = trained.modules.reduce((a, m) => a + m.A.length + m.B.length, 0);
+    const summary: TrainSummary = {
+      steps: losses.length, cancelled, examples: examples.length, skipped, params, baseParams: hooks.baseParams,
+      percentOfBase: hooks.baseParams > 0 ? (100 * params) / hooks.baseParams : 0, lossBefore, lossAfter, losses,
+      msPerStep: losses.length ? (performance.now() - t0) / losses.length : 0,
+      targetModules: [...s.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen,
+    };
+    return { adapter: trained, summary };
+  } finally {
+    opt.dispose();
+    pass.dispose();
+  }
+}

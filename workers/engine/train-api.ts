@@ -1,0 +1,68 @@
+// Engine-worker module for adapter training: reads a pool's or a Reason1K selection's traces from
+// IndexedDB, trains a LoRA adapter on the loaded model (src/engine/adapter/train-run.ts) with
+// progress per step and cancel, keeps the trained adapter here and exports it as PEFT files.
+import { openDb } from '../../src/data/db.ts';
+import { getPoolTraces, getSelection } from '../../src/data/pool-store.ts';
+import type { Trace } from '../../src/data/types.ts';
+import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
+import { type TrainProgress, type TrainSettings, type TrainSummary, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
+import { gpuContext } from './device-api.ts';
+import { currentModel } from './model-api.ts';
+
+export type { TrainProgress, TrainSettings, TrainSummary } from '../../src/engine/adapter/train-run.ts';
+
+/** What to train on: a whole pool (in import order) or a selection (in its sampling order). */
+export interface TrainSpec extends TrainSettings { poolId?: string; selectionId?: string }
+
+let trained: { adapter: LoraAdapter; summary: TrainSummary; modelId: string } | undefined;
+let running = false;
+let cancelled = false;
+
+async function tracesFor(spec: TrainSpec): Promise<Trace[]> {
+  const db = await openDb();
+  if (spec.selectionId) {
+    const sel = await getSelection(spec.selectionId, db);
+    if (!sel) throw new Error(`selection ${spec.selectionId} not found`);
+    const byId = new Map((await getPoolTraces(sel.poolId, db)).map((t) => [t.id, t]));
+    return sel.ids.slice(0, spec.maxExamples * 4).map((id) => byId.get(id)).filter((t): t is Trace => !!t);
+  }
+  if (!spec.poolId) throw new Error('choose a pool or a selection to train on');
+  const traces = (await getPoolTraces(spec.poolId, db)).sort((a, b) => a.seq - b.seq);
+  if (traces.length === 0) throw new Error(`pool ${spec.poolId} has no traces`);
+  return traces.slice(0, spec.maxExamples * 4); // room for examples skipped as too long
+}
+
+export const trainApi = {
+  /** Trains a fresh adapter; resolves with its summary (also after a cancel, with the steps done). */
+  async startTraining(spec: TrainSpec, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {
+    const model = currentModel();
+    if (!model) throw new Error('no model loaded: load a student in Models / Device first');
+    if (running) throw new Error('a training run is already in progress');
+    running = true;
+    cancelled = false;
+    try {
+      const traces = await tracesFor(spec);
+      const ctx = await gpuContext();
+      const settings: TrainSettings = { maxExamples: spec.maxExamples, seqLen: spec.seqLen, targetModules: spec.targetModules, rank: spec.rank, alpha: spec.alpha, lr: spec.lr, steps: spec.steps, seed: spec.seed, loss: spec.loss };
+      const r = await trainLoraOnTraces(ctx, model.decoder, model.tokenizer, traces, settings, {
+        onProgress, isCancelled: () => cancelled, baseModel: model.id, baseParams: model.info.params,
+      });
+      trained = { ...r, modelId: model.id };
+      return r.summary;
+    } finally {
+      running = false;
+    }
+  },
+  cancelTraining(): void {
+    cancelled = true;
+  },
+  /** Summary of the adapter kept in the worker, if any. */
+  trainedAdapter(): TrainSummary | undefined {
+    return trained?.summary;
+  },
+  /** PEFT files of the trained adapter, for download. */
+  exportAdapter(): { adapterConfig: string; safetensors: Uint8Array } {
+    if (!trained) throw new Error('no trained adapter: run a training first');
+    return exportPeftAdapter(trained.adapter);
+  },
+};
