@@ -81,7 +81,7 @@ describe('LoRA training run on the tiny model', () => {
 
   it('a cancel stops between steps and still returns the adapter trained so far', async () => {
     let n = 0;
-    const { summary } = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, steps: 50 }, { onProgress: () => { n++; }, isCancelled: () => n >= 3, baseParams: decoder.params });
+    const { summary } = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64, steps: 50 }, { onProgress: () => { n++; }, isCancelled: () => n >= 3, baseParams: decoder.params });
     expect(summary.cancelled).toBe(true);
     expect(summary.steps).toBe(3);
   });

@@ -4,28 +4,13 @@
 // (workers/engine/train-api.ts) reads traces from IndexedDB; tests pass them directly.
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { Decoder } from '../model/decoder.ts';
-import { createLoraAdapter, type LoraAdapter, type LoraTarget, LORA_TARGETS } from './lora.ts';
+import { createLoraAdapter, type LoraAdapter, type LoraTarget } from './lora.ts';
 import { LoraAdamW } from './optimizer.ts';
 import { LoraTrainPass } from './train-pass.ts';
-import { buildExamples, type ExampleTokenizer, type LossWeights, type TrainTrace } from './train-examples.ts';
+import { buildExamples, type ExampleTokenizer, type TrainTrace } from './train-examples.ts';
+import { checkSettings, type TrainSettings } from './train-settings.ts';
 
-export interface TrainSettings {
-  maxExamples: number;
-  /** fixed sequence length: every example is truncated or padded to it */
-  seqLen: number;
-  targetModules: LoraTarget[];
-  rank: number;
-  alpha: number;
-  lr: number;
-  steps: number;
-  seed: number;
-  loss: LossWeights;
-}
-
-export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
-  maxExamples: 16, seqLen: 64, targetModules: ['q_proj', 'v_proj'], rank: 4, alpha: 8, lr: 1e-2, steps: 20, seed: 0,
-  loss: { strategy: 1, tactics: 1, answer: 1 },
-};
+export { DEFAULT_TRAIN_SETTINGS, checkSettings, type TrainSettings } from './train-settings.ts';
 
 export interface TrainProgress {
   step: number;
@@ -47,7 +32,7 @@ export interface TrainSummary {
   baseParams: number;
   /** params / baseParams · 100 */
   percentOfBase: number;
-  /** mean loss over the examples before the first and after the last step */
+  /** mean loss over the first EVAL_EXAMPLES examples before the first and after the last step */
   lossBefore: number;
   lossAfter: number;
   losses: number[];
@@ -57,6 +42,9 @@ export interface TrainSummary {
   alpha: number;
   seqLen: number;
 }
+
+/** Examples whose mean loss is reported before and after training. */
+export const EVAL_EXAMPLES = 8;
 
 /** Deterministic generator (mulberry32) for the adapter's init and the example order. */
 export function seededRandom(seed: number): () => number {
@@ -68,17 +56,6 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Checks settings; the error names the field. */
-export function checkSettings(s: TrainSettings, maxT: number): void {
-  const int = (v: number, lo: number, hi: number, f: string) => { if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`training setting "${f}" must be an integer in ${lo}..${hi}, got ${v}`); };
-  int(s.seqLen, 8, maxT, 'seqLen'); int(s.steps, 1, 100000, 'steps'); int(s.maxExamples, 1, 1000000, 'maxExamples'); int(s.rank, 1, 1024, 'rank');
-  if (!(s.alpha > 0)) throw new Error(`training setting "alpha" must be > 0, got ${s.alpha}`);
-  if (!(s.lr > 0 && s.lr < 1)) throw new Error(`training setting "lr" must be in (0, 1), got ${s.lr}`);
-  if (!s.targetModules.length || s.targetModules.some((m) => !(LORA_TARGETS as readonly string[]).includes(m))) throw new Error(`training setting "targetModules" must be a non-empty subset of ${LORA_TARGETS.join(', ')}, got ${s.targetModules.join(', ')}`);
-  for (const k of ['strategy', 'tactics', 'answer'] as const) if (!(s.loss[k] >= 0)) throw new Error(`training setting "loss.${k}" must be >= 0, got ${s.loss[k]}`);
-  if (s.loss.strategy + s.loss.tactics + s.loss.answer <= 0) throw new Error('training settings "loss": at least one weight must be > 0');
 }
 
 export interface TrainRunHooks {
@@ -98,7 +75,8 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
   const adapter = createLoraAdapter(c, { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);
   const pass = new LoraTrainPass(ctx, decoder, adapter, s.seqLen);
   const opt = new LoraAdamW(ctx, pass, { lr: s.lr, maxGradNorm: 1, weightDecay: 0.01 });
-  const meanLoss = async () => { let sum = 0; for (const e of examples) sum += (await pass.run(e.batch, { readGrads: false })).loss; return sum / examples.length; };
+  const probe = examples.slice(0, EVAL_EXAMPLES);
+  const meanLoss = async () => { let sum = 0; for (const e of probe) sum += (await pass.run(e.batch, { readGrads: false })).loss; return sum / probe.length; };
   try {
     pass.uploadAdapter(adapter);
     const lossBefore = await meanLoss();
