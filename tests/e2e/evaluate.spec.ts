@@ -150,7 +150,7 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
   await expect(page.getByTestId('eval-link-error')).toBeVisible();
   await expect(page.getByRole('button', { name: 'Start evaluation' })).toBeDisabled();
   await page.locator('input[name=interventionsLink]').fill('');
-  for (const budget of ['4', '12']) {
+  for (const [i, budget] of ['4', '12'].entries()) {
     await page.locator('select[name=evalSet]').selectOption('gsm8k_test');
     await page.locator('select[name=subset]').selectOption('random');
     await page.locator('input[name=n]').fill('2');
@@ -159,6 +159,8 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
     await page.locator('input[name=budget]').fill(budget);
     await expect(page.getByTestId('eval-interventions')).toHaveText(`budget forcing ≤${budget} thinking tokens`);
     await page.getByRole('button', { name: 'Start evaluation' }).click();
+    // Wait for this run's row: until it appears, the first row is the previous (already done) run.
+    await expect(page.locator('tr[data-run]')).toHaveCount(i + 1);
     await expect(page.locator('tr[data-run]').first().getByTestId('run-status')).toHaveText('done', { timeout: 300_000 });
   }
   const runs = await idbAll<StoredRun & { config: { budget: number; maxTokens: number; interventions: { budget: { maxThinking: number } } } }>(page, 'evalRuns');

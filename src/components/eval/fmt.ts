@@ -13,14 +13,3 @@ export function duration(ms: number | null): string {
   return `${Math.floor(m / 60)}h ${m % 60}m`;
 }
 
-/** Triggers a download of `text` as a file. */
-export function download(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
