@@ -1,0 +1,124 @@
+// Applies a LoRA adapter at inference by merging it into the decoder's f16 weights:
+//   W' = W + gate·(alpha/r)·B·A      W (out, in), B (out, r), A (r, in)
+// re-packed to f16 and written over the weight's row-split GPU chunks (weights.ts). The base packed
+// words of every touched weight are read back once and kept on the CPU, so restoreBase() writes
+// them back bit-for-bit. One adapter active per decoder at a time.
+import { readBack } from '../runtime/buffers.ts';
+import { f16ToF32, f32ToF16 } from '../model/f16.ts';
+import type { Decoder } from '../model/decoder.ts';
+import type { GpuWeight } from '../model/weights.ts';
+import { type LoraAdapter, exportPeftAdapter } from './lora.ts';
+
+interface MergeState {
+  /** base packed words per weight name, one array per chunk */
+  base: Map<string, Uint32Array[]>;
+  /** weights currently holding merged values */
+  dirty: Set<string>;
+  active: string | null;
+}
+
+const states = new WeakMap<Decoder, MergeState>();
+
+function stateOf(d: Decoder): MergeState {
+  let s = states.get(d);
+  if (!s) { s = { base: new Map(), dirty: new Set(), active: null }; states.set(d, s); }
+  return s;
+}
+
+/** Word range [w0, w1) of the packed tensor that a chunk holds. */
+function chunkWords(w: GpuWeight, r0: number, rows: number): [number, number] {
+  const cols = w.shape.length === 1 ? w.shape[0] : w.shape.slice(1).reduce((a, b) => a * b, 1);
+  return [(r0 * cols) / 2, Math.ceil(((r0 + rows) * cols) / 2)];
+}
+
+async function baseWords(device: GPUDevice, s: MergeState, w: GpuWeight): Promise<Uint32Array[]> {
+  let saved = s.base.get(w.name);
+  if (!saved) {
+    saved = [];
+    for (const ch of w.chunks) {
+      const [w0, w1] = chunkWords(w, ch.r0, ch.rows);
+      saved.push(new Uint32Array(await readBack(device, ch.buffer, (w1 - w0) * 4)));
+    }
+    s.base.set(w.name, saved);
+  }
+  return saved;
+}
+
+/** Content hash of an adapter: SHA-256 (first 16 hex digits) of its PEFT config + safetensors bytes. */
+export async function adapterHash(a: LoraAdapter): Promise<string> {
+  const { adapterConfig, safetensors } = exportPeftAdapter(a);
+  const cfg = new TextEncoder().encode(adapterConfig);
+  const all = new Uint8Array(cfg.length + safetensors.length);
+  all.set(cfg, 0); all.set(safetensors, cfg.length);
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Merged packed words of one module: base (out,in) f16 words + s·B·A, rounded to f16. */
+export function mergePacked(base: Uint32Array, outF: number, inF: number, A: Float32Array, B: Float32Array, r: number, s: number): Uint32Array {
+  const n = outF * inF;
+  const merged = new Uint32Array(Math.ceil(n / 2));
+  const row = new Float64Array(inF);
+  for (let o = 0; o < outF; o++) {
+    row.fill(0);
+    for (let k = 0; k < r; k++) {
+      const b = s * B[o * r + k];
+      if (b === 0) continue;
+      const ak = k * inF;
+      for (let i = 0; i < inF; i++) row[i] += b * A[ak + i];
+    }
+    for (let i = 0; i < inF; i++) {
+      const e = o * inF + i;
+      const word = base[e >> 1];
+      const h = e & 1 ? word >>> 16 : word & 0xffff;
+      const v = f32ToF16(f16ToF32(h) + row[i]);
+      merged[e >> 1] |= e & 1 ? v << 16 : v;
+    }
+  }
+  return merged;
+}
+
+/** Writes the base weights back over every merged weight (exact). */
+export function restoreBase(device: GPUDevice, decoder: Decoder): void {
+  const s = stateOf(decoder);
+  for (const name of s.dirty) {
+    const w = decoder.weight(name)!;
+    const saved = s.base.get(name)!;
+    w.chunks.forEach((ch, i) => device.queue.writeBuffer(ch.buffer, 0, saved[i]));
+  }
+  s.dirty.clear();
+  s.active = null;
+}
+
+/**
+ * Merges `adapter` into `decoder` (after restoring the base). `hash` names it (adapterHash);
+ * computed when omitted. Returns the hash now active.
+ */
+export async function applyAdapter(device: GPUDevice, decoder: Decoder, adapter: LoraAdapter, hash?: string): Promise<string> {
+  const h = hash ?? await adapterHash(adapter);
+  const s = stateOf(decoder);
+  if (s.active === h) return h;
+  restoreBase(device, decoder);
+  for (const m of adapter.modules) {
+    const name = `${m.path}.weight`;
+    const w = decoder.weight(name);
+    if (!w) throw new Error(`adapter module ${m.path}: the loaded model has no weight "${name}"`);
+    if (w.shape[0] !== m.outFeatures || w.shape[1] !== m.inFeatures) throw new Error(`adapter module ${m.path}: shape (${m.outFeatures}, ${m.inFeatures}) does not match the model's [${w.shape.join(', ')}]`);
+    const saved = await baseWords(device, s, w);
+    const full = new Uint32Array(Math.ceil((m.outFeatures * m.inFeatures) / 2));
+    w.chunks.forEach((ch, i) => full.set(saved[i], chunkWords(w, ch.r0, ch.rows)[0]));
+    const merged = mergePacked(full, m.outFeatures, m.inFeatures, m.A, m.B, adapter.r, adapter.scaling * m.gate);
+    for (const ch of w.chunks) {
+      const [w0, w1] = chunkWords(w, ch.r0, ch.rows);
+      device.queue.writeBuffer(ch.buffer, 0, merged.subarray(w0, w1));
+    }
+    s.dirty.add(name);
+  }
+  s.active = h;
+  return h;
+}
+
+/** Hash of the adapter merged into `decoder`, or null for the base weights. */
+export function activeAdapter(decoder: Decoder): string | null {
+  return states.get(decoder)?.active ?? null;
+}
