@@ -8,8 +8,10 @@ import { guideApi } from './engine/guide-api.ts';
 import { generateApi } from './engine/generate-api.ts';
 import { difficultyApi } from './engine/difficulty-api.ts';
 import { trainApi } from './engine/train-api.ts';
+import { adapterApi } from './engine/adapter-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
+export type { AdapterChoice, AdapterInfo, AdapterStatus } from './engine/adapter-api.ts';
 export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
 export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from './engine/model-api.ts';
 
@@ -21,6 +23,7 @@ const api = {
   ...generateApi,
   ...difficultyApi,
   ...trainApi,
+  ...adapterApi,
 };
 
 export type EngineApi = typeof api;

@@ -24,6 +24,8 @@ export interface Recipe {
   interventions: Interventions;
   /** Show with vs without interventions side by side. */
   compare?: boolean;
+  /** What the comparison varies: interventions (default) or the adapter (base vs adapter, same interventions). */
+  compareWith?: 'adapter';
 }
 
 export class RecipeError extends Error {
@@ -186,7 +188,7 @@ function adapter(v: unknown): AdapterRef {
 
 /** A fresh, validated Recipe built from untrusted data (keys in a fixed order). Throws RecipeError. */
 export function validateRecipe(v: unknown): Recipe {
-  const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'compare']);
+  const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'compare', 'compareWith']);
   if (o.v !== RECIPE_VERSION) throw new RecipeError('v', `version ${JSON.stringify(o.v)} is not supported (this app reads version ${RECIPE_VERSION})`);
   const r: Recipe = {
     v: 1,
@@ -206,10 +208,15 @@ export function validateRecipe(v: unknown): Recipe {
     if (typeof o.compare !== 'boolean') throw new RecipeError('compare', 'must be true or false');
     r.compare = o.compare;
   }
+  if (o.compareWith !== undefined && o.compareWith !== 'interventions') {
+    if (o.compareWith !== 'adapter') throw new RecipeError('compareWith', 'must be "interventions" or "adapter"');
+    if (!r.adapter) throw new RecipeError('compareWith', '"adapter" needs an adapter in the recipe');
+    r.compareWith = 'adapter';
+  }
   return r;
 }
 
 /** The same recipe with no interventions (the "without" side of a comparison). */
 export function withoutInterventions(r: Recipe): Recipe {
-  return { ...r, interventions: {}, compare: undefined };
+  return { ...r, interventions: {}, compare: undefined, compareWith: undefined };
 }

@@ -24,6 +24,13 @@ export function setEvalModelSource(source: () => Promise<EvalModel>): void {
   modelSource = source;
 }
 
+/** Runs a function with an adapter merged (workers/engine/adapter-api.ts registers it; avoids an import cycle). */
+export type AdapterRunner = <T>(sha256: string | null | undefined, fn: () => Promise<T>) => Promise<T>;
+let adapterRunner: AdapterRunner | undefined;
+export function setEvalAdapterRunner(r: AdapterRunner): void {
+  adapterRunner = r;
+}
+
 async function loadBenchmark(evalSet: string, baseUrl: string): Promise<Benchmark> {
   const meta = EVAL_SETS.find((s) => s.id === evalSet);
   if (!meta) throw new Error(`unknown evaluation set "${evalSet}" (known: ${EVAL_SETS.map((s) => s.id).join(', ')})`);
@@ -44,7 +51,11 @@ async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProg
   const generate: Generate = hasInterventions(iv)
     ? (problem, o) => generateGuided(model.session, model.tokenizer, problem, { ...o, signal }, iv)
     : (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
-  const done = runEvaluation(runId, bench.items, { store, generate, signal, onProgress });
+  const sha = run?.config.adapter ?? null;
+  if (sha && !adapterRunner) throw new Error('adapters are not available in this engine');
+  const runIt = () => runEvaluation(runId, bench.items, { store, generate, signal, onProgress });
+  // the adapter (config.adapter = its content hash) is merged for the run, the base restored after
+  const done = adapterRunner ? adapterRunner(sha, runIt) : runIt();
   active = { runId, signal, done };
   try { return await done; } finally { if (active?.runId === runId) active = undefined; }
 }

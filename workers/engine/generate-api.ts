@@ -1,6 +1,7 @@
 // Engine worker: plain generation with the loaded model (workers/engine/model-api.ts), streaming
 // each token with its text, top-k log-probs and entropy; cancellable between tokens.
 import { type CancelFlag, type GenerateRequest, type GenerateResult, type StreamedToken, generate as runGenerate } from '../../src/engine/generation/generate.ts';
+import { selectedAdapterSha, withAdapter } from './adapter-api.ts';
 import { currentModel } from './model-api.ts';
 
 export type { GenerateRequest, GenerateResult, StreamedToken } from '../../src/engine/generation/generate.ts';
@@ -19,12 +20,13 @@ export const generateApi = {
     const flag: CancelFlag = { cancelled: false };
     active = flag;
     try {
-      return await runGenerate(
+      // the adapter chosen with useAdapter() (none: base weights) is merged for this generation
+      return await withAdapter(await selectedAdapterSha(), () => runGenerate(
         { tokenizer: m.tokenizer, newSession: (n) => m.decoder.newSession(n), maxContext: m.contextLength, eosTokenIds: m.eosTokenIds },
         request,
         (t) => { if (onToken) void Promise.resolve(onToken(t)).catch(() => {}); },
         flag,
-      );
+      ));
     } finally {
       if (active === flag) active = undefined;
     }

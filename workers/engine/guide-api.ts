@@ -1,6 +1,7 @@
 // Engine worker: guided inference (src/guide/engine.ts) on the loaded model. One run at a time;
 // cancelGuide() stops it after the current token. With `compare`, the same problem and seed is run
 // again without interventions, and both runs score the same answer after every step.
+import { withAdapter } from './adapter-api.ts';
 import { currentModel } from './model-api.ts';
 import { runGuided, type GuideDeps } from '../../src/guide/engine.ts';
 import type { GuideProgress, GuideSettings, Timeline } from '../../src/guide/types.ts';
@@ -16,7 +17,8 @@ export interface GuideRequest {
 
 export interface GuideResult {
   timeline: Timeline;
-  /** Same problem and seed without interventions (recipe.compare). */
+  /** Same problem and seed without interventions (recipe.compare), or with the base weights
+   *  (recipe.compareWith 'adapter': timeline = with the adapter, baseline = base model). */
   baseline?: Timeline;
   cancelled: boolean;
 }
@@ -40,7 +42,9 @@ export const guideApi = {
     if (req.recipe.model !== m.id) {
       throw new Error(`This run needs the model "${req.recipe.model}" but "${m.id}" is loaded; load it in the Models view to reproduce the run.`);
     }
-    if (req.recipe.adapter) throw new Error('This run names an adapter; applying adapters to guided runs is not available yet.');
+    if (req.recipe.adapter?.kind === 'hub') throw new Error(`This run names the hub adapter "${req.recipe.adapter.id}"; load its PEFT files in the Train view to run it.`);
+    const sha = req.recipe.adapter?.kind === 'hash' ? req.recipe.adapter.sha256 : null;
+    if (req.recipe.compareWith === 'adapter' && !sha) throw new Error('Comparing base vs adapter needs an adapter: choose one.');
     if (active) throw new Error('A guided run is already in progress: cancel it or wait for it.');
     const signal = { aborted: false };
     active = signal;
@@ -70,13 +74,15 @@ export const guideApi = {
     });
     try {
       const input = { problem: req.problemText, reference: req.reference, settings };
-      const timeline = await runGuided({ ...input, answerTrace: r.compare ? {} : undefined }, deps('guided'));
+      // the adapter (if any) is merged only while its run lasts; base weights restored after
+      const timeline = await withAdapter(sha, () => runGuided({ ...input, answerTrace: r.compare ? {} : undefined }, deps('guided')));
       let baseline: Timeline | undefined;
       if (r.compare && !signal.aborted) {
-        baseline = await runGuided(
-          { ...input, settings: { ...settings, interventions: {} }, answerTrace: { target: timeline.answerTrace?.target ?? null } },
+        const byAdapter = r.compareWith === 'adapter';
+        baseline = await withAdapter(byAdapter ? null : sha, () => runGuided(
+          { ...input, settings: byAdapter ? settings : { ...settings, interventions: {} }, answerTrace: { target: timeline.answerTrace?.target ?? null } },
           deps('baseline'),
-        );
+        ));
       }
       return { timeline, baseline, cancelled: signal.aborted };
     } finally {

@@ -32,6 +32,11 @@ async function tracesFor(spec: TrainSpec): Promise<Trace[]> {
   return traces.slice(0, spec.maxExamples * 4); // room for examples skipped as too long
 }
 
+/** The trained adapter itself, for inference (workers/engine/adapter-api.ts). */
+export function trainedLora(): { adapter: LoraAdapter; modelId: string } | undefined {
+  return trained ? { adapter: trained.adapter, modelId: trained.modelId } : undefined;
+}
+
 export const trainApi = {
   /** Trains a fresh adapter; resolves with its summary (also after a cancel, with the steps done). */
   async startTraining(spec: TrainSpec, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {

@@ -33,6 +33,9 @@ export interface FormState {
   consistencyOn: boolean;
   n: number;
   compare: boolean;
+  /** Content hash of the adapter to merge ('' = base model). */
+  adapterSha: string;
+  compareWith: 'interventions' | 'adapter';
 }
 
 export function defaultForm(): FormState {
@@ -44,6 +47,7 @@ export function defaultForm(): FormState {
     verifyOn: false, threshold: 0.4, action: 'mark', maxResamples: 2, checkPhrase: 'Let me check this step.', maxStepTokens: 48,
     consistencyOn: false, n: 3,
     compare: true,
+    adapterSha: '', compareWith: 'interventions',
   };
 }
 
@@ -72,6 +76,8 @@ export function recipeFromForm(f: FormState, model: string): Recipe {
   }
   if (f.consistencyOn) r.interventions.consistency = { n: Math.trunc(f.n) };
   if (f.compare) r.compare = true;
+  if (f.adapterSha) r.adapter = { kind: 'hash', sha256: f.adapterSha };
+  if (f.compare && f.adapterSha && f.compareWith === 'adapter') r.compareWith = 'adapter';
   return r;
 }
 
@@ -100,6 +106,8 @@ export function formFromRecipe(r: Recipe, base: FormState = defaultForm()): Form
   f.consistencyOn = !!r.interventions.consistency;
   if (r.interventions.consistency) f.n = r.interventions.consistency.n;
   f.compare = !!r.compare;
+  f.adapterSha = r.adapter?.kind === 'hash' ? r.adapter.sha256 : '';
+  f.compareWith = r.compareWith ?? 'interventions';
   return f;
 }
 

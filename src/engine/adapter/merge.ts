@@ -44,14 +44,14 @@ async function baseWords(device: GPUDevice, s: MergeState, w: GpuWeight): Promis
   return saved;
 }
 
-/** Content hash of an adapter: SHA-256 (first 16 hex digits) of its PEFT config + safetensors bytes. */
+/** Content hash of an adapter: SHA-256 (64 hex digits, as share links' AdapterRef) of its PEFT config + safetensors bytes. */
 export async function adapterHash(a: LoraAdapter): Promise<string> {
   const { adapterConfig, safetensors } = exportPeftAdapter(a);
   const cfg = new TextEncoder().encode(adapterConfig);
   const all = new Uint8Array(cfg.length + safetensors.length);
   all.set(cfg, 0); all.set(safetensors, cfg.length);
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
-  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Merged packed words of one module: base (out,in) f16 words + s·B·A, rounded to f16. */

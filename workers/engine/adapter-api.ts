@@ -1,0 +1,93 @@
+// Engine-worker module for LoRA adapters at inference: the adapters known in this session (the one
+// trained in the Train view, one loaded from PEFT files), each named by its content hash
+// (src/engine/adapter/merge.ts adapterHash, 64 hex digits), and the one selected for generation.
+// Guided runs and evaluation name the adapter they need by hash and call withAdapter(), which
+// merges it into the loaded decoder for the run and restores the base weights after.
+import { type LoraAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
+import { adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
+import { gpuContext } from './device-api.ts';
+import { setEvalAdapterRunner } from './eval-api.ts';
+import { currentModel } from './model-api.ts';
+import { trainedLora } from './train-api.ts';
+
+export type AdapterChoice = 'none' | 'trained' | 'loaded';
+
+export interface AdapterInfo { kind: 'trained' | 'loaded'; sha256: string; label: string; r: number; targetModules: string[] }
+
+export interface AdapterStatus {
+  selected: AdapterChoice;
+  trained?: AdapterInfo;
+  loaded?: AdapterInfo;
+}
+
+let loaded: { adapter: LoraAdapter; info: AdapterInfo; modelId: string } | undefined;
+let trainedCache: { adapter: LoraAdapter; info: AdapterInfo } | undefined;
+let selected: AdapterChoice = 'none';
+
+async function trainedEntry(): Promise<{ adapter: LoraAdapter; info: AdapterInfo } | undefined> {
+  const t = trainedLora();
+  const m = currentModel();
+  if (!t || !m || t.modelId !== m.id) return undefined;
+  if (trainedCache?.adapter !== t.adapter) {
+    const sha256 = await adapterHash(t.adapter);
+    trainedCache = { adapter: t.adapter, info: { kind: 'trained', sha256, label: `trained in this session (r ${t.adapter.r}, ${sha256.slice(0, 8)})`, r: t.adapter.r, targetModules: [...t.adapter.targetModules] } };
+  }
+  return trainedCache;
+}
+
+function loadedEntry(): typeof loaded {
+  const m = currentModel();
+  return loaded && m && loaded.modelId === m.id ? loaded : undefined;
+}
+
+/** The adapter with content hash `sha256`, among those known for the loaded model. */
+export async function adapterBySha(sha256: string): Promise<LoraAdapter> {
+  for (const e of [await trainedEntry(), loadedEntry()]) if (e && e.info.sha256 === sha256) return e.adapter;
+  throw new Error(`adapter ${sha256.slice(0, 12)}… is not available: train it in the Train view or load its PEFT files (for the loaded model) first`);
+}
+
+/** Hash of the adapter chosen in the UI for plain generation, or null. */
+export async function selectedAdapterSha(): Promise<string | null> {
+  if (selected === 'trained') return (await trainedEntry())?.info.sha256 ?? null;
+  if (selected === 'loaded') return loadedEntry()?.info.sha256 ?? null;
+  return null;
+}
+
+/**
+ * Runs `fn` with the adapter `sha256` merged into the loaded decoder (null: the base weights), then
+ * restores the base weights. Callers run one thing at a time on the decoder.
+ */
+export async function withAdapter<T>(sha256: string | null | undefined, fn: () => Promise<T>): Promise<T> {
+  const m = currentModel();
+  if (!m) throw new Error('No model is loaded in the engine: load one in the Models view first.');
+  const { device } = await gpuContext();
+  if (!sha256) { restoreBase(device, m.decoder); return fn(); }
+  await applyAdapter(device, m.decoder, await adapterBySha(sha256), sha256);
+  try { return await fn(); } finally { restoreBase(device, m.decoder); }
+}
+
+setEvalAdapterRunner(withAdapter);
+
+export const adapterApi = {
+  async adapterStatus(): Promise<AdapterStatus> {
+    const t = await trainedEntry(); const l = loadedEntry();
+    return { selected, ...(t ? { trained: t.info } : {}), ...(l ? { loaded: l.info } : {}) };
+  },
+  /** Chooses the adapter for plain generation. */
+  async useAdapter(choice: AdapterChoice): Promise<AdapterStatus> {
+    if (choice === 'trained' && !(await trainedEntry())) throw new Error('no adapter trained for the loaded model in this session');
+    if (choice === 'loaded' && !loadedEntry()) throw new Error('no PEFT adapter loaded for the loaded model');
+    selected = choice;
+    return adapterApi.adapterStatus();
+  },
+  /** Loads a PEFT adapter (adapter_config.json text, adapter_model.safetensors bytes) for the loaded model. */
+  async loadAdapterFiles(configJson: string, safetensors: Uint8Array, names?: { config: string; weights: string }): Promise<AdapterInfo> {
+    const m = currentModel();
+    if (!m) throw new Error('No model is loaded in the engine: load the adapter\'s base model in the Models view first.');
+    const adapter = loadPeftAdapter(m.decoder.config, configJson, safetensors, names);
+    const sha256 = await adapterHash(adapter);
+    const info: AdapterInfo = { kind: 'loaded', sha256, label: `${names?.weights ?? 'PEFT file'} (r ${adapter.r}, ${sha256.slice(0, 8)})`, r: adapter.r, targetModules: [...adapter.targetModules] };
+    loaded = { adapter, info, modelId: m.id };
+    return info;
+  },
+};
