@@ -2,7 +2,9 @@
 // LoRA adapter for 3 steps on the bundled tiny model, then in the Playground run the same problem
 // and seed with the adapter merged and with the base weights side by side (the texts differ), and
 // in Evaluate run 2 items with the adapter: the runs table names the adapter by its content hash.
+import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
+import { unzipSync } from 'fflate';
 
 test('a trained adapter changes Playground output vs the base model and is recorded on an evaluation run', async ({ page }) => {
   test.setTimeout(300_000);
@@ -44,6 +46,26 @@ test('a trained adapter changes Playground output vs the base model and is recor
   const adapted = await page.getByTestId('pg-compare-guided').innerText();
   expect(base.length).toBeGreaterThan(0);
   expect(adapted).not.toBe(base);
+  // control: the adapter on both sides, no interventions to compare -> the same text twice
+  await page.getByTestId('pg-compare-with').selectOption('interventions');
+  await page.getByTestId('pg-run').click();
+  await expect(page.getByTestId('pg-compare-base-label')).toContainText('Without interventions', { timeout: 120_000 });
+  await expect(page.getByTestId('pg-run')).toBeEnabled({ timeout: 120_000 });
+  expect(await page.getByTestId('pg-compare-base').innerText()).toBe(adapted);
+  expect(await page.getByTestId('pg-compare-guided').innerText()).toBe(adapted);
+
+  // the downloaded PEFT files load back (Train view picker) as an adapter with the same content hash
+  await page.locator('a[data-view=train]').click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
+  const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
+  await page.getByTestId('train-load-peft').locator('summary').click();
+  await expect(page.getByTestId('train-adapter')).toHaveValue('');
+  await page.getByTestId('train-adapter-files').setInputFiles([
+    { name: 'adapter_config.json', mimeType: 'application/json', buffer: Buffer.from(files['adapter_config.json']) },
+    { name: 'adapter_model.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(files['adapter_model.safetensors']) },
+  ]);
+  await expect(page.getByTestId('train-adapter')).toHaveValue(sha); // set to the hash the worker computed for the loaded files
+  await expect(page.getByTestId('train-adapter-error')).toHaveCount(0);
 
   // Evaluate: 2 items with the adapter merged
   await page.locator('a[data-view=evaluate]').click();
