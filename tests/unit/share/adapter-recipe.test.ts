@@ -1,6 +1,8 @@
 // Recipes naming an adapter and a base-vs-adapter comparison: validation and the Playground form round trip.
 import { describe, expect, it } from 'vitest';
 import { defaultForm, formFromRecipe, recipeFromForm } from '../../../src/components/playground/form.ts';
+import { recipeForItem } from '../../../src/eval/playground-link.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../../../src/eval/types.ts';
 import { RecipeError, validateRecipe, withoutInterventions } from '../../../src/share/recipe.ts';
 
 const SHA = 'ab'.repeat(32);
@@ -30,5 +32,15 @@ describe('adapter in recipes', () => {
     expect(field({ ...r, compareWith: 'weights' })).toBe('compareWith');
     expect(field({ ...r, adapter: undefined, compareWith: 'adapter' })).toBe('compareWith');
     expect(field({ ...r, compareWith: 'interventions' })).toBeNull();
+  });
+});
+
+describe('evaluation drill-down link', () => {
+  it('carries the run\'s adapter hash into the Playground recipe', () => {
+    const run = { id: 'r1', evalSet: 'gsm8k_test', config: { modelId: 'bundled:tiny', seed: 1, temperature: 0, topP: 1, maxTokens: 16, adapter: SHA } } as unknown as EvalRunRecord;
+    const item = { itemKey: 'gsm8k_test:3' } as unknown as EvalItemRecord;
+    expect(validateRecipe(recipeForItem(run, item)).adapter).toEqual({ kind: 'hash', sha256: SHA });
+    const base = { ...run, config: { ...run.config, adapter: null } } as EvalRunRecord;
+    expect(recipeForItem(base, item)!.adapter).toBeUndefined();
   });
 });
