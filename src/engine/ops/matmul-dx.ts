@@ -1,7 +1,7 @@
 // Input gradient of a linear layer with a frozen packed-f16 weight (forward: matmul.ts), for a
 // weight split in row chunks: each chunk adds its share, reading dout columns noff..noff+n.
 //   dx (M,K) (= or +=) dout[:, noff:noff+n] · W (n,K)      dout row stride ldd, element offset doff
-// One thread per dx element. (matmul.ts's MATMUL_DX_WGSL is the unsplit, overwrite-only form.)
+// One thread per dx element; the only dx kernel (its float64 reference: linearDxRef / matmulDxRef).
 import { type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
 /** dout, W, dx, params */

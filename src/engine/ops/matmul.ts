@@ -230,22 +230,8 @@ export function matmulDispatch(
 
 // ---------------------------------------------------------------- backward kernels (generic)
 
-/** dx (M,K) = dout (M,N) · W (N,K), W packed f16. Bindings: dout, W, dx, params{m,n,k} */
-export const MATMUL_DX_WGSL = /* wgsl */ `
-struct P { m: u32, n: u32, k: u32, p0: u32 }
-@group(0) @binding(0) var<storage, read> D: array<f32>;
-@group(0) @binding(1) var<storage, read> W: array<u32>;
-@group(0) @binding(2) var<storage, read_write> DX: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-fn w_at(e: u32) -> f32 { let v = unpack2x16float(W[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  let k = g.x; let m = g.y;
-  if (k >= p.k || m >= p.m) { return; }
-  var acc = 0.0;
-  for (var n = 0u; n < p.n; n++) { acc += D[m * p.n + n] * w_at(n * p.k + k); }
-  DX[m * p.k + k] = acc;
-}`;
+// dx (M,K) = dout (M,N) · W (N,K) through a frozen packed-f16 weight is ops/matmul-dx.ts (strided,
+// row-chunk aware, optionally accumulating); matmulDxRef below is its reference.
 
 /** dW (N,K) f32 = doutᵀ (N,M) · x (M,K). Bindings: dout, x, dW, params{m,n,k} */
 export const MATMUL_DW_WGSL = /* wgsl */ `
