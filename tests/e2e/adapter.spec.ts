@@ -5,24 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
+import { tinyModelAndBundledPool, trainSteps } from './flows.ts';
 
 test('a trained adapter changes Playground output vs the base model and is recorded on an evaluation run', async ({ page }) => {
   test.setTimeout(300_000);
   await page.goto('./?view=train');
-  await page.getByTestId('train-load-bundled').click();
-  await expect(page.getByTestId('train-model')).toContainText('bundled:tiny', { timeout: 90_000 });
-  await page.locator('a[data-view=data]').click();
-  await page.getByTestId('import-bundled').click();
-  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'ok', { timeout: 120_000 });
-  await page.locator('a[data-view=train]').click();
-  await expect(page.getByTestId('train-source')).toContainText('GSM8K');
-  await page.getByTestId('train-examples').fill('2');
-  await page.getByTestId('train-seqlen').fill('160');
-  await page.getByTestId('train-steps').fill('3');
-  await page.getByTestId('train-lr').fill('0.05');
-  await page.getByTestId('train-start').click();
-  await expect(page.getByTestId('train-summary')).toBeVisible({ timeout: 180_000 });
-  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  await tinyModelAndBundledPool(page);
+  await trainSteps(page, 3, 0.05);
 
   // Playground: base vs adapter, same seed and interventions
   await page.locator('a[data-view=playground]').click();

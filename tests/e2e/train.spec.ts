@@ -7,28 +7,15 @@ import { expect, test } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
 import { parseModelConfig } from '../../src/engine/model/config.ts';
+import { tinyModelAndBundledPool, trainSteps } from './flows.ts';
 
 test('train a LoRA adapter on the bundled pool and download it as PEFT files', async ({ page }) => {
   test.setTimeout(300_000);
   await page.goto('./?view=train');
   await expect(page.getByTestId('train-model')).toContainText('none loaded');
   await expect(page.getByTestId('train-start')).toBeDisabled();
-  await page.getByTestId('train-load-bundled').click();
-  await expect(page.getByTestId('train-model')).toContainText('bundled:tiny', { timeout: 90_000 });
-
-  await page.locator('a[data-view=data]').click();
-  await page.getByTestId('import-bundled').click();
-  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'ok', { timeout: 120_000 });
-
-  await page.locator('a[data-view=train]').click();
-  await expect(page.getByTestId('train-source')).toContainText('GSM8K');
-  await page.getByTestId('train-examples').fill('2');
-  await page.getByTestId('train-seqlen').fill('160');
-  await page.getByTestId('train-steps').fill('5');
-  await page.getByTestId('train-lr').fill('0.02');
-  await page.getByTestId('train-start').click();
-  await expect(page.getByTestId('train-summary')).toBeVisible({ timeout: 180_000 });
-  await expect(page.getByTestId('train-error')).toHaveCount(0);
+  await tinyModelAndBundledPool(page);
+  await trainSteps(page, 5, 0.02);
   await expect(page.getByTestId('train-progress')).toContainText(/Step 5 \/ 5 · loss \d+\.\d{4} · \d+ target tokens · \d+ ms per step/);
   await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-points', '5');
   await expect(page.getByTestId('train-loss-chart').locator('canvas')).toHaveCount(1);
