@@ -1,6 +1,5 @@
 // Adapter merged into the decoder's f16 weights (src/engine/adapter/merge.ts) on models/tiny:
 // session logits vs the float64 LoRA reference, row-split weights, exact restore, content hash.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LoraAdapter, createLoraAdapter } from '../../src/engine/adapter/lora.ts';
 import { activeAdapter, adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
@@ -9,10 +8,10 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { type Decoder, createDecoder } from '../../src/engine/model/decoder.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
-import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
 import type { HostTensor, ModelConfig } from '../../src/engine/model/types.ts';
 import { f16ToF32, f32ToF16 } from '../../src/engine/model/f16.ts';
 import { loadTinyModel, rng } from './helpers.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 let ctx: GpuContext;
 let decoder: Decoder;
@@ -24,8 +23,7 @@ const prompt: number[] = [];
 beforeAll(async () => {
   ctx = await nodeGpuContext();
   ({ decoder, config } = await loadTinyModel(ctx));
-  const ts: HostTensor[] = [];
-  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) ts.push(t);
+  const ts = await readTinyTensors();
   model = new ReferenceModel(config, ts);
   tensors = ts;
   // 2000-byte buffers: q_proj (64x64 f16 = 8 KiB) lands in 5 row chunks

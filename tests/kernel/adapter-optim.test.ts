@@ -1,7 +1,6 @@
 // AdamW with global grad-norm clipping on the GPU (ops/adamw.ts, adapter/optimizer.ts): the kernels
 // vs the float64 reference step, and a few LoRA training steps on a fixed batch of models/tiny lower
 // the loss; the trained adapter read back gives the same loss through the CPU reference.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { causalLmBatch } from '../../src/engine/adapter/batch.ts';
 import { createLoraAdapter, exportPeftAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
@@ -12,12 +11,12 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import type { Decoder } from '../../src/engine/model/decoder.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
-import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
-import type { HostTensor, ModelConfig } from '../../src/engine/model/types.ts';
+import type { ModelConfig } from '../../src/engine/model/types.ts';
 import { type AdamWConfig, type AdamWTensorRef, adamwDispatch, adamwHyper, adamwShape, adamwStepRef, sumsqDispatch, sumsqParams } from '../../src/engine/ops/adamw.ts';
 import { readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { encodeDispatches } from '../../src/engine/runtime/kernel.ts';
 import { loadTinyModel, randArray, rng, uniformBuffer } from './helpers.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => { ctx = await nodeGpuContext(); });
@@ -58,8 +57,7 @@ describe('LoRA training steps on the GPU (tiny model)', () => {
   let decoder: Decoder; let config: ModelConfig; let model: ReferenceModel;
   beforeAll(async () => {
     ({ decoder, config } = await loadTinyModel(ctx));
-    const ts: HostTensor[] = [];
-    for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) ts.push(t);
+    const ts = await readTinyTensors();
     model = new ReferenceModel(config, ts);
   });
   afterAll(() => decoder?.dispose());

@@ -11,8 +11,9 @@ import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { type Decoder, createDecoder } from '../../src/engine/model/decoder.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
 import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
-import type { HostTensor, ModelConfig } from '../../src/engine/model/types.ts';
+import type { ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTinyModel, rng } from './helpers.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 let ctx: GpuContext;
 let decoder: Decoder;
@@ -21,8 +22,7 @@ let model: ReferenceModel;
 beforeAll(async () => {
   ctx = await nodeGpuContext();
   ({ decoder, config } = await loadTinyModel(ctx));
-  const ts: HostTensor[] = [];
-  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) ts.push(t);
+  const ts = await readTinyTensors();
   model = new ReferenceModel(config, ts);
 });
 afterAll(() => { decoder?.dispose(); ctx?.device.destroy(); });

@@ -8,9 +8,9 @@ import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { parseModelConfig } from '../../src/engine/model/config.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
-import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
 import type { HostTensor, ModelConfig } from '../../src/engine/model/types.ts';
 import { rng } from './helpers.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 let ctx: GpuContext;
 let config: ModelConfig;
@@ -22,8 +22,7 @@ const prompt: number[] = [];
 beforeAll(async () => {
   ctx = await nodeGpuContext();
   config = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
-  tensors = [];
-  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'), 4096))) tensors.push(t);
+  tensors = await readTinyTensors();
   ref = new ReferenceModel(config, tensors);
   dec = await createDecoder(ctx, config, tensors);
   const r = rng(2024);

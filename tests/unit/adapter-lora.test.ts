@@ -10,8 +10,8 @@ import { parseModelConfig } from '../../src/engine/model/config.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
 import { type RopeAngleFn, ropeAngleExact } from '../../src/engine/ops/rope.ts';
 import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
-import type { HostTensor } from '../../src/engine/model/types.ts';
 import { mulberry32 } from '../../src/engine/generation/rng.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 const DIR = 'tests/fixtures/golden/peft-tiny-lora';
 interface LoraGolden { ids: number[]; loss: number; base_loss: number; logits: number[]; grads: Record<string, { shape: number[]; grad: number[] }> }
@@ -21,8 +21,7 @@ const adapterJson = readFileSync(`${DIR}/adapter_config.json`, 'utf8');
 const adapterBytes = new Uint8Array(readFileSync(`${DIR}/adapter_model.safetensors`));
 
 async function tinyReference(opts: { ropeAngle?: RopeAngleFn } = {}): Promise<ReferenceModel> {
-  const ts: HostTensor[] = [];
-  for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) ts.push(t);
+  const ts = await readTinyTensors();
   return new ReferenceModel(config, ts, opts);
 }
 const load = () => loadPeftAdapter(config, adapterJson, adapterBytes);

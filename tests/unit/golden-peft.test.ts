@@ -11,6 +11,7 @@ import { packF32AsF16, unpackF16 } from '../../src/engine/model/f16.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
 import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
 import type { HostTensor } from '../../src/engine/model/types.ts';
+import { readTinyTensors } from '../support/tiny-host.ts';
 
 const DIR = 'tests/fixtures/golden/peft-tiny-lora';
 const GRADS = 'tests/fixtures/golden/tiny-lora-grads.json';
@@ -118,8 +119,7 @@ describe('PEFT LoRA fixture structure', () => {
 describe('LoRA golden vs the CPU reference with the adapter merged', () => {
   it('W + (alpha/r)·B·A in the reference reproduces the golden LoRA logits, argmax and loss; without it, the base loss', async () => {
     const { tensors: lora } = readF32Safetensors(`${DIR}/adapter_model.safetensors`);
-    const baseTensors: HostTensor[] = [];
-    for await (const t of readSafetensors(chunked(readFileSync('models/tiny/model.safetensors')))) baseTensors.push(t);
+    const baseTensors = await readTinyTensors();
     const merged = baseTensors.map((t): HostTensor => {
       const m = /^(model\.layers\.\d+\.self_attn\.[a-z_]+)\.weight$/.exec(t.name);
       const A = m && lora.get(`base_model.model.${m[1]}.lora_A.weight`);
