@@ -11,7 +11,7 @@ import { chromium } from '@playwright/test';
 import { BASE_ARGS, CHROMIUM_PATH } from '../playwright.config.ts';
 import { EVAL_SETS } from '../src/data/bundled.ts';
 import { importRows, jsonlRows, type TraceSink } from '../src/data/import/importer.ts';
-import type { Trace } from '../src/data/types.ts';
+import type { Trace } from '../src/domain/trace.ts';
 import { EvalIndex, evalItemsFromJsonl } from '../src/selection/eval-index.ts';
 import { DEFAULT_SELECTION, runSelection } from '../src/selection/select.ts';
 

@@ -4,7 +4,8 @@ import * as Comlink from 'comlink';
 import { createJobWithPool, getJob, idbJobStore, listJobs, problemsFromPool, putJob } from '../src/data/teacher-store.ts';
 import { runJob, type StopReason } from '../src/teacher/job-runner.ts';
 import { newJobRecord, validateSpec } from '../src/teacher/new-job.ts';
-import type { NewJobSpec, TeacherJobRecord } from '../src/teacher/job.ts';
+import type { NewJobSpec } from '../src/teacher/job.ts';
+import type { TeacherJobRecord } from '../src/domain/teacher.ts';
 
 const running = new Map<string, { ac: AbortController; reason: StopReason; done: Promise<TeacherJobRecord> }>();
 

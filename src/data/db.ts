@@ -1,9 +1,14 @@
 // The one IndexedDB database of the app ("reasonbridge"), opened through idb from the page or any
 // worker. Schema changes: bump DB_VERSION and append ONE function to MIGRATIONS (MIGRATIONS[v-1]
 // upgrades version v-1 to v). Never edit a migration that has shipped; later steps may change
-// what earlier ones made. Each helper keeps its typed helpers in its own module (src/data/*.ts).
+// what earlier ones made. Each helper keeps its typed helpers in its own module (src/data/*.ts);
+// the record types are the domain's (src/domain/).
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { EvalItem, EvalRun, GenRun, Pool, Selection, Setting, TeacherJob, TeacherKey, Trace } from './types.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../domain/eval.ts';
+import type { GuideRunRow } from '../domain/recipe.ts';
+import type { TeacherJobRecord, TeacherKey } from '../domain/teacher.ts';
+import type { Pool, Trace } from '../domain/trace.ts';
+import type { Selection } from '../domain/selection.ts';
 
 export const DB_NAME = 'reasonbridge';
 
@@ -11,12 +16,18 @@ export interface RBSchema extends DBSchema {
   pools: { key: string; value: Pool; indexes: { createdAt: number } };
   traces: { key: string; value: Trace; indexes: { poolId: string; poolSeq: [string, number] } };
   selections: { key: string; value: Selection; indexes: { poolId: string; createdAt: number } };
-  evalRuns: { key: string; value: EvalRun; indexes: { createdAt: number; evalSet: string } };
-  evalItems: { key: [string, string]; value: EvalItem; indexes: { runId: string } };
-  genRuns: { key: string; value: GenRun; indexes: { createdAt: number } };
-  teacherJobs: { key: string; value: TeacherJob; indexes: { createdAt: number; status: string } };
+  evalRuns: { key: string; value: EvalRunRecord; indexes: { createdAt: number; evalSet: string } };
+  evalItems: { key: [string, string]; value: EvalItemRecord; indexes: { runId: string } };
+  genRuns: { key: string; value: GuideRunRow; indexes: { createdAt: number } };
+  teacherJobs: { key: string; value: TeacherJobRecord; indexes: { createdAt: number; status: string } };
   teacherKeys: { key: string; value: TeacherKey };
   settings: { key: string; value: Setting };
+}
+
+/** A row of the `settings` store. */
+export interface Setting {
+  key: string;
+  value: unknown;
 }
 
 export type RBDatabase = IDBPDatabase<RBSchema>;

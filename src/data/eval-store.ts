@@ -1,36 +1,31 @@
 // Typed IndexedDB helpers for evaluation runs (store evalRuns) and per-item results (evalItems,
 // key [runId, itemKey]: writing an item twice overwrites it, so a resumed run never counts twice).
 import type { EvalStore } from '../eval/runner.ts';
-import type { EvalItemRecord, EvalRunRecord } from '../eval/types.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../domain/eval.ts';
 import { openDb, type RBDatabase } from './db.ts';
-import type { EvalItem, EvalRun } from './types.ts';
-
-const toRun = (r: EvalRun): EvalRunRecord => r as unknown as EvalRunRecord;
-const toItem = (r: EvalItem): EvalItemRecord => r as unknown as EvalItemRecord;
 
 /** The runner's store over the app database (`dbName` for tests only). */
 export class IdbEvalStore implements EvalStore {
   constructor(private readonly dbName?: string) {}
   private db(): Promise<RBDatabase> { return openDb(this.dbName); }
   async getRun(id: string): Promise<EvalRunRecord | undefined> {
-    const r = await (await this.db()).get('evalRuns', id);
-    return r ? toRun(r) : undefined;
+    return (await this.db()).get('evalRuns', id);
   }
   async putRun(run: EvalRunRecord): Promise<void> {
-    await (await this.db()).put('evalRuns', run as unknown as EvalRun);
+    await (await this.db()).put('evalRuns', run);
   }
   async putItem(item: EvalItemRecord): Promise<void> {
-    await (await this.db()).put('evalItems', item as unknown as EvalItem);
+    await (await this.db()).put('evalItems', item);
   }
   async listItems(runId: string): Promise<EvalItemRecord[]> {
-    return (await (await this.db()).getAllFromIndex('evalItems', 'runId', runId)).map(toItem);
+    return (await this.db()).getAllFromIndex('evalItems', 'runId', runId);
   }
 }
 
 /** All runs, newest first. */
 export async function listEvalRuns(dbName?: string): Promise<EvalRunRecord[]> {
   const all = await (await openDb(dbName)).getAllFromIndex('evalRuns', 'createdAt');
-  return all.map(toRun).reverse();
+  return all.reverse();
 }
 
 export async function getEvalRun(id: string, dbName?: string): Promise<EvalRunRecord | undefined> {

@@ -3,7 +3,8 @@
 // range delete: a failed import never touches another pool.
 import type { TraceSink } from './import/importer.ts';
 import { openDb, type RBDatabase } from './db.ts';
-import type { Pool, Selection, Trace } from './types.ts';
+import type { Pool, Trace } from '../domain/trace.ts';
+import type { Selection } from '../domain/selection.ts';
 
 export function poolKeyRange(poolId: string): IDBKeyRange {
   // ':' (0x3a) < ';' (0x3b): every `${poolId}:...` key and nothing else.

@@ -1,7 +1,7 @@
 // Light per-trace rows for the Data view's table (the worker sends these, not whole traces, so a
 // 10,000-trace pool costs the page a few MB and no long structured-clone).
 import { domainOf } from '../selection/domain.ts';
-import type { Trace } from './types.ts';
+import type { Trace } from '../domain/trace.ts';
 
 export interface TraceRow {
   id: string;

@@ -1,16 +1,7 @@
 // Guided runs (playground) in the `genRuns` store: save, list, load, delete. The full run sits
 // under `run`; `seed` and `events` (the main sample's intervention events) are kept flat for listing.
 import { openDb } from './db.ts';
-import type { GenRun } from './types.ts';
-import type { GuideRun } from '../share/run-file.ts';
-
-export interface GuideRunRow extends GenRun {
-  kind: 'guide';
-  run: GuideRun;
-  model: string;
-  problem: string;
-  finalAnswer: string | null;
-}
+import type { GuideRun, GuideRunRow } from '../domain/recipe.ts';
 
 export async function saveGuideRun(run: GuideRun, dbName?: string): Promise<void> {
   const main = run.timeline.samples[run.timeline.main];
@@ -22,7 +13,7 @@ export async function saveGuideRun(run: GuideRun, dbName?: string): Promise<void
 }
 
 export async function loadGuideRun(id: string, dbName?: string): Promise<GuideRun | null> {
-  const row = (await (await openDb(dbName)).get('genRuns', id)) as GuideRunRow | undefined;
+  const row = await (await openDb(dbName)).get('genRuns', id);
   return row && row.kind === 'guide' ? row.run : null;
 }
 
@@ -32,7 +23,7 @@ export async function listGuideRuns(limit = 50, dbName?: string): Promise<{ id: 
   const out: { id: string; createdAt: number; model: string; problem: string; finalAnswer: string | null }[] = [];
   let cur = await db.transaction('genRuns').store.index('createdAt').openCursor(null, 'prev');
   while (cur && out.length < limit) {
-    const r = cur.value as GuideRunRow;
+    const r = cur.value;
     if (r.kind === 'guide') out.push({ id: r.id, createdAt: r.createdAt, model: r.model, problem: r.problem, finalAnswer: r.finalAnswer });
     cur = await cur.continue();
   }

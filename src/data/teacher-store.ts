@@ -1,10 +1,9 @@
 // Typed IndexedDB helpers for teacher jobs (store `teacherJobs`), remembered keys (`teacherKeys`)
 // and the pools/traces the jobs fill. Used by workers/teacher.worker.ts and the Teacher panel.
 import { openDb } from './db.ts';
-import type { Pool, Trace } from './types.ts';
+import type { Pool, Trace } from '../domain/trace.ts';
 import type { JobStore } from '../teacher/job-runner.ts';
-import type { TeacherJobRecord } from '../teacher/job.ts';
-import type { JobProblem } from '../teacher/problems.ts';
+import type { JobProblem, TeacherJobRecord } from '../domain/teacher.ts';
 
 export async function createJobWithPool(job: TeacherJobRecord, pool: Pool, dbName?: string): Promise<void> {
   const db = await openDb(dbName);
@@ -13,7 +12,7 @@ export async function createJobWithPool(job: TeacherJobRecord, pool: Pool, dbNam
 }
 
 export async function getJob(id: string, dbName?: string): Promise<TeacherJobRecord | undefined> {
-  return (await (await openDb(dbName)).get('teacherJobs', id)) as TeacherJobRecord | undefined;
+  return (await openDb(dbName)).get('teacherJobs', id);
 }
 
 export async function putJob(job: TeacherJobRecord, dbName?: string): Promise<void> {
@@ -22,7 +21,7 @@ export async function putJob(job: TeacherJobRecord, dbName?: string): Promise<vo
 
 /** Newest first. */
 export async function listJobs(dbName?: string): Promise<TeacherJobRecord[]> {
-  const all = (await (await openDb(dbName)).getAllFromIndex('teacherJobs', 'createdAt')) as TeacherJobRecord[];
+  const all = await (await openDb(dbName)).getAllFromIndex('teacherJobs', 'createdAt');
   return all.reverse();
 }
 
@@ -38,7 +37,7 @@ export async function commitTrace(jobId: string, trace: Trace, update: (job: Tea
   const tx = db.transaction(['traces', 'teacherJobs', 'pools'], 'readwrite');
   const traces = tx.objectStore('traces');
   const jobs = tx.objectStore('teacherJobs');
-  const job = (await jobs.get(jobId)) as TeacherJobRecord | undefined;
+  const job = await jobs.get(jobId);
   if (!job) { tx.abort(); throw new Error(`Teacher job ${jobId} is gone (deleted?).`); }
   if ((await traces.getKey(trace.id)) !== undefined) { await tx.done; return { added: false, job }; }
   await traces.add(trace);

@@ -1,8 +1,9 @@
 // Benchmark rows -> evaluation items, per bundled set (field names as in public/data/README.md).
 // Bad rows (invalid JSON, no problem, no answer, unparsable answer) are reported with their line
 // and field, never thrown. Subsets: all, a seeded random subset of n, by level, by subject.
-import { mulberry32 } from '../engine/generation/rng.ts';
+import { mulberry32 } from '../lib/rng.ts';
 import { extractAnswer } from '../grading/extract.ts';
+import type { SubsetSpec } from '../domain/eval.ts';
 
 export interface BenchmarkItem {
   /** Stable key within the set (MATH unique_id, AIME/AMC id, GSM8K line number). */
@@ -74,12 +75,6 @@ export function parseBenchmark(setId: string, jsonl: string): Benchmark {
   }
   return { id: setId, items, bad };
 }
-
-export type SubsetSpec =
-  | { kind: 'all' }
-  | { kind: 'random'; n: number; seed: number }
-  | { kind: 'level'; levels: string[]; n?: number; seed?: number }
-  | { kind: 'subject'; subjects: string[]; n?: number; seed?: number };
 
 /** Seeded Fisher-Yates sample of n items, returned in file order. */
 function sample<T extends { index: number }>(items: readonly T[], n: number, seed: number): T[] {

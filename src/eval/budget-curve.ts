@@ -1,6 +1,6 @@
 // Accuracy versus thinking budget: runs that differ only in `budget` form one curve (s1-style
 // scaling figure). Pure grouping; the chart (uPlot) draws what this returns.
-import type { EvalRunRecord } from './types.ts';
+import type { EvalRunRecord } from '../domain/eval.ts';
 
 export interface BudgetPoint { budget: number; accuracy: number; low: number; high: number; runId: string; n: number }
 export interface BudgetCurve { label: string; points: BudgetPoint[] }

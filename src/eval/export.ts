@@ -1,5 +1,5 @@
 // Export of evaluation runs: CSV (one row per item and sample) and JSON (run + items).
-import type { EvalItemRecord, EvalRunRecord } from './types.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../domain/eval.ts';
 
 export const CSV_COLUMNS = ['run_id', 'eval_set', 'model', 'adapter', 'budget', 'item_key', 'level', 'subject', 'sample', 'prediction', 'reference', 'correct', 'reason', 'tokens', 'stop', 'item_ms'] as const;
 

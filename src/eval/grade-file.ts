@@ -1,7 +1,8 @@
 // Grading of researchers' own outputs (JSONL): the logic behind scripts/grade.ts, usable in Node
 // and in the page. A response field holding a list is graded element by element and by majority.
 import { extractAnswer, gradeAnswer, type EquivalenceOptions } from '../grading/index.ts';
-import { majorityVote, wilson, type Interval } from './metrics.ts';
+import { majorityVote, wilson } from './metrics.ts';
+import type { Interval } from '../domain/eval.ts';
 
 export interface SampleVerdict { prediction: string | null; correct: boolean; reason: string }
 

@@ -4,7 +4,7 @@
 // interventions.budget.maxThinking.
 import type { DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
 import { runGuided } from '../guide/engine.ts';
-import type { Interventions } from '../guide/types.ts';
+import type { Interventions } from '../domain/guide.ts';
 import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
 import { DEFAULT_SYSTEM_PROMPT, PromptTooLongError, type GenerateOptions, type Generation } from './generate.ts';

@@ -1,7 +1,7 @@
 // Interventions for an evaluation run taken from a Playground share link (#r=…), and a one-line
 // description of them for the start form and the runs table.
 import { decodeRecipe } from '../share/codec.ts';
-import type { Interventions } from '../guide/types.ts';
+import type { Interventions } from '../domain/guide.ts';
 
 export type LinkResult = { ok: true; interventions: Interventions; text: string } | { ok: false; error: string };
 

@@ -1,8 +1,7 @@
 // Evaluation metrics: Wilson 95% interval, majority vote over extracted answers, pass@1/maj@k,
 // breakdowns by level/subject. Pure functions over per-item results.
 import { normalizeAnswer } from '../grading/normalize.ts';
-
-export interface Interval { low: number; high: number }
+import type { Interval, Score } from '../domain/eval.ts';
 
 /** Wilson score interval for k successes out of n (z = 1.96 gives 95%). n = 0 gives [0, 1]. */
 export function wilson(k: number, n: number, z = 1.96): Interval {
@@ -45,18 +44,6 @@ export interface ScoredItem {
   tokens: number[];
   level?: string | number;
   subject?: string;
-}
-
-export interface Score {
-  n: number;
-  /** Mean over items of the fraction of correct samples (= accuracy when k = 1). */
-  pass1: number;
-  pass1Interval: Interval;
-  /** Fraction of items whose majority answer is correct. */
-  majK: number;
-  majInterval: Interval;
-  k: number;
-  meanTokens: number;
 }
 
 export function score(items: readonly ScoredItem[]): Score {

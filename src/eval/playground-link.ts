@@ -1,13 +1,12 @@
 // Drill-down from an evaluated item into the Playground: a share-link recipe (src/share/) with the
 // item's bundled problem, the run's model, sampling and interventions. The Playground re-runs it
-// step by step with its timeline (its own prompt and seed streams, so the text may differ from
-// the stored evaluation sample).
+// step by step with its timeline, seeded with the item's seed (src/lib/seed.ts); its prompt and
+// interventions are its own, so the text may still differ from the stored evaluation sample.
 import { encodeRecipe } from '../share/codec.ts';
-import type { Recipe } from '../share/recipe.ts';
-import type { Interventions } from '../guide/types.ts';
-import { SeededRng } from '../engine/generation/rng.ts';
-import { itemSeed } from './runner.ts';
-import type { EvalItemRecord, EvalRunRecord } from './types.ts';
+import type { Recipe } from '../domain/recipe.ts';
+import type { Interventions } from '../domain/guide.ts';
+import { itemSeed } from '../lib/seed.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../domain/eval.ts';
 
 export function recipeForItem(run: EvalRunRecord, item: EvalItemRecord): Recipe | null {
   const c = run.config;
@@ -16,7 +15,8 @@ export function recipeForItem(run: EvalRunRecord, item: EvalItemRecord): Recipe 
     v: 1,
     model: c.modelId,
     problem: { kind: 'bench', set: run.evalSet, id: item.itemKey },
-    seed: Math.floor(new SeededRng(itemSeed(c.seed, item.itemKey, 0)).next() * 0x100000000) >>> 0,
+    // the item's seed: the Playground's sample 0 draws from the evaluation's sample-0 stream
+    seed: itemSeed(c.seed, item.itemKey),
     sampling: { temperature: c.temperature, topP: c.topP, topK: 3, maxNewTokens: Math.min(8192, c.maxTokens) },
     interventions: (c.interventions ?? {}) as Interventions,
     // the run's adapter (content hash) goes along: the Playground merges it if this session has it

@@ -2,13 +2,15 @@
 // them, store the item at once (resumable: stored items are skipped, the primary key
 // [runId, itemKey] makes a repeat store an overwrite), then summarise. Written against
 // DecodeSession/TextTokenizer-level `Generate`, so tests drive it with a scripted session.
-import { SeededRng } from '../engine/generation/rng.ts';
+import { SeededRng } from '../lib/rng.ts';
+import { newId } from '../lib/id.ts';
+import { itemSeed, sampleSeed } from '../lib/seed.ts';
 import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
 import type { BenchmarkItem } from './benchmarks.ts';
 import { PromptTooLongError } from './generate.ts';
 import { breakdown, eta, majorityVote, score, type ScoredItem } from './metrics.ts';
-import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from './types.ts';
+import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from '../domain/eval.ts';
 
 /** Storage the runner needs (IndexedDB in the app: src/data/eval-store.ts; a Map in tests). */
 export interface EvalStore {
@@ -29,21 +31,10 @@ export interface RunDeps {
   now?: () => number;
 }
 
-/** Per-(item, sample) seed, so a resumed run samples exactly what the uninterrupted one would. */
-export function itemSeed(seed: number, key: string, sample: number): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193) >>> 0;
-  return (h + Math.imul(sample + 1, 0x85ebca6b)) >>> 0;
-}
-
-export function newRunId(now: number, seed: number): string {
-  return `eval-${now.toString(36)}-${(seed >>> 0).toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
-
 /** Creates and stores the run record for `items` (their keys are frozen into the config). */
 export async function createRun(store: EvalStore, config: Omit<EvalConfig, 'itemKeys'>, items: readonly BenchmarkItem[], badRows: string[], now = Date.now()): Promise<EvalRunRecord> {
   const run: EvalRunRecord = {
-    id: newRunId(now, config.seed), createdAt: now, evalSet: config.evalSet, model: config.model, status: 'running',
+    id: newId('eval', now), createdAt: now, evalSet: config.evalSet, model: config.model, status: 'running',
     config: { ...config, itemKeys: items.map((i) => i.key) },
     summary: summarize([], items.length, badRows, 0),
   };
@@ -69,7 +60,8 @@ export async function evaluateItem(runId: string, item: BenchmarkItem, config: E
   const samples: EvalSampleResult[] = [];
   const k = Math.max(1, Math.floor(config.samples));
   for (let s = 0; s < k; s++) {
-    const rng = new SeededRng(itemSeed(config.seed, item.key, s));
+    // per-(item, sample) stream, so a resumed run samples exactly what the uninterrupted one would
+    const rng = new SeededRng(sampleSeed(itemSeed(config.seed, item.key), s));
     let g: { text: string; tokens: number; stop: string };
     try {
       g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: () => rng.next(), system: config.system, signal });

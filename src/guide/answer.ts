@@ -1,6 +1,6 @@
 // Final-answer extraction and the self-consistency vote. The grader (src/grading/) supplies the
 // real extraction and equivalence; these defaults are used where it is not wired in.
-import type { VoteTally } from './types.ts';
+import type { VoteTally } from '../domain/guide.ts';
 
 export type Extract = (text: string) => string | null;
 export type Equivalent = (a: string, b: string) => boolean | Promise<boolean>;

@@ -1,6 +1,6 @@
 // Step confidence from the model's own numbers: mean token log-prob and mean entropy over the
 // model-sampled tokens of a step (inserted tokens carry no measurement).
-import type { Confidence, TokenRecord } from './types.ts';
+import type { Confidence, TokenRecord } from '../domain/guide.ts';
 
 /**
  * score = sqrt(p_geo * certainty) in [0, 1], where p_geo = exp(mean logprob) (geometric-mean token

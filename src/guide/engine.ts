@@ -3,14 +3,12 @@
 // Deterministic: every random draw comes from streams derived from the run's seed, so the same
 // settings, model and problem give the same timeline.
 import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../engine/generation/types.ts';
-import type { SeededRng } from '../engine/generation/rng.ts';
-import { derive, streamFor } from './seed.ts';
+import { SeededRng } from '../lib/rng.ts';
+import { deriveSeed, sampleSeed } from '../lib/seed.ts';
 import { defaultExtract, exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
 import { stepConfidence } from './confidence.ts';
 import { stepEndToken } from './steps.ts';
-import type {
-  AnswerTrace, BranchRecord, Confidence, GuideProgress, GuideSettings, InterventionEvent, SampleRecord, StepRecord, Timeline, TokenRecord,
-} from './types.ts';
+import type { AnswerTrace, BranchRecord, Confidence, GuideProgress, GuideSettings, InterventionEvent, SampleRecord, StepRecord, Timeline, TokenRecord } from '../domain/guide.ts';
 
 export interface GuideInput {
   problem: string;
@@ -154,8 +152,8 @@ class SampleRun {
     readonly index: number, readonly of: number, readonly prompt: number[], readonly input: GuideInput,
     readonly deps: GuideDeps, readonly ctx: Context, readonly extract: Extract,
   ) {
-    this.seed = derive(input.settings.seed, 'sample', index);
-    this.rng = streamFor(this.seed);
+    this.seed = sampleSeed(input.settings.seed, index);
+    this.rng = new SeededRng(this.seed);
     this.eos = new Set(deps.tokenizer.eosTokenIds);
     this.vocab = deps.tokenizer.vocabSize;
   }
@@ -268,7 +266,7 @@ class SampleRun {
         kind: 'resample', at: start, discarded: b.text, branchId: b.id,
         measurement: this.measure(conf, v.threshold, { attempt: a.count }), note: `step resampled (attempt ${a.count} of ${v.maxResamples})`,
       });
-      this.rng = streamFor(derive(this.input.settings.seed, 'sample', this.index, 'resample', start, a.count));
+      this.rng = new SeededRng(deriveSeed(this.input.settings.seed, 'sample', this.index, 'resample', start, a.count));
       return;
     }
     // Out of attempts: keep the most confident of the discarded attempts and this one.

@@ -2,7 +2,7 @@
 // (DESIGN.md). Priority: teacher-provided segments or tags, then explicit markers ("Plan:",
 // "Strategy:", "Final Answer:"), then the heuristic (opening paragraph before the first
 // computation = strategy; the span holding the final answer = answer; the rest = tactics).
-import type { Segment } from '../data/types.ts';
+import type { Segment } from '../domain/trace.ts';
 
 const TAGS: Record<string, Segment['kind']> = {
   strategy: 'strategy', plan: 'strategy', abstraction: 'strategy',

@@ -1,6 +1,7 @@
 // Near-duplicate detection: MinHash signatures over token 3-gram shingles of the normalised
 // problem, LSH banding for candidates, estimated Jaccard >= threshold = duplicate of the earlier one.
-import { fnv1a, tokens } from './normalize.ts';
+import { combineHashes, fnv1a } from '../lib/hash.ts';
+import { tokens } from './normalize.ts';
 
 export const NUM_HASHES = 64;
 const BANDS = 16;
@@ -25,8 +26,7 @@ export function signature(text: string): Int32Array {
   const th = toks.map((t) => fnv1a(t));
   const n = Math.max(1, toks.length - SHINGLE + 1);
   for (let i = 0; i < n; i++) {
-    let base = 0x811c9dc5 | 0;
-    for (let k = i; k < Math.min(th.length, i + SHINGLE); k++) base = (Math.imul(base ^ th[k], 0x01000193) ^ (base >>> 15)) | 0;
+    const base = combineHashes(th, i, Math.min(th.length, i + SHINGLE)) | 0;
     for (let k = 0; k < NUM_HASHES; k++) {
       const h = mix(base ^ SEEDS[k]);
       if (h < sig[k]) sig[k] = h;

@@ -4,6 +4,7 @@
 //  - \dfrac, \tfrac -> \frac; braces around a single token dropped ({x} -> x, \frac{1}{2} -> \frac12)
 //  - $ delimiters and case ignored; tokens = alphanumeric runs, LaTeX commands, single symbols,
 //    so whitespace never matters ("x+y" and "x + y" tokenise alike).
+import { combineHashes, fnv1a, FNV_OFFSET } from '../lib/hash.ts';
 
 export function normalizeText(s: string): string {
   let t = s.toLowerCase();
@@ -27,16 +28,6 @@ export function exactKey(s: string): string {
   return tokens(s).join('');
 }
 
-/** FNV-1a 32-bit hash of a string. */
-export function fnv1a(s: string, seed = 0x811c9dc5): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
 /** Hashes of the token n-grams (a text shorter than n gives one gram of all its tokens). Each token
  *  is hashed once and an n-gram hash combines n token hashes, so no n-gram strings are built. */
 export function ngramHashes(toks: string[], n: number): Set<number> {
@@ -44,10 +35,6 @@ export function ngramHashes(toks: string[], n: number): Set<number> {
   if (toks.length === 0) return out;
   const th = toks.map((t) => fnv1a(t));
   const m = Math.min(n, th.length);
-  for (let i = 0; i + m <= th.length; i++) {
-    let h = 0x811c9dc5 ^ m;
-    for (let k = 0; k < m; k++) h = Math.imul(h ^ th[i + k], 0x01000193) ^ (h >>> 15);
-    out.add(h >>> 0);
-  }
+  for (let i = 0; i + m <= th.length; i++) out.add(combineHashes(th, i, i + m, FNV_OFFSET ^ m));
   return out;
 }

@@ -1,5 +1,6 @@
 // Quality gate checks that need only the trace itself (answer, image, truncation, repetition).
-import type { DropReason, SelectionConfig, Trace } from '../data/types.ts';
+import type { DropReason, SelectionConfig } from '../domain/selection.ts';
+import type { Trace } from '../domain/trace.ts';
 
 const IMAGE = /\[asy\]|<img\b|!\[[^\]]*\]\(|\b(?:figure|diagram|image|picture|graph)\s+(?:below|above|shown)|\bshown (?:below|above|in the (?:figure|diagram))|\bas shown\b|\bin the (?:figure|diagram|picture)\b/i;
 

@@ -2,13 +2,14 @@
 // difficulty/quality/length scores -> domain-balanced sampling to N favouring harder, longer traces
 // (s1: pick a domain uniformly, then a trace with weight base^-rank within it). Pure and seeded:
 // same traces (in seq order), config and seed -> same ids. Every trace gets a decision with a reason.
-import type { DropReason, SelectionConfig, Trace, TraceDecision } from '../data/types.ts';
+import type { DropReason, SelectionConfig, TraceDecision } from '../domain/selection.ts';
+import type { Trace } from '../domain/trace.ts';
 import { answersMatch } from '../data/import/answer.ts';
 import { domainOf } from './domain.ts';
 import type { EvalIndex } from './eval-index.ts';
 import { DedupIndex } from './minhash.ts';
 import { gateTrace, repetitionRatio } from './quality.ts';
-import { mulberry32 } from '../engine/generation/rng.ts';
+import { mulberry32 } from '../lib/rng.ts';
 
 export const DEFAULT_SELECTION: SelectionConfig = {
   targetN: 1000,

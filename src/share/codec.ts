@@ -2,7 +2,8 @@
 // paths or personal data). Decoding never throws and never evaluates anything: it bounds the hash
 // length and the inflated size, parses JSON, and validates field by field.
 import { Inflate, deflateSync, strFromU8, strToU8 } from 'fflate';
-import { RecipeError, validateRecipe, type Recipe } from './recipe.ts';
+import { RecipeError, validateRecipe } from './recipe.ts';
+import type { Recipe } from '../domain/recipe.ts';
 
 export const HASH_PREFIX = '#r=';
 export const CODEC_VERSION = '1';

@@ -3,30 +3,10 @@
 // validateRecipe() is strict: unknown keys, wrong types, out-of-range numbers, over-long strings,
 // local paths, blob:/file: URLs and key-like or personal strings are refused with a message that
 // names the field.
-import type { BudgetForcing, GuideSampling, Interventions, SelfConsistency, StepVerification, StrategyInjection } from '../guide/types.ts';
+import type { BudgetForcing, GuideSampling, Interventions, SelfConsistency, StepVerification, StrategyInjection } from '../domain/guide.ts';
+import type { AdapterRef, ProblemRef, Recipe } from '../domain/recipe.ts';
 
 export const RECIPE_VERSION = 1;
-
-export type ProblemRef =
-  | { kind: 'text'; text: string; reference?: string }
-  | { kind: 'bench'; set: string; id: string };
-
-export type AdapterRef = { kind: 'hub'; id: string } | { kind: 'hash'; sha256: string };
-
-export interface Recipe {
-  v: 1;
-  /** Hugging Face hub id ("owner/name") or a bundled model id ("tiny-reasoner"). */
-  model: string;
-  adapter?: AdapterRef;
-  problem: ProblemRef;
-  seed: number;
-  sampling: GuideSampling;
-  interventions: Interventions;
-  /** Show with vs without interventions side by side. */
-  compare?: boolean;
-  /** What the comparison varies: interventions (default) or the adapter (base vs adapter, same interventions). */
-  compareWith?: 'adapter';
-}
 
 export class RecipeError extends Error {
   constructor(readonly field: string, detail: string) {

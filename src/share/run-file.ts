@@ -1,21 +1,11 @@
 // A guided run as a JSON file, for receivers who cannot recompute it (no GPU, no model). Import
 // validates every field it will render or replay and names the first bad one.
-import type { Timeline } from '../guide/types.ts';
-import { RecipeError, validateRecipe, type Recipe } from './recipe.ts';
+import type { Timeline } from '../domain/guide.ts';
+import { RecipeError, validateRecipe } from './recipe.ts';
+import type { GuideRun, Recipe } from '../domain/recipe.ts';
 
 export const RUN_FORMAT = 'reasonbridge-run';
 export const MAX_RUN_FILE = 50 * 1024 * 1024;
-
-export interface GuideRun {
-  id: string;
-  createdAt: number;
-  recipe: Recipe;
-  /** The problem text the run used (bench problems resolved). */
-  problemText: string;
-  timeline: Timeline;
-  /** Same problem and seed without interventions, when compared. */
-  baseline?: Timeline;
-}
 
 export interface RunFile {
   format: typeof RUN_FORMAT;

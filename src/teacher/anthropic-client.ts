@@ -3,7 +3,8 @@
 import { TeacherError, toTeacherError } from './errors.ts';
 import { joinUrl, parseJson, postJson } from './http.ts';
 import { readSse } from './sse.ts';
-import type { ChatPrompt, ClientOptions, Completion, TeacherClient, TeacherConfig } from './types.ts';
+import type { ChatPrompt, ClientOptions, Completion, TeacherClient } from './types.ts';
+import type { TeacherConfig } from '../domain/teacher.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 

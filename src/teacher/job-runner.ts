@@ -2,14 +2,16 @@
 // the concurrency limit with retries; each finished unit is graded, gated and committed together
 // with the job's counters in one transaction. Trace ids are `${poolId}:${seq}` with
 // seq = problemIndex * samples + sample, so a resumed job never duplicates a trace.
-import type { DropReason, Trace } from '../data/types.ts';
+import type { DropReason } from '../domain/selection.ts';
+import type { Trace } from '../domain/trace.ts';
 import { extractAnswer, gradeResponse } from '../grading/index.ts';
 import { segmentReasoning } from '../segment/segment.ts';
 import { gateTrace } from '../selection/quality.ts';
 import { DEFAULT_SELECTION } from '../selection/select.ts';
 import { createTeacherClient } from './client.ts';
 import { scrubSecrets, toTeacherError, TeacherError } from './errors.ts';
-import { MAX_JOB_ERRORS, unitSeq, type JobErrorEntry, type JobStatus, type TeacherJobRecord } from './job.ts';
+import { MAX_JOB_ERRORS, unitSeq } from './job.ts';
+import type { JobErrorEntry, JobStatus, TeacherJobRecord } from '../domain/teacher.ts';
 import { createLimiter } from './limiter.ts';
 import { costOf } from './pricing.ts';
 import { renderPrompt } from './prompt-template.ts';

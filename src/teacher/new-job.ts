@@ -1,7 +1,9 @@
 // Make a new job record (and the pool it fills) from the panel's spec.
-import type { Pool } from '../data/types.ts';
+import type { Pool } from '../domain/trace.ts';
+import { newId } from '../lib/id.ts';
 import { teacherName } from './client.ts';
-import { poolIdForJob, type NewJobSpec, type TeacherJobRecord } from './job.ts';
+import { poolIdForJob, type NewJobSpec } from './job.ts';
+import type { TeacherJobRecord } from '../domain/teacher.ts';
 import { findPrice } from './pricing.ts';
 import { validateTemplate } from './prompt-template.ts';
 
@@ -28,7 +30,7 @@ export function validateSpec(spec: NewJobSpec): string[] {
   return errs;
 }
 
-export function newJobRecord(spec: NewJobSpec, id: string = crypto.randomUUID(), now: number = Date.now()): { job: TeacherJobRecord; pool: Pool } {
+export function newJobRecord(spec: NewJobSpec, id: string = newId('job'), now: number = Date.now()): { job: TeacherJobRecord; pool: Pool } {
   const name = spec.name?.trim() || `${spec.teacher.model} ${new Date(now).toISOString().slice(0, 16).replace('T', ' ')}`;
   const poolId = poolIdForJob(id);
   const job: TeacherJobRecord = {

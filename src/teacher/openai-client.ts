@@ -3,7 +3,8 @@
 import { TeacherError, toTeacherError } from './errors.ts';
 import { joinUrl, parseJson, postJson } from './http.ts';
 import { readSse } from './sse.ts';
-import type { ChatPrompt, ClientOptions, Completion, TeacherClient, TeacherConfig, TokenLogprob } from './types.ts';
+import type { ChatPrompt, ClientOptions, Completion, TeacherClient, TokenLogprob } from './types.ts';
+import type { TeacherConfig } from '../domain/teacher.ts';
 
 interface OaLogprobItem { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] }
 interface OaChoice {

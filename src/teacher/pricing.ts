@@ -1,13 +1,6 @@
 // Cost accounting: a small, editable price table in US$ per million tokens. The defaults are
 // list prices at the time of writing; the UI lets the user correct them (they change often).
-import type { Usage } from './types.ts';
-
-export interface ModelPrice {
-  /** Matched against the model id: exact, else the longest prefix wins. */
-  model: string;
-  inputPerMTok: number;
-  outputPerMTok: number;
-}
+import type { ModelPrice, Usage } from '../domain/teacher.ts';
 
 export const DEFAULT_PRICES: readonly ModelPrice[] = [
   { model: 'gpt-4o-mini', inputPerMTok: 0.15, outputPerMTok: 0.6 },

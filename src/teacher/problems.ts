@@ -1,14 +1,5 @@
 // Problem sources for a generation job: a pasted list or the rows of a (non-evaluation) pool.
-
-export interface JobProblem {
-  problem: string;
-  /** Reference answer, when known: traces are graded against it. */
-  reference?: string;
-  domain?: string;
-  level?: number;
-  /** Where it came from (pool trace id or "pasted:<line>"). */
-  origin: string;
-}
+import type { JobProblem } from '../domain/teacher.ts';
 
 export interface ParseResult {
   problems: JobProblem[];

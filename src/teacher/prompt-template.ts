@@ -1,13 +1,8 @@
 // The editable prompt template. It asks for a plan, then numbered steps, then the final answer in
 // \boxed{}, wrapped in the tags that src/segment/segment.ts reads as teacher-provided segments
 // (<plan> -> strategy, <step> -> tactic, <answer> -> answer; teacher tags win there).
+import type { PromptTemplate } from '../domain/teacher.ts';
 import type { ChatPrompt } from './types.ts';
-
-export interface PromptTemplate {
-  system: string;
-  /** Must contain {{problem}}. */
-  user: string;
-}
 
 export const PROBLEM_PLACEHOLDER = '{{problem}}';
 

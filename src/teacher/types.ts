@@ -1,23 +1,6 @@
-// Shapes shared by the teacher clients, the job runner and the UI.
-
-export type TeacherProvider = 'openai' | 'anthropic';
-
-/** Which closed (or local) model answers, and how. The API key is never part of this object. */
-export interface TeacherConfig {
-  provider: TeacherProvider;
-  /** OpenAI-compatible: e.g. https://api.openai.com/v1 (".../chat/completions" is appended).
-   *  Anthropic: e.g. https://api.anthropic.com ("/v1/messages" is appended). */
-  baseUrl: string;
-  model: string;
-  maxTokens: number;
-  temperature?: number;
-  /** OpenAI-compatible only: ask for this many top log-probs per token (0 = none). */
-  topLogprobs?: number;
-  /** Anthropic only: extended-thinking budget in tokens (0/undefined = off). */
-  thinkingBudget?: number;
-  /** Stream with server-sent events (default true). */
-  stream?: boolean;
-}
+// Shapes shared by the teacher clients, the job runner and the UI (the stored job and its
+// configuration are src/domain/teacher.ts).
+import type { Usage } from '../domain/teacher.ts';
 
 export interface ChatPrompt {
   system?: string;
@@ -29,11 +12,6 @@ export interface TokenLogprob {
   token: string;
   logprob: number;
   top: { token: string; logprob: number }[];
-}
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
 }
 
 export interface Completion {

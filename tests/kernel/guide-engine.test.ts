@@ -8,7 +8,7 @@ import type { Decoder } from '../../src/engine/model/decoder.ts';
 import type { HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { loadTinyModel } from './helpers.ts';
 import { runGuided } from '../../src/guide/engine.ts';
-import type { GuideSettings, Timeline } from '../../src/guide/types.ts';
+import type { GuideSettings, Timeline } from '../../src/domain/guide.ts';
 
 let ctx: GpuContext;
 let dec: Decoder;

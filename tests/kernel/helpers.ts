@@ -9,7 +9,7 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { packF32AsF16, unpackF16 } from '../../src/engine/model/f16.ts';
 import { type Dispatch, encodeDispatches } from '../../src/engine/runtime/kernel.ts';
 import { readF32 } from '../../src/engine/runtime/buffers.ts';
-import { mulberry32 } from '../../src/engine/generation/rng.ts';
+import { mulberry32 } from '../../src/lib/rng.ts';
 
 export function rng(seed: number): () => number { return mulberry32(seed); }
 

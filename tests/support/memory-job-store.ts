@@ -1,8 +1,8 @@
 // An in-memory JobStore with the same transactional contract as src/data/teacher-store.ts
 // (which the e2e test exercises on real IndexedDB). Unit tests of the runner use it.
-import type { Trace, Pool } from '../../src/data/types.ts';
+import type { Trace, Pool } from '../../src/domain/trace.ts';
 import type { JobStore } from '../../src/teacher/job-runner.ts';
-import type { TeacherJobRecord } from '../../src/teacher/job.ts';
+import type { TeacherJobRecord } from '../../src/domain/teacher.ts';
 
 export class MemoryJobStore implements JobStore {
   jobs = new Map<string, TeacherJobRecord>();

@@ -10,7 +10,7 @@ import { parseModelConfig } from '../../src/engine/model/config.ts';
 import { ReferenceModel } from '../../src/engine/model/reference.ts';
 import { type RopeAngleFn, ropeAngleExact } from '../../src/engine/ops/rope.ts';
 import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
-import { mulberry32 } from '../../src/engine/generation/rng.ts';
+import { mulberry32 } from '../../src/lib/rng.ts';
 import { readTinyTensors } from '../support/tiny-host.ts';
 
 const DIR = 'tests/fixtures/golden/peft-tiny-lora';

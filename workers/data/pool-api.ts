@@ -2,9 +2,10 @@
 import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection, putSelection } from '../../src/data/pool-store.ts';
 import { toRow, traceToJsonl, type TraceRow } from '../../src/data/rows.ts';
-import type { Selection, SelectionConfig } from '../../src/data/types.ts';
+import type { Selection, SelectionConfig } from '../../src/domain/selection.ts';
 import { gradeAnswer } from '../../src/grading/equivalence.ts';
 import { runSelection } from '../../src/selection/select.ts';
+import { newId } from '../../src/lib/id.ts';
 import { endJob, evalIndex, startJob } from './context.ts';
 
 export interface SelectionRequest {
@@ -42,7 +43,7 @@ export const poolApi = {
         studentNll: req.studentNll ? new Map(Object.entries(req.studentNll)) : undefined,
       });
       const sel: Selection = {
-        id: `sel-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`,
+        id: newId('sel'),
         poolId: req.poolId, name: req.name, createdAt: Date.now(), config: req.config, seed: req.seed, ...out,
       };
       await putSelection(sel, db);

@@ -8,7 +8,7 @@ import { parseBenchmark, selectSubset, type Benchmark } from '../../src/eval/ben
 import { generatePlain } from '../../src/eval/generate.ts';
 import { generateGuided, hasInterventions } from '../../src/eval/guided.ts';
 import { createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
-import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/eval/types.ts';
+import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/domain/eval.ts';
 
 /** What the runner needs from the loaded model. */
 export interface EvalModel {

@@ -4,9 +4,9 @@
 import { withAdapter } from './adapter-api.ts';
 import { currentModel } from './model-api.ts';
 import { runGuided, type GuideDeps } from '../../src/guide/engine.ts';
-import type { GuideProgress, GuideSettings, Timeline } from '../../src/guide/types.ts';
+import type { GuideProgress, GuideSettings, Timeline } from '../../src/domain/guide.ts';
 import { extractAnswer, gradeAnswer } from '../../src/grading/index.ts';
-import type { Recipe } from '../../src/share/recipe.ts';
+import type { Recipe } from '../../src/domain/recipe.ts';
 
 export interface GuideRequest {
   recipe: Recipe;

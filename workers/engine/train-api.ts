@@ -3,7 +3,7 @@
 // progress per step and cancel, keeps the trained adapter here and exports it as PEFT files.
 import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection } from '../../src/data/pool-store.ts';
-import type { Trace } from '../../src/data/types.ts';
+import type { Trace } from '../../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
 import { type TrainProgress, type TrainSettings, type TrainSummary, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
 import { gpuContext } from './device-api.ts';

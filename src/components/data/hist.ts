@@ -1,5 +1,5 @@
 // Histogram bins from a selection's decisions: domain (categorical), difficulty and length (ranges).
-import type { Selection } from '../../data/types.ts';
+import type { Selection } from '../../domain/selection.ts';
 
 export interface Bin { label: string; all: number; kept: number }
 

@@ -1,5 +1,5 @@
 // Formatting helpers for the Evaluate view.
-import type { Interval } from '../../eval/metrics.ts';
+import type { Interval } from '../../domain/eval.ts';
 
 export const pct = (x: number, digits = 1): string => `${(x * 100).toFixed(digits)}%`;
 export const ci = (i: Interval): string => `[${pct(i.low)}, ${pct(i.high)}]`;

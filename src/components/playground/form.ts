@@ -1,5 +1,5 @@
 // The Playground's settings form <-> a Recipe (what runs, what a share link carries).
-import type { Recipe } from '../../share/recipe.ts';
+import type { Recipe } from '../../domain/recipe.ts';
 
 export interface FormState {
   problemMode: 'typed' | 'bench';
@@ -109,14 +109,6 @@ export function formFromRecipe(r: Recipe, base: FormState = defaultForm()): Form
   f.adapterSha = r.adapter?.kind === 'hash' ? r.adapter.sha256 : '';
   f.compareWith = r.compareWith ?? 'interventions';
   return f;
-}
-
-/** A short, stable fingerprint of a timeline (FNV-1a of its JSON), to see at a glance that two runs match. */
-export function fingerprint(value: unknown): string {
-  const s = JSON.stringify(value);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
-  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Background colour for a token: green (certain) to red (uncertain); null measurement -> none. */

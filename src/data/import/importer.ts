@@ -2,8 +2,9 @@
 // Parquet rows) -> mapped Traces -> batches written through a TraceSink (IndexedDB in the app, an
 // array in tests). Every import makes a new pool, so a failed or cancelled import can be rolled
 // back by deleting that pool alone: nothing stored before is touched.
-import type { ImportIssue, Pool, PoolSource, Trace } from '../types.ts';
+import type { ImportIssue, Pool, PoolSource, Trace } from '../../domain/trace.ts';
 import { segmentReasoning } from '../../segment/segment.ts';
+import { newId } from '../../lib/id.ts';
 import { readLines } from './lines.ts';
 import { readJsonItems } from './json-items.ts';
 import { detectShape, mapRow, RowError, type FieldMapping, type ShapeName } from './shapes.ts';
@@ -99,12 +100,8 @@ export function estimateTokens(s: string): number {
   return Math.ceil(s.length / 4);
 }
 
-export function newPoolId(): string {
-  return `pool-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
 export async function importRows(rows: AsyncIterable<RawRow>, sink: TraceSink, opts: ImportOptions, totalBytes?: number): Promise<ImportResult> {
-  const poolId = opts.poolId ?? newPoolId();
+  const poolId = opts.poolId ?? newId('pool');
   const batchSize = opts.batchSize ?? 500;
   const issues: ImportIssue[] = [];
   let rejected = 0;

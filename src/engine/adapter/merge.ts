@@ -8,6 +8,7 @@ import { f16ToF32, f32ToF16 } from '../model/f16.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { GpuWeight } from '../model/weights.ts';
 import { type LoraAdapter, exportPeftAdapter } from './lora.ts';
+import { sha256Hex } from '../../lib/hash.ts';
 
 interface MergeState {
   /** base packed words per weight name, one array per chunk */
@@ -50,8 +51,7 @@ export async function adapterHash(a: LoraAdapter): Promise<string> {
   const cfg = new TextEncoder().encode(adapterConfig);
   const all = new Uint8Array(cfg.length + safetensors.length);
   all.set(cfg, 0); all.set(safetensors, cfg.length);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', all));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return sha256Hex(all);
 }
 
 /** Merged packed words of one module: base (out,in) f16 words + s·B·A, rounded to f16. */

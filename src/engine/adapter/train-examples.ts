@@ -3,7 +3,7 @@
 // to T tokens (truncated, or padded with weight-0 positions). Only assistant tokens carry loss:
 // strategy, tactic and answer tokens share lambda_strategy, lambda_tactics, lambda_answer each
 // (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch.
-import type { Segment } from '../../data/types.ts';
+import type { Segment } from '../../domain/trace.ts';
 import { segmentTrace } from '../../segment/segment.ts';
 import type { ChatMessage } from '../generation/types.ts';
 import { type LossSegment, type TrainBatch, segmentBatch } from './batch.ts';

@@ -9,6 +9,7 @@ import { LoraAdamW } from './optimizer.ts';
 import { LoraTrainPass } from './train-pass.ts';
 import { buildExamples, type ExampleTokenizer, type TrainTrace } from './train-examples.ts';
 import { checkSettings, type TrainSettings } from './train-settings.ts';
+import { mulberry32 } from '../../lib/rng.ts';
 
 export { DEFAULT_TRAIN_SETTINGS, checkSettings, type TrainSettings } from './train-settings.ts';
 
@@ -46,18 +47,6 @@ export interface TrainSummary {
 /** Examples whose mean loss is reported before and after training. */
 export const EVAL_EXAMPLES = 8;
 
-/** Deterministic generator (mulberry32) for the adapter's init and the example order. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface TrainRunHooks {
   onProgress?: (p: TrainProgress) => void;
   isCancelled?: () => boolean;
@@ -69,7 +58,7 @@ export interface TrainRunHooks {
 export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, hooks: TrainRunHooks): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
   const c = decoder.config;
   checkSettings(s, c.maxPositionEmbeddings);
-  const rand = seededRandom(s.seed);
+  const rand = mulberry32(s.seed);
   const { examples, skipped } = buildExamples(tok, traces, s.seqLen, s.loss, s.maxExamples);
   if (examples.length === 0) throw new Error(`no training example fits seqLen ${s.seqLen}: ${traces.length} trace(s), ${skipped} with a prompt of ${s.seqLen} tokens or more (raise seqLen)`);
   const adapter = createLoraAdapter(c, { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);

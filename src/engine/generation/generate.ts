@@ -1,7 +1,7 @@
 // The plain generation loop over a DecodeSession: encode (prompt or chat), prefill, then one token
 // a step with a seeded uniform per step; streams each token with its text delta, top-k and entropy.
 // Runs in the engine worker and in Node (scripts/generate.ts); knows nothing of the GPU.
-import { SeededRng } from './rng.ts';
+import { SeededRng } from '../../lib/rng.ts';
 import type { ChatMessage, DecodeSession, SampledToken, TextTokenizer } from './types.ts';
 
 export interface GenerateRequest {

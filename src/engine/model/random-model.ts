@@ -1,6 +1,6 @@
 // Seeded random weights for a decoder config: the bundled tiny model (scripts/make-tiny-model.ts)
 // and the benchmark's full-size random models. Same seed, same config -> identical tensors.
-import { SeededRng } from '../generation/rng.ts';
+import { SeededRng } from '../../lib/rng.ts';
 import { packF32AsF16 } from './f16.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 import { expectedTensors } from './weights.ts';

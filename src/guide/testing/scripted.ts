@@ -2,6 +2,7 @@
 // so interventions can be tested exactly without a GPU. Not used by the app.
 import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../../engine/generation/types.ts';
 import { sampleFromLogits } from './sample-cpu.ts';
+import { fnv1aWords } from '../../lib/hash.ts';
 
 /** Greedy longest-match tokenizer over a fixed vocabulary: specials, words, then single characters. */
 export class ScriptedTokenizer implements TextTokenizer {
@@ -84,13 +85,6 @@ export class ScriptedSession implements DecodeSession {
   dispose(): void { this.ctx = []; }
 }
 
-/** FNV-1a hash of ids, for deterministic per-context noise. */
-export function hashIds(ids: readonly number[]): number {
-  let h = 0x811c9dc5;
-  for (const id of ids) { h ^= id; h = Math.imul(h, 0x01000193); }
-  return h >>> 0;
-}
-
 /**
  * Builds a model from a rule on the generated text (everything after the last <assistant>):
  * `next(text)` names the preferred next piece (or '<eos>') and a margin (logit gap over the rest;
@@ -104,7 +98,7 @@ export function ruleModel(tok: ScriptedTokenizer, next: (text: string) => { piec
     const text = tok.decode(context.slice(start));
     const r = next(text);
     const logits = new Float32Array(tok.vocabSize);
-    let h = hashIds(context);
+    let h = fnv1aWords(context);
     for (let i = 0; i < logits.length; i++) {
       h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
       logits[i] = (h % 1000) / 1000 - 0.5; // noise in [-0.5, 0.5)

@@ -1,6 +1,6 @@
 // In-memory TraceSink for Node tests of the import pipeline (the IndexedDB sink is exercised in the browser e2e test).
 import type { TraceSink } from '../../../src/data/import/importer.ts';
-import type { Pool, Trace } from '../../../src/data/types.ts';
+import type { Pool, Trace } from '../../../src/domain/trace.ts';
 
 export class MemSink implements TraceSink {
   pools = new Map<string, Pool>();

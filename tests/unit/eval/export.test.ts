@@ -3,7 +3,7 @@ import { budgetCurves } from '../../../src/eval/budget-curve.ts';
 import { csvField, parseCsv, runToCsv, runToJson } from '../../../src/eval/export.ts';
 import { createRun, MemoryEvalStore, runEvaluation } from '../../../src/eval/runner.ts';
 import { parseBenchmark } from '../../../src/eval/benchmarks.ts';
-import type { EvalRunRecord } from '../../../src/eval/types.ts';
+import type { EvalRunRecord } from '../../../src/domain/eval.ts';
 
 const ROWS = [
   { problem: 'p1', answer: '\\frac{1}{2}', level: 1, subject: 'Algebra', unique_id: 'k1' },

@@ -5,7 +5,7 @@ import { parseBenchmark, selectSubset, facets } from '../../../src/eval/benchmar
 import { generatePlain } from '../../../src/eval/generate.ts';
 import { breakdown, eta, majorityVote, score, wilson } from '../../../src/eval/metrics.ts';
 import { createRun, MemoryEvalStore, runEvaluation, type Generate } from '../../../src/eval/runner.ts';
-import type { EvalProgress } from '../../../src/eval/types.ts';
+import type { EvalProgress } from '../../../src/domain/eval.ts';
 import { CharTokenizer, ScriptedSession, type Script } from './scripted-session.ts';
 
 const ROOT = resolve(__dirname, '../../..');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { runGuided } from '../../../src/guide/engine.ts';
 import { ruleModel, continueScript } from '../../../src/guide/testing/scripted.ts';
-import type { BudgetForcing, Timeline } from '../../../src/guide/types.ts';
+import type { BudgetForcing, Timeline } from '../../../src/domain/guide.ts';
 import { RAMBLE, SCRIPT_A, STEPS, rambleModel, session, settings, stepModel, tok, voteModel, waitModel } from './scripted-fixtures.ts';
 
 const budget = (over: Partial<BudgetForcing>): BudgetForcing => ({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultForm, fingerprint, formFromRecipe, recipeFromForm, tokenColour } from '../../../src/components/playground/form.ts';
+import { defaultForm, formFromRecipe, recipeFromForm, tokenColour } from '../../../src/components/playground/form.ts';
+import { fingerprint } from '../../../src/lib/hash.ts';
 import { validateRecipe } from '../../../src/share/recipe.ts';
 
 describe('playground form <-> recipe', () => {

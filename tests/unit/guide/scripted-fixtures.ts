@@ -1,6 +1,6 @@
 // Scripted models shared by the guided-inference unit tests.
 import { ScriptedSession, ScriptedTokenizer, continueScript, ruleModel } from '../../../src/guide/testing/scripted.ts';
-import type { GuideSettings } from '../../../src/guide/types.ts';
+import type { GuideSettings } from '../../../src/domain/guide.ts';
 
 export const tok = new ScriptedTokenizer(['Wait', ' Wait', 'Final', ' Answer', 'Step', ' check', 'Let', ' me']);
 

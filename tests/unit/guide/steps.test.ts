@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { splitSteps, stepBoundaries, stepEndToken } from '../../../src/guide/steps.ts';
 import { stepConfidence } from '../../../src/guide/confidence.ts';
-import type { TokenRecord } from '../../../src/guide/types.ts';
+import type { TokenRecord } from '../../../src/domain/guide.ts';
 
 describe('step boundaries', () => {
   it('splits at blank lines, "Step n" heads and sentence ends', () => {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { importRows, jsonlRows } from '../../../src/data/import/importer.ts';
-import type { Trace } from '../../../src/data/types.ts';
+import type { Trace } from '../../../src/domain/trace.ts';
 import { EvalIndex, evalItemsFromJsonl } from '../../../src/selection/eval-index.ts';
 import { exactKey, normalizeText, tokens } from '../../../src/selection/normalize.ts';
 import { DEFAULT_SELECTION, runSelection } from '../../../src/selection/select.ts';

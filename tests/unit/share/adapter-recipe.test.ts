@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultForm, formFromRecipe, recipeFromForm } from '../../../src/components/playground/form.ts';
 import { recipeForItem } from '../../../src/eval/playground-link.ts';
-import type { EvalItemRecord, EvalRunRecord } from '../../../src/eval/types.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../../../src/domain/eval.ts';
 import { RecipeError, validateRecipe, withoutInterventions } from '../../../src/share/recipe.ts';
 
 const SHA = 'ab'.repeat(32);

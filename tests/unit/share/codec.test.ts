@@ -2,8 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { deflateSync, strToU8 } from 'fflate';
 import { decodeRecipe, encodeRecipe, fromBase64Url, MAX_INFLATED, toBase64Url } from '../../../src/share/codec.ts';
-import { RecipeError, validateRecipe, type Recipe } from '../../../src/share/recipe.ts';
-import { streamFor } from '../../../src/guide/seed.ts';
+import { RecipeError, validateRecipe } from '../../../src/share/recipe.ts';
+import type { Recipe } from '../../../src/domain/recipe.ts';
+import { SeededRng } from '../../../src/lib/rng.ts';
 
 const MATH_PROBLEM =
   'Convert the point $(0,3)$ in rectangular coordinates to polar coordinates.  Enter your answer in the form $(r,\\theta),$ where $r > 0$ and $0 \\le \\theta < 2 \\pi.$';
@@ -96,7 +97,7 @@ describe('share link codec', () => {
   });
 
   it('base64url round-trips every length', () => {
-    const rng = streamFor(3);
+    const rng = new SeededRng(3);
     for (let n = 0; n < 40; n++) {
       const b = Uint8Array.from({ length: n }, () => Math.floor(rng.next() * 256));
       expect(Array.from(fromBase64Url(toBase64Url(b))!)).toEqual(Array.from(b));
@@ -105,7 +106,7 @@ describe('share link codec', () => {
 });
 
 describe('hostile and broken hashes', () => {
-  const rng = streamFor(99);
+  const rng = new SeededRng(99);
   const rand = (n: number) => Math.floor(rng.next() * n);
   const b64 = (bytes: Uint8Array) => `#r=1.${toBase64Url(bytes)}`;
   const pack = (text: string) => b64(deflateSync(strToU8(text)));

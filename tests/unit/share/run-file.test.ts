@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runGuided } from '../../../src/guide/engine.ts';
-import { exportRun, importRun, RunFileError, type GuideRun } from '../../../src/share/run-file.ts';
-import type { Recipe } from '../../../src/share/recipe.ts';
+import { exportRun, importRun, RunFileError } from '../../../src/share/run-file.ts';
+import type { GuideRun, Recipe } from '../../../src/domain/recipe.ts';
 import { session, settings, tok, waitModel } from '../guide/scripted-fixtures.ts';
 
 async function makeRun(): Promise<GuideRun> {

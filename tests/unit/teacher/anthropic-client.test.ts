@@ -4,7 +4,7 @@ import { startFakeLlmServer, fakeReply, type FakeLlmServer } from '../../support
 import { createAnthropicClient, messagesUrl, ANTHROPIC_VERSION } from '../../../src/teacher/anthropic-client.ts';
 import { TeacherError } from '../../../src/teacher/errors.ts';
 import { withRetry } from '../../../src/teacher/retry.ts';
-import type { TeacherConfig } from '../../../src/teacher/types.ts';
+import type { TeacherConfig } from '../../../src/domain/teacher.ts';
 
 const KEY = 'sk-ant-SENTINEL-anthropic-0123456789';
 let srv: FakeLlmServer;

@@ -10,7 +10,7 @@ import { DEFAULT_TEMPLATE } from '../../../src/teacher/prompt-template.ts';
 import { DEFAULT_PRICES } from '../../../src/teacher/pricing.ts';
 import { tracesToJsonl } from '../../../src/teacher/jsonl.ts';
 import { encodeRecipe, decodeRecipe } from '../../../src/share/codec.ts';
-import type { Recipe } from '../../../src/share/recipe.ts';
+import type { Recipe } from '../../../src/domain/recipe.ts';
 
 const KEY = 'sk-leak-SENTINEL-0123456789abcdef';
 let srv: FakeLlmServer;

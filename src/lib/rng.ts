@@ -1,14 +1,14 @@
-// Small seeded PRNGs: the generation driver draws one uniform per sampled token, so a seed
-// reproduces a whole generation (and branches replay from a saved state).
+// The project's one seeded PRNG (mulberry32): selection, subsets, tokenizer training, adapter init,
+// example order and generation draw from it, so a seed reproduces a whole run (and branches replay
+// from a saved state).
 
-/** mulberry32 as a plain function: 32-bit state, period 2^32; returns uniforms in [0, 1).
- *  The project's one seeded PRNG (selection, subsets, tokenizer training and generation use it). */
+/** mulberry32 as a plain function: 32-bit state, period 2^32; returns uniforms in [0, 1). */
 export function mulberry32(seed: number): () => number {
   const rng = new SeededRng(seed);
   return () => rng.next();
 }
 
-/** mulberry32 with a state that can be saved and restored (for branching generations): a seeded uniform stream whose state can be saved and restored (for branching generations). */
+/** mulberry32 with a state that can be saved and restored (for branching generations). */
 export class SeededRng {
   private state: number;
   constructor(seed: number) { this.state = seed >>> 0; }

@@ -1,6 +1,5 @@
-// Shapes of evaluation runs and per-item results (stored in IndexedDB: evalRuns / evalItems).
-import type { SubsetSpec } from './benchmarks.ts';
-import type { Score } from './metrics.ts';
+// Evaluation runs and per-item results (stored in IndexedDB: evalRuns / evalItems), and the
+// subset and score shapes they hold. Domain types: importable from every layer.
 
 export interface EvalConfig {
   evalSet: string;
@@ -75,7 +74,6 @@ export interface EvalRunRecord {
   status: EvalStatus;
   config: EvalConfig;
   summary?: EvalSummary;
-  [field: string]: unknown;
 }
 
 export interface EvalProgress {
@@ -90,4 +88,24 @@ export interface EvalProgress {
   status: EvalStatus;
   /** Why the run failed, when status is 'failed'. */
   error?: string;
+}
+
+export type SubsetSpec =
+  | { kind: 'all' }
+  | { kind: 'random'; n: number; seed: number }
+  | { kind: 'level'; levels: string[]; n?: number; seed?: number }
+  | { kind: 'subject'; subjects: string[]; n?: number; seed?: number };
+
+export interface Interval { low: number; high: number }
+
+export interface Score {
+  n: number;
+  /** Mean over items of the fraction of correct samples (= accuracy when k = 1). */
+  pass1: number;
+  pass1Interval: Interval;
+  /** Fraction of items whose majority answer is correct. */
+  majK: number;
+  majInterval: Interval;
+  k: number;
+  meanTokens: number;
 }
