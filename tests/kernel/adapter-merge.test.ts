@@ -1,7 +1,7 @@
 // Adapter merged into the decoder's f16 weights (src/engine/adapter/merge.ts) on models/tiny:
 // session logits vs the float64 LoRA reference, row-split weights, exact restore, content hash.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoraAdapter, createLoraAdapter } from '../../src/engine/adapter/lora.ts';
+import { type LoraAdapter, createLoraAdapter, loraScaling } from '../../src/engine/adapter/lora.ts';
 import { activeAdapter, adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
 import { loraLogits } from '../../src/engine/adapter/reference.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
@@ -36,7 +36,18 @@ afterAll(() => { decoder?.dispose(); split?.dispose(); ctx?.device.destroy(); })
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i])); return m; };
 
 function adapter(seed: number): LoraAdapter {
-  const a = createLoraAdapter(config, { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'] }, rng(seed));
+  return randomize(createLoraAdapter(config, { r: 4, alpha: 8, targetModules: ['q_proj', 'v_proj', 'o_proj', 'up_proj', 'down_proj'] }, rng(seed)), seed);
+}
+
+/** A sparse placement with mixed ranks and alphas (PEFT rank_pattern / alpha_pattern). */
+function mixedAdapter(seed: number): LoraAdapter {
+  return randomize(createLoraAdapter(config, { r: 4, alpha: 8, modules: [
+    { layer: 0, target: 'q_proj', r: 1, alpha: 3 }, { layer: 0, target: 'down_proj', r: 6, alpha: 8 },
+    { layer: 1, target: 'v_proj', r: 2, alpha: 8 }, { layer: 1, target: 'up_proj', r: 4, alpha: 1 },
+  ] }, rng(seed)), seed);
+}
+
+function randomize(a: LoraAdapter, seed: number): LoraAdapter {
   const r = rng(seed + 1);
   for (const m of a.modules) { for (let i = 0; i < m.B.length; i++) m.B[i] = (r() * 2 - 1) * 0.1; m.gate = 0.5 + r(); }
   return a;
@@ -52,8 +63,8 @@ function mergedReference(a: LoraAdapter): ReferenceModel {
     for (let o = 0; o < m.outFeatures; o++) for (let i = 0; i < m.inFeatures; i++) {
       const e = o * m.inFeatures + i;
       let d = 0;
-      for (let k = 0; k < a.r; k++) d += m.B[o * a.r + k] * m.A[k * m.inFeatures + i];
-      const h = f32ToF16(f16ToF32((t.packed[e >> 1] >>> (16 * (e & 1))) & 0xffff) + a.scaling * m.gate * d);
+      for (let k = 0; k < m.r; k++) d += m.B[o * m.r + k] * m.A[k * m.inFeatures + i];
+      const h = f32ToF16(f16ToF32((t.packed[e >> 1] >>> (16 * (e & 1))) & 0xffff) + loraScaling(m) * m.gate * d);
       packed[e >> 1] |= h << (16 * (e & 1));
     }
     return { ...t, packed };
@@ -96,6 +107,22 @@ describe('LoRA merged into the decoder weights', () => {
     expect(Array.from(gs)).toEqual(Array.from(gd));
     expect(gs).toBeAllclose(mergedReference(a).logits(prompt), { atol: 2e-4, rtol: 1e-4 });
     restoreBase(ctx.device, split); restoreBase(ctx.device, decoder);
+    expect(Array.from(await logits(split))).toEqual(Array.from(base));
+  });
+
+  it('mixed per-module ranks and alphas merge as W + gate·(alpha_m/r_m)·B·A per module', async () => {
+    const a = mixedAdapter(5);
+    expect(a.modules.map((m) => `${m.path}:${m.r}`)).toEqual(['model.layers.0.self_attn.q_proj:1', 'model.layers.0.mlp.down_proj:6', 'model.layers.1.self_attn.v_proj:2', 'model.layers.1.mlp.up_proj:4']);
+    const base = await logits(split);
+    await applyAdapter(ctx.device, split, a);
+    const merged = await logits(split);
+    expect(merged).toBeAllclose(mergedReference(a).logits(prompt), { atol: 2e-4, rtol: 1e-4 });
+    expect(merged).toBeAllclose(loraLogits(model, a, prompt), { atol: 0.1, rtol: 0 });
+    expect(maxDiff(merged, base)).toBeGreaterThan(0.2);
+    // a uniform-scaling merge (alpha 8 / r 4 everywhere) would differ: the per-module scaling is what is applied
+    const wrong = mergedReference({ ...a, modules: a.modules.map((m) => ({ ...m, alpha: 2 * m.r })) }).logits(prompt);
+    expect(maxDiff(merged, wrong)).toBeGreaterThan(1e-2);
+    restoreBase(ctx.device, split);
     expect(Array.from(await logits(split))).toEqual(Array.from(base));
   });
 

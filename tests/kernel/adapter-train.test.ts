@@ -82,6 +82,18 @@ describe('LoRA train pass (GPU) vs float64 reference', () => {
     await compare(fullAdapter(), ids, batch, 'all-modules');
   });
 
+  it('mixed per-module ranks and alphas on a sparse placement (ranks 1..5, some layers only)', async () => {
+    const a = createLoraAdapter(config, { r: 2, alpha: 4, modules: [
+      { layer: 0, target: 'k_proj', r: 1, alpha: 2 }, { layer: 0, target: 'gate_proj', r: 5, alpha: 3 },
+      { layer: 1, target: 'q_proj', r: 3, alpha: 4 }, { layer: 1, target: 'o_proj', r: 2, alpha: 7 }, { layer: 1, target: 'down_proj', r: 4, alpha: 1 },
+    ] }, rng(41));
+    const r = rng(42);
+    for (const m of a.modules) { for (let i = 0; i < m.B.length; i++) m.B[i] = (r() * 2 - 1) * 0.2; m.gate = 0.6 + 0.8 * r(); }
+    expect(a.modules.map((m) => m.A.length / m.inFeatures)).toEqual([1, 5, 3, 2, 4]);
+    const ids = [3, 140, 22, 301, 77, 5, 260, 411, 9];
+    await compare(a, ids, segmentBatch(ids, [{ start: 1, end: 4, lambda: 1 }, { start: 4, end: 9, lambda: 0.5 }]), 'mixed-ranks');
+  });
+
   it('weights split into row chunks (small binding limit): same loss and gradients as unsplit', async () => {
     const split = await createDecoder(ctx, config, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'), 4096)), undefined, { maxBindingBytes: 4096 });
     expect(split.weight('model.embed_tokens.weight')!.chunks.length).toBeGreaterThan(1);

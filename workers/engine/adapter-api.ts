@@ -3,7 +3,7 @@
 // (src/engine/adapter/merge.ts adapterHash, 64 hex digits), and the one selected for generation.
 // Guided runs and evaluation name the adapter they need by hash and call withAdapter(), which
 // merges it into the loaded decoder for the run and restores the base weights after.
-import { type LoraAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
+import { type LoraAdapter, loadPeftAdapter, loraRankLabel } from '../../src/engine/adapter/lora.ts';
 import { adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
 import { gpuContext } from './device-api.ts';
 import { setEvalAdapterRunner } from './eval-api.ts';
@@ -30,7 +30,7 @@ async function trainedEntry(): Promise<{ adapter: LoraAdapter; info: AdapterInfo
   if (!t || !m || t.modelId !== m.id) return undefined;
   if (trainedCache?.adapter !== t.adapter) {
     const sha256 = await adapterHash(t.adapter);
-    trainedCache = { adapter: t.adapter, info: { kind: 'trained', sha256, label: `trained in this session (r ${t.adapter.r}, ${sha256.slice(0, 8)})`, r: t.adapter.r, targetModules: [...t.adapter.targetModules] } };
+    trainedCache = { adapter: t.adapter, info: { kind: 'trained', sha256, label: `trained in this session (${loraRankLabel(t.adapter)}, ${sha256.slice(0, 8)})`, r: t.adapter.r, targetModules: [...t.adapter.targetModules] } };
   }
   return trainedCache;
 }
@@ -86,7 +86,7 @@ export const adapterApi = {
     if (!m) throw new Error('No model is loaded in the engine: load the adapter\'s base model in the Models view first.');
     const adapter = loadPeftAdapter(m.decoder.config, configJson, safetensors, names);
     const sha256 = await adapterHash(adapter);
-    const info: AdapterInfo = { kind: 'loaded', sha256, label: `${names?.weights ?? 'PEFT file'} (r ${adapter.r}, ${sha256.slice(0, 8)})`, r: adapter.r, targetModules: [...adapter.targetModules] };
+    const info: AdapterInfo = { kind: 'loaded', sha256, label: `${names?.weights ?? 'PEFT file'} (${loraRankLabel(adapter)}, ${sha256.slice(0, 8)})`, r: adapter.r, targetModules: [...adapter.targetModules] };
     loaded = { adapter, info, modelId: m.id };
     return info;
   },

@@ -1,5 +1,5 @@
 // Applies a LoRA adapter at inference by merging it into the decoder's f16 weights:
-//   W' = W + gate·(alpha/r)·B·A      W (out, in), B (out, r), A (r, in)
+//   W' = W + gate·(alpha/r)·B·A      W (out, in), B (out, r), A (r, in); r and alpha per module
 // re-packed to f16 and written over the weight's row-split GPU chunks (weights.ts). The base packed
 // words of every touched weight are read back once and kept on the CPU, so restoreBase() writes
 // them back bit-for-bit. One adapter active per decoder at a time.
@@ -7,7 +7,7 @@ import { readBack } from '../runtime/buffers.ts';
 import { f16ToF32, f32ToF16 } from '../model/f16.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { GpuWeight } from '../model/weights.ts';
-import { type LoraAdapter, exportPeftAdapter } from './lora.ts';
+import { type LoraAdapter, exportPeftAdapter, loraScaling } from './lora.ts';
 import { sha256Hex } from '../../lib/hash.ts';
 
 interface MergeState {
@@ -107,7 +107,7 @@ export async function applyAdapter(device: GPUDevice, decoder: Decoder, adapter:
     const saved = await baseWords(device, s, w);
     const full = new Uint32Array(Math.ceil((m.outFeatures * m.inFeatures) / 2));
     w.chunks.forEach((ch, i) => full.set(saved[i], chunkWords(w, ch.r0, ch.rows)[0]));
-    const merged = mergePacked(full, m.outFeatures, m.inFeatures, m.A, m.B, adapter.r, adapter.scaling * m.gate);
+    const merged = mergePacked(full, m.outFeatures, m.inFeatures, m.A, m.B, m.r, loraScaling(m) * m.gate);
     for (const ch of w.chunks) {
       const [w0, w1] = chunkWords(w, ch.r0, ch.rows);
       device.queue.writeBuffer(ch.buffer, 0, merged.subarray(w0, w1));

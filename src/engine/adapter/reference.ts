@@ -1,7 +1,7 @@
 // Float64 CPU reference of LoRA training on top of the decoder reference (model/reference.ts):
 // forward with the gated LoRA branch, weighted cross-entropy, and the backward pass down to every
 // LoRA A, B and gate. Base weights frozen. Shapes per layer as in LayerTrace.
-//   LoRA on y = x·Wᵀ: u = x·Aᵀ (T,r); y += s·g·u·Bᵀ,  s = alpha/r, g = gate
+//   LoRA on y = x·Wᵀ: u = x·Aᵀ (T,r); y += s·g·u·Bᵀ,  s = alpha/r of the module, g = gate
 //   backward with dy (T,out): M = s·dyᵀ·u (out,r); dB = g·M; dgate = Σ M⊙B
 //                             du = s·g·dy·B (T,r);  dA = duᵀ·x (r,in);  dx += du·A
 import { attentionBackwardRef } from '../ops/attention-backward.ts';
@@ -12,7 +12,7 @@ import { ropeRef } from '../ops/rope.ts';
 import { swigluBackwardRef } from '../ops/swiglu.ts';
 import type { ReferenceModel } from '../model/reference.ts';
 import type { TrainBatch } from './batch.ts';
-import type { LoraAdapter, LoraModule } from './lora.ts';
+import { type LoraAdapter, type LoraModule, loraScaling } from './lora.ts';
 
 export interface LoraGrad { dA: Float64Array; dB: Float64Array; dGate: number }
 
@@ -28,7 +28,8 @@ function byKey(a: LoraAdapter): Map<string, LoraModule> {
 }
 
 /** u = x·Aᵀ (T,r) */
-function down(m: LoraModule, x: ArrayLike<number>, T: number, r: number): Float64Array {
+function down(m: LoraModule, x: ArrayLike<number>, T: number): Float64Array {
+  const r = m.r;
   const u = new Float64Array(T * r);
   for (let t = 0; t < T; t++) for (let k = 0; k < r; k++) {
     let s = 0;
@@ -48,12 +49,12 @@ function loraDelta(a: LoraAdapter) {
   return (layer: number, module: string, x: Float64Array, T: number): Float64Array | undefined => {
     const m = mods.get(`${layer}:${module}`);
     if (!m) return undefined;
-    const u = down(m, x, T, a.r);
+    const u = down(m, x, T); const r = m.r;
     const y = new Float64Array(T * m.outFeatures);
-    const s = a.scaling * m.gate;
+    const s = loraScaling(m) * m.gate;
     for (let t = 0; t < T; t++) for (let o = 0; o < m.outFeatures; o++) {
       let acc = 0;
-      for (let k = 0; k < a.r; k++) acc += u[t * a.r + k] * m.B[o * a.r + k];
+      for (let k = 0; k < r; k++) acc += u[t * r + k] * m.B[o * r + k];
       y[t * m.outFeatures + o] = s * acc;
     }
     return y;
@@ -75,7 +76,7 @@ function checkBatch(b: TrainBatch, V: number): void {
 export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: TrainBatch): LoraStepResult {
   const c = model.config;
   const T = batch.ids.length; const C = c.hiddenSize; const D = c.headDim; const F = c.intermediateSize;
-  const H = c.numHeads; const KV = c.numKvHeads; const V = c.vocabSize; const r = a.r;
+  const H = c.numHeads; const KV = c.numKvHeads; const V = c.vocabSize;
   checkBatch(batch, V);
   const mods = byKey(a);
   const tr = model.forward(batch.ids, loraDelta(a));
@@ -89,10 +90,11 @@ export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: T
     const dx = matmulDxRef(dy, model.weight(`model.layers.${l}.${module}.weight`), T, outF, inF);
     const m = mods.get(`${l}:${module}`);
     if (!m) return dx;
-    const u = down(m, x, T, r);
+    const r = m.r; const sc = loraScaling(m);
+    const u = down(m, x, T);
     const M = new Float64Array(outF * r);
     for (let t = 0; t < T; t++) for (let o = 0; o < outF; o++) {
-      const g = dy[t * outF + o] * a.scaling;
+      const g = dy[t * outF + o] * sc;
       for (let k = 0; k < r; k++) M[o * r + k] += g * u[t * r + k];
     }
     const dB = Float64Array.from(M, (v) => v * m.gate);
@@ -102,7 +104,7 @@ export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: T
     for (let t = 0; t < T; t++) for (let k = 0; k < r; k++) {
       let acc = 0;
       for (let o = 0; o < outF; o++) acc += dy[t * outF + o] * m.B[o * r + k];
-      du[t * r + k] = acc * a.scaling * m.gate;
+      du[t * r + k] = acc * sc * m.gate;
     }
     const dA = new Float64Array(r * inF);
     for (let t = 0; t < T; t++) for (let k = 0; k < r; k++) {

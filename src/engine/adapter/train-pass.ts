@@ -27,7 +27,7 @@ import { readF32 } from '../runtime/buffers.ts';
 import { type Dispatch, bindGroup, encodeDispatches, grid2, kernel } from '../runtime/kernel.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
 import type { TrainBatch } from './batch.ts';
-import type { LoraAdapter, LoraModule } from './lora.ts';
+import { type LoraAdapter, type LoraModule, loraScaling } from './lora.ts';
 
 export interface GpuLoraGrad { dA: Float32Array; dB: Float32Array; dGate: number }
 export interface GpuTrainResult { loss: number; grads: Map<string, GpuLoraGrad> }
@@ -56,7 +56,7 @@ export class LoraTrainPass {
     if (!Number.isInteger(T) || T < 1 || T > c.maxPositionEmbeddings) throw new Error(`train pass: T must be 1..${c.maxPositionEmbeddings}, got ${T}`);
     const a = (this.alloc = new GpuAllocator(device));
     const C = c.hiddenSize; const F = c.intermediateSize; const D = c.headDim; const H = c.numHeads; const KV = c.numKvHeads;
-    const QD = H * D; const KD = KV * D; const V = c.vocabSize; const r = adapter.r; const L = c.numLayers;
+    const QD = H * D; const KD = KV * D; const V = c.vocabSize; const L = c.numLayers;
     const buf = (label: string, floats: number) => a.storage(label, floats * 4);
     const uni = (label: string, words: Uint32Array) => a.uniform(label, words);
     const W = (name: string): GpuWeight => { const w = decoder.weight(name); if (!w) throw new Error(`train pass: weight ${name} not loaded`); return w; };
@@ -76,6 +76,7 @@ export class LoraTrainPass {
     this.dgates = buf('lora.dgates', adapter.modules.length);
     const modOf = new Map<string, ModBufs>();
     adapter.modules.forEach((m, idx) => {
+      const r = m.r; // per-module rank
       const mb: ModBufs = { m, idx, A: buf(`lora.A.${m.path}`, r * m.inFeatures), B: buf(`lora.B.${m.path}`, m.outFeatures * r), u: buf(`lora.u.${m.path}`, T * r), dA: buf(`lora.dA.${m.path}`, r * m.inFeatures), dB: buf(`lora.dB.${m.path}`, m.outFeatures * r) };
       this.mods.push(mb);
       modOf.set(`${m.layer}:${m.module}`, mb);
@@ -92,7 +93,6 @@ export class LoraTrainPass {
     const fwd = this.forwardList;
     const gemm = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, s: GemmShape, label: string) =>
       list.push(gemmDispatch(device, { x, y, gates: this.gates, out, params: uni(`params.${label}`, gemmParams(s)) }, s.m, s.n, label));
-    const s = adapter.scaling;
 
     // y (=|+=) x·Wᵀ + b (+ LoRA)
     const linear = (l: number, module: string, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
@@ -106,6 +106,7 @@ export class LoraTrainPass {
       }
       const mb = modOf.get(`${l}:${module}`);
       if (mb) {
+        const r = mb.m.r; const s = loraScaling(mb.m);
         gemm(fwd, x, mb.A, mb.u, { m: T, n: r, k: K, x: { s0: K, s1: 1 }, y: { s0: 1, s1: K }, out: { s0: r, s1: 1 } }, `lora.down.${mb.m.path}`);
         gemm(fwd, mb.u, mb.B, out, { m: T, n: N, k: r, x: { s0: r, s1: 1 }, y: { s0: 1, s1: r }, out: { s0: N, s1: 1 }, alpha: s, flags: GEMM_ACCUMULATE | GEMM_GATE, gidx: mb.idx }, `lora.up.${mb.m.path}`);
       }
@@ -151,8 +152,8 @@ export class LoraTrainPass {
     const dact = buf('grad.act', T * F); const dg = buf('grad.gate', T * F); const du = buf('grad.up', T * F);
     const datt = buf('grad.att', T * QD); const dq = buf('grad.q', T * QD); const dkv = buf('grad.kv', 2 * T * KD);
     const stats = buf('grad.attstats', T * H * 4);
-    const maxOut = Math.max(1, ...adapter.modules.map((m) => m.outFeatures));
-    const Mtmp = buf('grad.lora.M', maxOut * r); const dU = buf('grad.lora.du', T * r);
+    const maxOutR = Math.max(1, ...adapter.modules.map((m) => m.outFeatures * m.r)); const maxR = Math.max(1, ...adapter.modules.map((m) => m.r));
+    const Mtmp = buf('grad.lora.M', maxOutR); const dU = buf('grad.lora.du', T * maxR);
     const rmsDx = kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform']);
     const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, T));
     const normDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer) =>
@@ -170,7 +171,7 @@ export class LoraTrainPass {
       });
       const mb = modOf.get(`${l}:${module}`);
       if (!mb) return;
-      const path = mb.m.path;
+      const path = mb.m.path; const r = mb.m.r; const s = loraScaling(mb.m);
       gemm(bwd, dy, mb.u, Mtmp, { m: N, n: r, k: T, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s }, `lora.M.${path}`);
       gemm(bwd, dy, mb.u, mb.dB, { m: N, n: r, k: T, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_GATE, gidx: mb.idx }, `lora.dB.${path}`);
       gemm(bwd, Mtmp, mb.B, this.dgates, { m: 1, n: 1, k: N * r, x: { s0: 0, s1: 1 }, y: { s0: 1, s1: 0 }, out: { off: mb.idx, s0: 0, s1: 0 } }, `lora.dgate.${path}`);
@@ -210,7 +211,7 @@ export class LoraTrainPass {
   /** Copies A, B and gates of `a` (same structure as at construction) to the GPU. */
   uploadAdapter(a: LoraAdapter): void {
     const q = this.ctx.device.queue;
-    if (a.modules.length !== this.mods.length || a.r !== this.adapter.r) throw new Error('uploadAdapter: adapter structure differs from the pass');
+    if (a.modules.length !== this.mods.length || a.modules.some((m, i) => m.path !== this.mods[i].m.path || m.r !== this.mods[i].m.r)) throw new Error('uploadAdapter: adapter structure (modules, ranks) differs from the pass');
     this.mods.forEach((mb, i) => {
       q.writeBuffer(mb.A, 0, Float32Array.from(a.modules[i].A));
       q.writeBuffer(mb.B, 0, Float32Array.from(a.modules[i].B));
