@@ -5,7 +5,8 @@ import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection } from '../../src/data/pool-store.ts';
 import type { Trace } from '../../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
-import { type TrainProgress, type TrainSettings, type TrainSummary, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
+import { type TrainProgress, type TrainSettings, type TrainSummary, planPlacement, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
+import type { PlacementCandidate, PlacementPlan } from '../../src/engine/adapter/placement.ts';
 import { gpuContext } from './device-api.ts';
 import { currentModel } from './model-api.ts';
 
@@ -48,7 +49,7 @@ export const trainApi = {
     try {
       const traces = await tracesFor(spec);
       const ctx = await gpuContext();
-      const settings: TrainSettings = { maxExamples: spec.maxExamples, seqLen: spec.seqLen, targetModules: spec.targetModules, rank: spec.rank, alpha: spec.alpha, lr: spec.lr, steps: spec.steps, seed: spec.seed, loss: spec.loss };
+      const settings: TrainSettings = { maxExamples: spec.maxExamples, seqLen: spec.seqLen, targetModules: spec.targetModules, rank: spec.rank, alpha: spec.alpha, lr: spec.lr, steps: spec.steps, seed: spec.seed, loss: spec.loss, placement: spec.placement, modules: spec.modules };
       const r = await trainLoraOnTraces(ctx, model.decoder, model.tokenizer, traces, settings, {
         onProgress, isCancelled: () => cancelled, baseModel: model.id, baseParams: model.info.params,
       });
@@ -57,6 +58,19 @@ export const trainApi = {
     } finally {
       running = false;
     }
+  },
+  /** Importance probe (reasoning tokens of the first placement.probeExamples traces) and the budget solver's
+   *  placement, for the Train view's heatmap before training. */
+  async probePlacement(spec: TrainSpec, onProbe?: (done: number, total: number) => void): Promise<{ candidates: PlacementCandidate[]; plan: PlacementPlan }> {
+    const model = currentModel();
+    if (!model) throw new Error('no model loaded: load a student in Models / Device first');
+    if (running) throw new Error('a training run is in progress');
+    if (!spec.placement || spec.placement.mode === 'manual') throw new Error('choose the importance or uniform placement first');
+    running = true; cancelled = false;
+    try {
+      const traces = await tracesFor({ ...spec, maxExamples: Math.max(spec.maxExamples, spec.placement.probeExamples) });
+      return await planPlacement(await gpuContext(), model.decoder, model.tokenizer, traces, spec, model.info.params, { onProbe, isCancelled: () => cancelled });
+    } finally { running = false; }
   },
   cancelTraining(): void {
     cancelled = true;

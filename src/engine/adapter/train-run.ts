@@ -4,7 +4,9 @@
 // (workers/engine/train-api.ts) reads traces from IndexedDB; tests pass them directly.
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { Decoder } from '../model/decoder.ts';
-import { createLoraAdapter, type LoraAdapter, type LoraTarget } from './lora.ts';
+import { createLoraAdapter, type LoraAdapter, type LoraModuleSpec, type LoraTarget, loraParamCount } from './lora.ts';
+import { probeImportance } from './importance.ts';
+import { type PlacementCandidate, type PlacementPlan, budgetReport, solvePlacement } from './placement.ts';
 import { LoraAdamW } from './optimizer.ts';
 import { LoraTrainPass } from './train-pass.ts';
 import { buildExamples, type ExampleTokenizer, type TrainTrace } from './train-examples.ts';
@@ -42,6 +44,21 @@ export interface TrainSummary {
   rank: number;
   alpha: number;
   seqLen: number;
+  /** where the adapter went and why (exact count, and the probe's importances when it ran) */
+  placement: { mode: 'manual' | 'importance' | 'uniform'; report: string; modules: LoraModuleSpec[]; candidates?: PlacementCandidate[] };
+}
+
+/** Reasoning tokens only (strategy + tactics): the loss the importance probe differentiates. */
+export const PROBE_LOSS = { strategy: 1, tactics: 1, answer: 0 } as const;
+
+/** The importance probe over the first probeExamples traces and the budget solver (settings.placement). */
+export async function planPlacement(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, baseParams: number, hooks: { onProbe?: (done: number, total: number) => void; isCancelled?: () => boolean } = {}): Promise<{ candidates: PlacementCandidate[]; plan: PlacementPlan }> {
+  const p = s.placement;
+  if (!p || p.mode === 'manual') throw new Error('planPlacement: settings.placement.mode must be importance or uniform');
+  const { examples } = buildExamples(tok, traces, s.seqLen, PROBE_LOSS, p.probeExamples);
+  const candidates = await probeImportance(ctx, decoder, examples.map((e) => e.batch), { targets: s.targetModules, rand: mulberry32(s.seed ^ 0x5eed), onProgress: hooks.onProbe, isCancelled: hooks.isCancelled });
+  const plan = solvePlacement(candidates, { baseParams, fraction: p.budget, mode: p.mode, alphaPerRank: s.alpha / s.rank });
+  return { candidates, plan };
 }
 
 /** Examples whose mean loss is reported before and after training. */
@@ -61,7 +78,15 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
   const rand = mulberry32(s.seed);
   const { examples, skipped } = buildExamples(tok, traces, s.seqLen, s.loss, s.maxExamples);
   if (examples.length === 0) throw new Error(`no training example fits seqLen ${s.seqLen}: ${traces.length} trace(s), ${skipped} with a prompt of ${s.seqLen} tokens or more (raise seqLen)`);
-  const adapter = createLoraAdapter(c, { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);
+  let placement: TrainSummary['placement'];
+  if (s.modules) placement = { mode: s.placement?.mode ?? 'manual', report: '', modules: s.modules };
+  else if (s.placement && s.placement.mode !== 'manual') {
+    const { candidates, plan } = await planPlacement(ctx, decoder, tok, traces, s, hooks.baseParams, { isCancelled: hooks.isCancelled });
+    placement = { mode: plan.mode, report: plan.report, modules: plan.modules, candidates };
+  } else placement = { mode: 'manual', report: '', modules: [] };
+  const adapter = createLoraAdapter(c, placement.modules.length ? { r: s.rank, alpha: s.alpha, modules: placement.modules, baseModel: hooks.baseModel } : { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);
+  if (!placement.modules.length) placement.modules = adapter.modules.map((m) => ({ layer: m.layer, target: m.target, r: m.r, alpha: m.alpha }));
+  placement.report = hooks.baseParams > 0 ? budgetReport(loraParamCount(adapter), hooks.baseParams) : `${loraParamCount(adapter)} trainable`;
   const pass = new LoraTrainPass(ctx, decoder, adapter, s.seqLen);
   const opt = new LoraAdamW(ctx, pass, { lr: s.lr, maxGradNorm: 1, weightDecay: 0.01 });
   const probe = examples.slice(0, EVAL_EXAMPLES);
@@ -96,7 +121,7 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
       steps: losses.length, cancelled, examples: examples.length, skipped, params, baseParams: hooks.baseParams,
       percentOfBase: hooks.baseParams > 0 ? (100 * params) / hooks.baseParams : 0, lossBefore, lossAfter, losses,
       msPerStep: losses.length ? (performance.now() - t0) / losses.length : 0,
-      targetModules: [...s.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen,
+      targetModules: [...trained.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen, placement,
     };
     return { adapter: trained, summary };
   } finally {

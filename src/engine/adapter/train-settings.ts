@@ -1,6 +1,6 @@
 // Settings of a LoRA training run (train-run.ts), their defaults for the bundled tiny model and
 // their checks; kept apart from the GPU code so the UI can import them.
-import { LORA_TARGETS, type LoraTarget } from './lora.ts';
+import { LORA_TARGETS, type LoraModuleSpec, type LoraTarget } from './lora.ts';
 import type { LossWeights } from './train-examples.ts';
 
 export interface TrainSettings {
@@ -14,7 +14,16 @@ export interface TrainSettings {
   steps: number;
   seed: number;
   loss: LossWeights;
+  /** where the adapter goes: 'manual' = every layer's targetModules at `rank`; 'importance' / 'uniform' = solved
+   *  within `budget` (fraction of the base) over the targetModules kinds, ranks with alpha = r·alpha/rank */
+  placement?: PlacementSettings;
+  /** an explicit placement (e.g. the one shown in the Train view after a probe); overrides targetModules/rank */
+  modules?: LoraModuleSpec[];
 }
+
+export interface PlacementSettings { mode: 'manual' | 'importance' | 'uniform'; budget: number; probeExamples: number }
+
+export const DEFAULT_PLACEMENT: PlacementSettings = { mode: 'manual', budget: 0.003, probeExamples: 32 };
 
 /** Small defaults for models/tiny: T 256 fits most GSM8K prompts with its 512-token vocabulary (T 64 fits almost none). */
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
@@ -31,5 +40,10 @@ export function checkSettings(s: TrainSettings, maxT: number): void {
   if (!s.targetModules.length || s.targetModules.some((m) => !(LORA_TARGETS as readonly string[]).includes(m))) throw new Error(`training setting "targetModules" must be a non-empty subset of ${LORA_TARGETS.join(', ')}, got ${s.targetModules.join(', ')}`);
   for (const k of ['strategy', 'tactics', 'answer'] as const) if (!(s.loss[k] >= 0)) throw new Error(`training setting "loss.${k}" must be >= 0, got ${s.loss[k]}`);
   if (s.loss.strategy + s.loss.tactics + s.loss.answer <= 0) throw new Error('training settings "loss": at least one weight must be > 0');
+  if (s.placement) {
+    if (!['manual', 'importance', 'uniform'].includes(s.placement.mode)) throw new Error(`training setting "placement.mode" must be manual, importance or uniform, got ${s.placement.mode}`);
+    if (!(s.placement.budget > 0 && s.placement.budget < 1)) throw new Error(`training setting "placement.budget" must be a fraction in (0, 1), got ${s.placement.budget}`);
+    int(s.placement.probeExamples, 1, 10000, 'placement.probeExamples');
+  }
 }
 
