@@ -9,6 +9,7 @@ import type { GuideRunRow } from '../domain/recipe.ts';
 import type { TeacherJobRecord, TeacherKey } from '../domain/teacher.ts';
 import type { Pool, Trace } from '../domain/trace.ts';
 import type { Selection } from '../domain/selection.ts';
+import type { TrainCheckpointRecord } from '../domain/train.ts';
 
 export const DB_NAME = 'reasonbridge';
 
@@ -22,6 +23,7 @@ export interface RBSchema extends DBSchema {
   teacherJobs: { key: string; value: TeacherJobRecord; indexes: { createdAt: number; status: string } };
   teacherKeys: { key: string; value: TeacherKey };
   settings: { key: string; value: Setting };
+  trainCheckpoints: { key: string; value: TrainCheckpointRecord; indexes: { updatedAt: number } };
 }
 
 /** A row of the `settings` store. */
@@ -57,6 +59,10 @@ const MIGRATIONS: Migration[] = [
     jobs.createIndex('status', 'status');
     db.createObjectStore('teacherKeys', { keyPath: 'provider' });
     db.createObjectStore('settings', { keyPath: 'key' });
+  },
+  // v2: training checkpoints (resume after a reload), one record per run.
+  (db) => {
+    db.createObjectStore('trainCheckpoints', { keyPath: 'runId' }).createIndex('updatedAt', 'updatedAt');
   },
 ];
 

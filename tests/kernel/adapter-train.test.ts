@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { causalLmBatch, segmentBatch } from '../../src/engine/adapter/batch.ts';
 import { type LoraAdapter, createLoraAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
 import { loraLogits, loraLossAndGrads } from '../../src/engine/adapter/reference.ts';
-import { LoraTrainPass } from '../../src/engine/adapter/train-pass.ts';
+import { LoraTrainPass, type TrainPassOptions } from '../../src/engine/adapter/train-pass.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { type Decoder, createDecoder } from '../../src/engine/model/decoder.ts';
@@ -38,8 +38,8 @@ function fullAdapter(): LoraAdapter {
   return a;
 }
 
-async function compare(a: LoraAdapter, ids: number[], batch: ReturnType<typeof causalLmBatch>, label: string): Promise<void> {
-  const pass = new LoraTrainPass(ctx, decoder, a, ids.length);
+async function compare(a: LoraAdapter, ids: number[], batch: ReturnType<typeof causalLmBatch>, label: string, opts: TrainPassOptions = {}): Promise<void> {
+  const pass = new LoraTrainPass(ctx, decoder, a, ids.length, opts);
   try {
     const gl = await pass.logits(ids);
     const cl = loraLogits(model, a, ids);
@@ -80,6 +80,70 @@ describe('LoRA train pass (GPU) vs float64 reference', () => {
     const ids = [3, 140, 22, 301, 77, 5, 260, 411, 9, 88, 120];
     const batch = segmentBatch(ids, [{ start: 2, end: 5, lambda: 0.3 }, { start: 5, end: 9, lambda: 1 }, { start: 9, end: 11, lambda: 2 }]);
     await compare(fullAdapter(), ids, batch, 'all-modules');
+    await compare(fullAdapter(), ids, batch, 'all-modules-recompute', { recompute: true });
+  });
+
+  it('recomputing activations per layer gives the gradients of stored activations', async () => {
+    const r = rng(7);
+    const ids = Array.from({ length: 90 }, () => Math.floor(r() * config.vocabSize));
+    const batch = causalLmBatch(ids);
+    const a = fullAdapter();
+    const p1 = new LoraTrainPass(ctx, decoder, a, ids.length, { recompute: true }); const p2 = new LoraTrainPass(ctx, decoder, a, ids.length, { recompute: false });
+    try {
+      expect(p1.recompute).toBe(true); expect(p2.recompute).toBe(false);
+      expect(p1.gpuBytes).toBeLessThan(p2.gpuBytes);
+      const [g1, g2] = [await p1.run(batch), await p2.run(batch)];
+      expect(g1.loss).toBe(g2.loss); // same kernels on the same inputs
+      for (const m of a.modules) {
+        expect(g1.grads.get(m.path)!.dA).toEqual(g2.grads.get(m.path)!.dA);
+        expect(g1.grads.get(m.path)!.dB).toEqual(g2.grads.get(m.path)!.dB);
+      }
+    } finally { p1.dispose(); p2.dispose(); }
+  });
+
+  it('LM head + cross-entropy in 64-row chunks equals one chunk over all 150 rows', async () => {
+    const r = rng(8);
+    const ids = Array.from({ length: 150 }, () => Math.floor(r() * config.vocabSize));
+    const batch = causalLmBatch(ids);
+    const a = fullAdapter();
+    const p1 = new LoraTrainPass(ctx, decoder, a, ids.length, { headChunkRows: 64 }); const p2 = new LoraTrainPass(ctx, decoder, a, ids.length, { headChunkRows: 192 });
+    try {
+      expect(p1.headChunkRows).toBe(64); expect(p2.headChunkRows).toBe(150);
+      const [g1, g2] = [await p1.run(batch), await p2.run(batch)];
+      expect(g1.rowLosses).toBeAllclose(g2.rowLosses, { atol: 1e-7, rtol: 1e-6 });
+      expect(Math.abs(g1.loss - g2.loss)).toBeLessThan(1e-6 * g2.loss);
+      for (const m of a.modules) {
+        const x = g1.grads.get(m.path)!; const y = g2.grads.get(m.path)!;
+        expect(x.dA).toBeAllclose(y.dA, { atol: 1e-6 * maxAbs(y.dA), rtol: 0 });
+        expect(x.dB).toBeAllclose(y.dB, { atol: 1e-6 * maxAbs(y.dB), rtol: 0 });
+      }
+      expect(await p1.logits(ids)).toBeAllclose(await p2.logits(ids), { atol: 1e-6, rtol: 1e-6 });
+    } finally { p1.dispose(); p2.dispose(); }
+  });
+
+  it('three sequences packed in one micro-batch (capacity to spare): loss and gradients = the sum over each through the reference', async () => {
+    const seqs = [[3, 140, 22, 301, 77, 5, 260], [9, 88], [411, 120, 7, 7, 33, 60, 1, 2, 500, 12, 64]];
+    const batches = seqs.map((ids) => causalLmBatch(ids));
+    const a = fullAdapter();
+    const packedBatch = { ids: batches.flatMap((b) => b.ids), targets: batches.flatMap((b) => b.targets), weights: batches.flatMap((b) => b.weights), lengths: seqs.map((q) => q.length) };
+    const pass = new LoraTrainPass(ctx, decoder, a, packedBatch.ids.length + 13);
+    try {
+      const gpu = await pass.run(packedBatch);
+      const refs = batches.map((b) => loraLossAndGrads(model, a, b));
+      const loss = refs.reduce((s, r) => s + r.loss, 0);
+      expect(Math.abs(gpu.loss - loss)).toBeLessThan(1e-5 * loss);
+      for (const m of a.modules) {
+        const g = gpu.grads.get(m.path)!;
+        const dA = refs.reduce((acc, r) => acc.map((v, i) => v + r.grads.get(m.path)!.dA[i]), new Float64Array(m.A.length));
+        const dB = refs.reduce((acc, r) => acc.map((v, i) => v + r.grads.get(m.path)!.dB[i]), new Float64Array(m.B.length));
+        expect(g.dA, `${m.path} dA`).toBeAllclose(dA, { atol: 1e-4 * maxAbs(dA), rtol: 0 });
+        expect(g.dB, `${m.path} dB`).toBeAllclose(dB, { atol: 1e-4 * maxAbs(dB), rtol: 0 });
+      }
+      // accumulate: a second micro-batch adds its gradients to the first's
+      const again = await pass.run(packedBatch, { accumulate: true });
+      for (const m of a.modules) expect(again.grads.get(m.path)!.dA).toBeAllclose(gpu.grads.get(m.path)!.dA.map((v) => 2 * v), { atol: 1e-6 * maxAbs(gpu.grads.get(m.path)!.dA), rtol: 1e-6 });
+      await expect(pass.run({ ...packedBatch, lengths: [7, 2, 10] })).rejects.toThrow(/sum to the 20 ids/);
+    } finally { pass.dispose(); }
   });
 
   it('mixed per-module ranks and alphas on a sparse placement (ranks 1..5, some layers only)', async () => {
@@ -120,7 +184,7 @@ describe('LoRA train pass (GPU) vs float64 reference', () => {
     const s = decoder.newSession(16);
     try {
       expect(await pass.logits(ids)).toBeAllclose(await s.logits(ids), { atol: 1e-4, rtol: 1e-4 });
-      await expect(pass.logits([1, 2])).rejects.toThrow(/built for 6 tokens/);
+      await expect(pass.logits([1, 2, 3, 4, 5, 6, 7])).rejects.toThrow(/up to 6 rows, got 7/);
     } finally { pass.dispose(); s.dispose(); }
   });
 });

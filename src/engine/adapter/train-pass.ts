@@ -1,27 +1,36 @@
-// LoRA training pass on the GPU for one sequence of T tokens (prefill from position 0), reusing the
-// decoder's frozen f16 weights and its forward kernels, with every layer's activations kept:
-//   forward  x0 = embed(ids); per layer l (x = xs[l], T rows):
-//              h = rmsnorm(x); q,k,v = h·Wᵀ + b (+ s·g·(h·Aᵀ)·Bᵀ on adapted modules); rope(q), rope(k)
-//              att = attention(q,k,v); xMid = x + att·Woᵀ; h2 = rmsnorm(xMid)
+// LoRA training pass on the GPU over a packed row stream: up to R rows (the capacity) holding one or
+// several sequences back to back, each with its own positions (rows (base, pos), ops/attention-packed.ts),
+// so a mini-batch of different lengths costs its real tokens, no padding. Reuses the decoder's
+// frozen f16 weights. Per step t <= R rows: every kernel's grid and row count come from the step
+// uniform, so the pass is built once and serves any micro-batch that fits.
+//   forward  x0 = embed(ids); per layer l (x = xs[l], t rows):
+//              h = rmsnorm(x); q,k,v = h·Wᵀ + b (+ s·g·(h·Aᵀ)·Bᵀ on adapted modules); rope(q), rope(k) at row positions
+//              att, lse = attention(q,k,v) within each sequence; xMid = x + att·Woᵀ; h2 = rmsnorm(xMid)
 //              act = silu(h2·Wgᵀ)·(h2·Wuᵀ); xs[l+1] = xMid + act·Wdᵀ
-//            hn = rmsnorm(xs[L]); logits (T,V) = hn·Headᵀ
-//   backward weighted CE -> dlogits -> head dx -> final norm dx -> per layer (reverse): down, swiglu,
-//            gate/up, post-norm dx (+ residual), o_proj, attention backward, inverse RoPE, q/k/v,
-//            input-norm dx (+ residual); each adapted module adds dA, dB, dgate (see reference.ts).
-// The base weights get no gradient. One compute pass; losses and gradients read back after it.
+//            hn = rmsnorm(xs[L])
+//   head     per chunk of Rc rows: logits (Rc,V) = hn·Headᵀ -> weighted CE -> dlogits (Rc,V) -> dhn rows
+//            (the LM head fused with the loss chunk by chunk: the (t,V) logits never exist at once)
+//   backward final norm dx -> per layer (reverse): [recompute the layer's activations from xs[l]],
+//            down, swiglu, gate/up, post-norm dx (+ residual), o_proj, attention backward, inverse
+//            RoPE, q/k/v, input-norm dx (+ residual); each adapted module adds dA, dB, dgate.
+// Memory: `recompute` keeps only xs[0..L] across the step and one layer's working activations
+// (re-run per layer in the backward, ~1 extra layer forward); without it every layer keeps its own.
+// One command encoder, one compute pass, one small readback (per-row losses) per step.
+// The base weights get no gradient. Gradients accumulate over micro-batches until the next
+// run({ accumulate: false }) clears them.
+import { defaultMatmulVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { GpuWeight } from '../model/weights.ts';
-import { attentionDispatch, attentionParams } from '../ops/attention.ts';
-import { attentionBackwardDispatches, attentionBackwardParams } from '../ops/attention-backward.ts';
+import { attentionPackedBackwardDispatches, attentionPackedDispatch, attentionPackedParams, packedRows } from '../ops/attention-packed.ts';
 import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
-import { NO_TARGET, crossEntropyDispatch, crossEntropyParams } from '../ops/cross-entropy.ts';
+import { NO_TARGET, xentChunkDispatch, xentChunkParams } from '../ops/cross-entropy.ts';
 import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
-import { GEMM_ACCUMULATE, GEMM_GATE, type GemmShape, gemmDispatch, gemmParams } from '../ops/gemm.ts';
-import { FLAG_ACCUMULATE, FLAG_BIAS, matmulDispatch, matmulParams } from '../ops/matmul.ts';
-import { linearDxDispatch, linearDxParams } from '../ops/matmul-dx.ts';
-import { RMSNORM_DX_WGSL, rmsnormDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
-import { ropeDispatch, ropeParams, ropeTable } from '../ops/rope.ts';
+import { GEMM_ACCUMULATE, GEMM_GATE, GEMM_K_ROWS, GEMM_M_ROWS, type GemmShape, gemmDispatch, gemmParams } from '../ops/gemm.ts';
+import { FLAG_ACCUMULATE, FLAG_BIAS, MATMUL_BINDINGS, type MatmulVariant, matmulDispatch, matmulGrid, matmulParams, matmulWgsl, variantFits } from '../ops/matmul.ts';
+import { linearDxParams, linearDxTiledDispatch } from '../ops/matmul-dx.ts';
+import { RMSNORM_BINDINGS, RMSNORM_DX_ROWS_WGSL, RMSNORM_DX_WGSL, RMSNORM_ROWS_WGSL, rmsnormDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
+import { ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
 import { SWIGLU_BACKWARD_BINDINGS, SWIGLU_BACKWARD_WGSL, swigluDispatch, swigluParams } from '../ops/swiglu.ts';
 import { readF32 } from '../runtime/buffers.ts';
 import { type Dispatch, bindGroup, encodeDispatches, grid2, kernel } from '../runtime/kernel.ts';
@@ -30,182 +39,270 @@ import type { TrainBatch } from './batch.ts';
 import { type LoraAdapter, type LoraModule, loraScaling } from './lora.ts';
 
 export interface GpuLoraGrad { dA: Float32Array; dB: Float32Array; dGate: number }
-export interface GpuTrainResult { loss: number; grads: Map<string, GpuLoraGrad> }
+export interface GpuTrainResult {
+  /** Σ_rows w·CE over this micro-batch */
+  loss: number;
+  /** per-row weighted loss (t entries) */
+  rowLosses: Float32Array;
+  grads: Map<string, GpuLoraGrad>;
+}
 
-interface ModBufs { m: LoraModule; idx: number; A: GPUBuffer; B: GPUBuffer; u: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer }
+/** A micro-batch: sequences packed back to back (lengths sum to ids.length; default one sequence). */
+export interface PackedBatch extends TrainBatch { lengths?: number[] }
+
+export interface TrainPassOptions {
+  /** Keep only layer inputs and recompute per layer in the backward. Default: when keeping every
+   *  layer's activations would take more than 64 MiB. */
+  recompute?: boolean;
+  /** Rows per LM-head/loss chunk (a multiple of 64). Default: logits + dlogits chunks within 64 MiB. */
+  headChunkRows?: number;
+  /** Forward matmul kernel (default: the decoder's prefill choice where it fits, else generic). */
+  matmul?: MatmulVariant;
+  /** One thread per row for norms and the loss (default: on a fallback adapter, whose barriers are slow). */
+  rowwise?: boolean;
+}
+
+interface ModBufs { m: LoraModule; idx: number; r: number; scale: number; A: GPUBuffer; B: GPUBuffer; u: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer }
+
+/** Float counts per row of the activations one layer keeps (h, q, k, v, att, lse, xMid, h2, gate, up, act). */
+function layerFloatsPerRow(c: Decoder['config']): number {
+  const C = c.hiddenSize; const QD = c.numHeads * c.headDim; const KD = c.numKvHeads * c.headDim; const F = c.intermediateSize;
+  return 3 * C + 2 * QD + 2 * KD + c.numHeads + 3 * F;
+}
 
 export class LoraTrainPass {
   private readonly alloc: GpuAllocator;
   private readonly forwardList: Dispatch[] = [];
+  /** per head chunk: logits + loss dispatches, then the head's dx into dhn */
+  private readonly headLoss: Dispatch[][] = [];
+  private readonly headBack: Dispatch[][] = [];
   private readonly backwardList: Dispatch[] = [];
   private readonly mods: ModBufs[] = [];
+  private readonly step: GPUBuffer;
+  private readonly chunkSteps: GPUBuffer[] = [];
   private readonly ids: GPUBuffer;
+  private readonly rows: GPUBuffer;
   private readonly targets: GPUBuffer;
   private readonly weights: GPUBuffer;
   private readonly losses: GPUBuffer;
   private readonly gates: GPUBuffer;
   private readonly dgates: GPUBuffer;
-  /** (T,V) logits of the last run */
-  readonly logitsBuf: GPUBuffer;
+  private readonly logitsChunk: GPUBuffer;
+  readonly headChunkRows: number;
+  readonly recompute: boolean;
+  readonly matmulVariant: MatmulVariant;
   private disposed = false;
 
-  /** A pass for sequences of exactly `T` tokens. Base weights must each fit one buffer chunk for the norms. */
-  constructor(private readonly ctx: GpuContext, readonly decoder: Decoder, readonly adapter: LoraAdapter, readonly T: number) {
+  /** A pass for micro-batches of up to `T` rows (one sequence or several packed). */
+  constructor(private readonly ctx: GpuContext, readonly decoder: Decoder, readonly adapter: LoraAdapter, readonly T: number, opts: TrainPassOptions = {}) {
     const c = decoder.config;
     const { device } = ctx;
-    if (!Number.isInteger(T) || T < 1 || T > c.maxPositionEmbeddings) throw new Error(`train pass: T must be 1..${c.maxPositionEmbeddings}, got ${T}`);
-    const a = (this.alloc = new GpuAllocator(device));
+    if (!Number.isInteger(T) || T < 1) throw new Error(`train pass: row capacity must be a positive integer, got ${T}`);
+    const R = T;
     const C = c.hiddenSize; const F = c.intermediateSize; const D = c.headDim; const H = c.numHeads; const KV = c.numKvHeads;
     const QD = H * D; const KD = KV * D; const V = c.vocabSize; const L = c.numLayers;
+    for (const [what, n] of [['hidden size', C], ['intermediate size', F], ['head_dim', D]] as const) {
+      if (n % 4 !== 0) throw new Error(`train pass: ${what} ${n} is not a multiple of 4`);
+    }
+    const a = (this.alloc = new GpuAllocator(device));
+    const rowwise = opts.rowwise ?? ctx.report.isFallbackAdapter;
+    this.recompute = opts.recompute ?? L * R * layerFloatsPerRow(c) * 4 > 64 * 2 ** 20;
+    const pref = opts.matmul ?? decoder.matmulVariant ?? defaultMatmulVariant(ctx);
+    this.matmulVariant = pref;
+    const mm = (k: number): MatmulVariant => (variantFits(pref, k, 2) ? pref : 'generic');
     const buf = (label: string, floats: number) => a.storage(label, floats * 4);
     const uni = (label: string, words: Uint32Array) => a.uniform(label, words);
     const W = (name: string): GpuWeight => { const w = decoder.weight(name); if (!w) throw new Error(`train pass: weight ${name} not loaded`); return w; };
     const one = (name: string) => W(name).chunks[0].buffer;
     const dummy = buf('dummy', 4);
 
-    const step = a.create('train.step', 16, 0x40 | 0x08);
-    device.queue.writeBuffer(step, 0, new Uint32Array([T, 0, 0, 0]));
-    this.ids = buf('train.ids', T);
-    this.targets = buf('train.targets', T);
-    this.weights = buf('train.weights', T);
-    this.losses = buf('train.losses', T);
-    this.logitsBuf = buf('train.logits', T * V);
-    const table = buf('train.rope', T * D);
-    device.queue.writeBuffer(table, 0, ropeTable(T, D, c.ropeTheta));
+    const step = (this.step = a.create('train.step', 16, 0x40 | 0x08));
+    this.ids = buf('train.ids', R);
+    this.rows = buf('train.rows', 2 * R);
+    this.targets = buf('train.targets', R);
+    this.weights = buf('train.weights', R);
+    this.losses = buf('train.losses', R);
+    const table = buf('train.rope', R * D);
+    device.queue.writeBuffer(table, 0, ropeTable(R, D, c.ropeTheta));
     this.gates = buf('lora.gates', adapter.modules.length);
     this.dgates = buf('lora.dgates', adapter.modules.length);
     const modOf = new Map<string, ModBufs>();
     adapter.modules.forEach((m, idx) => {
-      const r = m.r; // per-module rank
-      const mb: ModBufs = { m, idx, A: buf(`lora.A.${m.path}`, r * m.inFeatures), B: buf(`lora.B.${m.path}`, m.outFeatures * r), u: buf(`lora.u.${m.path}`, T * r), dA: buf(`lora.dA.${m.path}`, r * m.inFeatures), dB: buf(`lora.dB.${m.path}`, m.outFeatures * r) };
+      const r = m.r; // per-module rank (sparse placement: PEFT rank_pattern / alpha_pattern)
+      const mb: ModBufs = { m, idx, r, scale: loraScaling(m), A: buf(`lora.A.${m.path}`, r * m.inFeatures), B: buf(`lora.B.${m.path}`, m.outFeatures * r), u: buf(`lora.u.${m.path}`, R * r), dA: buf(`lora.dA.${m.path}`, r * m.inFeatures), dB: buf(`lora.dB.${m.path}`, m.outFeatures * r) };
       this.mods.push(mb);
       modOf.set(`${m.layer}:${m.module}`, mb);
     });
     this.uploadAdapter(adapter);
 
-    // activations kept per layer
-    const xs = Array.from({ length: L + 1 }, (_, l) => buf(`act.x${l}`, T * C));
-    const per = (name: string, n: number) => Array.from({ length: L }, (_, l) => buf(`act.${name}${l}`, T * n));
-    const h = per('h', C); const q = per('q', QD); const k = per('k', KD); const v = per('v', KD); const att = per('att', QD);
+    // activations: layer inputs always; the rest per layer, or one shared set (recompute)
+    const xs = Array.from({ length: L + 1 }, (_, l) => buf(`act.x${l}`, R * C));
+    const per = (name: string, n: number) => {
+      if (this.recompute) { const b = buf(`act.${name}`, R * n); return Array.from({ length: L }, () => b); }
+      return Array.from({ length: L }, (_, l) => buf(`act.${name}${l}`, R * n));
+    };
+    const h = per('h', C); const q = per('q', QD); const k = per('k', KD); const v = per('v', KD); const att = per('att', QD); const lse = per('lse', H);
     const xMid = per('xmid', C); const h2 = per('h2', C); const g = per('gate', F); const u = per('up', F); const act = per('act', F);
-    const hn = buf('act.hn', T * C);
+    const hn = buf('act.hn', R * C);
 
-    const fwd = this.forwardList;
-    const gemm = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, s: GemmShape, label: string) =>
-      list.push(gemmDispatch(device, { x, y, gates: this.gates, out, params: uni(`params.${label}`, gemmParams(s)) }, s.m, s.n, label));
+    const gemm = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, s: GemmShape, label: string, mRows = false) =>
+      list.push(gemmDispatch(device, { x, y, gates: this.gates, out, params: uni(`params.${label}`, gemmParams(s)), step }, s.m, s.n, label, mRows ? (t) => t : undefined));
+    const rowsBy = (n: number) => (t: number) => grid2(Math.ceil((t * n) / 256));
+    const copy = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, n: number, b: number) =>
+      list.push({ ...axpbyDispatch(device, { x, y, params: uni('params.axpby', axpbyParams(R * n, 1, b)) }, R * n), grid: rowsBy(n) });
 
     // y (=|+=) x·Wᵀ + b (+ LoRA)
-    const linear = (l: number, module: string, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
+    const linear = (list: Dispatch[], l: number, module: string, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
       const wName = `model.layers.${l}.${module}.weight`;
       const w = W(wName); const [N, K] = w.shape;
       const b = decoder.weight(`model.layers.${l}.${module}.bias`);
       const flags = (accumulate ? FLAG_ACCUMULATE : 0) | (b ? FLAG_BIAS : 0);
       for (const ch of w.chunks) {
         const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags, m: 0 }));
-        fwd.push(matmulDispatch(device, 'generic', { x, w: ch.buffer, bias: b?.chunks[0].buffer ?? dummy, out, params, step }, ch.rows, (t) => t, wName));
+        list.push(matmulDispatch(device, mm(K), { x, w: ch.buffer, bias: b?.chunks[0].buffer ?? dummy, out, params, step }, ch.rows, (t) => t, wName));
       }
       const mb = modOf.get(`${l}:${module}`);
       if (mb) {
-        const r = mb.m.r; const s = loraScaling(mb.m);
-        gemm(fwd, x, mb.A, mb.u, { m: T, n: r, k: K, x: { s0: K, s1: 1 }, y: { s0: 1, s1: K }, out: { s0: r, s1: 1 } }, `lora.down.${mb.m.path}`);
-        gemm(fwd, mb.u, mb.B, out, { m: T, n: N, k: r, x: { s0: r, s1: 1 }, y: { s0: 1, s1: r }, out: { s0: N, s1: 1 }, alpha: s, flags: GEMM_ACCUMULATE | GEMM_GATE, gidx: mb.idx }, `lora.up.${mb.m.path}`);
+        const r = mb.r;
+        gemm(list, x, mb.A, mb.u, { m: R, n: r, k: K, x: { s0: K, s1: 1 }, y: { s0: 1, s1: K }, out: { s0: r, s1: 1 }, flags: GEMM_M_ROWS }, `lora.down.${mb.m.path}`, true);
+        gemm(list, mb.u, mb.B, out, { m: R, n: N, k: r, x: { s0: r, s1: 1 }, y: { s0: 1, s1: r }, out: { s0: N, s1: 1 }, alpha: mb.scale, flags: GEMM_ACCUMULATE | GEMM_GATE | GEMM_M_ROWS, gidx: mb.idx }, `lora.up.${mb.m.path}`, true);
       }
     };
-    const copy = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, n: number, b: number) => list.push(axpbyDispatch(device, { x, y, params: uni('params.axpby', axpbyParams(n, 1, b)) }, n));
 
+    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
+    const normRows = kernel(device, 'rmsnorm-rows', RMSNORM_ROWS_WGSL, RMSNORM_BINDINGS);
+    const norm = (list: Dispatch[], x: GPUBuffer, w: GPUBuffer, out: GPUBuffer) => list.push(rowwise
+      ? { label: 'rmsnorm', pipeline: normRows.pipeline, bind: bindGroup(device, normRows, [x, w, out, normP, step]), grid: (t) => [Math.ceil(t / 64), 1, 1] }
+      : rmsnormDispatch(device, { x, w, out, params: normP, step }, (t) => t));
+    const attP = uni('params.attn', attentionPackedParams(H, KV, D, R));
+    const ropeQ = uni('params.ropeq', ropeParams(H, D)); const ropeK = uni('params.ropek', ropeParams(KV, D));
+    const swP = uni('params.swiglu', swigluParams(F));
+
+    /** Layer l's forward from xs[l]; `full` also writes xs[l+1] (the recompute in the backward does not need it). */
+    const layerForward = (list: Dispatch[], l: number, full: boolean) => {
+      const p = `model.layers.${l}`;
+      norm(list, xs[l], one(`${p}.input_layernorm.weight`), h[l]);
+      linear(list, l, 'self_attn.q_proj', h[l], q[l], false);
+      linear(list, l, 'self_attn.k_proj', h[l], k[l], false);
+      linear(list, l, 'self_attn.v_proj', h[l], v[l], false);
+      list.push(ropeRowsDispatch(device, { x: q[l], table, params: ropeQ, step, rows: this.rows }, H, D));
+      list.push(ropeRowsDispatch(device, { x: k[l], table, params: ropeK, step, rows: this.rows }, KV, D));
+      list.push(attentionPackedDispatch(device, { q: q[l], k: k[l], v: v[l], out: att[l], lse: lse[l], rows: this.rows, params: attP, step }, { h: H, d: D }));
+      copy(list, xs[l], xMid[l], C, 0);
+      linear(list, l, 'self_attn.o_proj', att[l], xMid[l], true);
+      norm(list, xMid[l], one(`${p}.post_attention_layernorm.weight`), h2[l]);
+      linear(list, l, 'mlp.gate_proj', h2[l], g[l], false);
+      linear(list, l, 'mlp.up_proj', h2[l], u[l], false);
+      list.push(swigluDispatch(device, { gate: g[l], up: u[l], out: act[l], params: swP, step }, F));
+      if (!full) return;
+      copy(list, xMid[l], xs[l + 1], C, 0);
+      linear(list, l, 'mlp.down_proj', act[l], xs[l + 1], true);
+    };
+
+    const fwd = this.forwardList;
     for (const ch of W('model.embed_tokens.weight').chunks) {
       fwd.push(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: xs[0], params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
     }
-    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
-    const attP = uni('params.attn', attentionParams(H, KV, D));
-    const ropeQ = uni('params.ropeq', ropeParams(H, D)); const ropeK = uni('params.ropek', ropeParams(KV, D));
-    const swP = uni('params.swiglu', swigluParams(F));
-    for (let l = 0; l < L; l++) {
-      const p = `model.layers.${l}`;
-      fwd.push(rmsnormDispatch(device, { x: xs[l], w: one(`${p}.input_layernorm.weight`), out: h[l], params: normP, step }, (t) => t));
-      linear(l, 'self_attn.q_proj', h[l], q[l], false);
-      linear(l, 'self_attn.k_proj', h[l], k[l], false);
-      linear(l, 'self_attn.v_proj', h[l], v[l], false);
-      fwd.push(ropeDispatch(device, { x: q[l], table, params: ropeQ, step }, H, D));
-      fwd.push(ropeDispatch(device, { x: k[l], table, params: ropeK, step }, KV, D));
-      fwd.push(attentionDispatch(device, { q: q[l], k: k[l], v: v[l], out: att[l], params: attP, step }, H));
-      copy(fwd, xs[l], xMid[l], T * C, 0);
-      linear(l, 'self_attn.o_proj', att[l], xMid[l], true);
-      fwd.push(rmsnormDispatch(device, { x: xMid[l], w: one(`${p}.post_attention_layernorm.weight`), out: h2[l], params: normP, step }, (t) => t));
-      linear(l, 'mlp.gate_proj', h2[l], g[l], false);
-      linear(l, 'mlp.up_proj', h2[l], u[l], false);
-      fwd.push(swigluDispatch(device, { gate: g[l], up: u[l], out: act[l], params: swP, step }, F));
-      copy(fwd, xMid[l], xs[l + 1], T * C, 0);
-      linear(l, 'mlp.down_proj', act[l], xs[l + 1], true);
-    }
-    fwd.push(rmsnormDispatch(device, { x: xs[L], w: one('model.norm.weight'), out: hn, params: normP, step }, (t) => t));
+    for (let l = 0; l < L; l++) layerForward(fwd, l, true);
+    norm(fwd, xs[L], one('model.norm.weight'), hn);
+
+    // ------------------------------------------------------------ LM head fused with the loss, by row chunks
+    const budgetRows = Math.floor((64 * 2 ** 20) / (2 * V * 4) / 64) * 64;
+    const Rc = Math.min(opts.headChunkRows ?? Math.max(64, budgetRows), R);
+    if (Rc < R && Rc % 64 !== 0) throw new Error(`train pass: headChunkRows ${Rc} must be a multiple of 64`);
+    this.headChunkRows = Rc;
+    this.logitsChunk = buf('head.logits', Rc * V);
+    const dlogits = buf('head.dlogits', Rc * V);
+    const dh = buf('grad.h', R * C);
     const head = W(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
-    for (const ch of head.chunks) {
-      const params = uni('params.head', matmulParams({ n: ch.rows, k: C, ldo: V, noff: ch.r0, flags: 0, m: 0 }));
-      fwd.push(matmulDispatch(device, 'generic', { x: hn, w: ch.buffer, bias: dummy, out: this.logitsBuf, params, step }, ch.rows, (t) => t, 'lm_head'));
+    const nChunks = Math.ceil(R / Rc);
+    for (let ci = 0; ci < nChunks; ci++) {
+      const r0 = ci * Rc; const cap = Math.min(Rc, R - r0);
+      const cstep = a.create(`head.step${ci}`, 16, 0x40 | 0x08);
+      this.chunkSteps.push(cstep);
+      const rowsOf = (t: number) => Math.max(0, Math.min(cap, t - r0));
+      const range = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b, offset: r0 * C * 4, size: cap * C * 4 });
+      const hl: Dispatch[] = [];
+      const hk = kernel(device, `matmul-${mm(C)}`, matmulWgsl(mm(C)), MATMUL_BINDINGS);
+      for (const ch of head.chunks) {
+        // hn bound from row r0 (the offset r0·C·4 is a multiple of 256 bytes: Rc % 64 == 0)
+        const params = uni('params.head', matmulParams({ n: ch.rows, k: C, ldo: V, noff: ch.r0, flags: 0, m: 0 }));
+        hl.push({ label: 'lm_head', pipeline: hk.pipeline, bind: bindGroup(device, hk, [range(hn), ch.buffer, dummy, this.logitsChunk, params, cstep], 'lm_head'), grid: (t) => matmulGrid(mm(C), rowsOf(t), ch.rows) });
+      }
+      hl.push(xentChunkDispatch(device, { logits: this.logitsChunk, targets: this.targets, weights: this.weights, dlogits, losses: this.losses, params: uni('params.xent', xentChunkParams(V, r0)), step: cstep }, rowsOf, rowwise));
+      // teacher top-k KL (ops/kl-topk.ts) adds into dlogits here when a batch carries teacher log-probs
+      this.headLoss.push(hl);
+      this.headBack.push(head.chunks.map((ch, i) => linearDxTiledDispatch(device, {
+        dout: dlogits, w: ch.buffer, dx: range(dh),
+        params: uni('params.dx.head', linearDxParams({ m: 0, n: ch.rows, k: C, ldd: V, noff: ch.r0, accumulate: i > 0 })), step: cstep,
+      }, C, rowsOf, 'dx.head')));
     }
 
     // ------------------------------------------------------------ backward
     const bwd = this.backwardList;
-    const dlogits = buf('grad.logits', T * V);
-    const dx = buf('grad.x', T * C); const dtmp = buf('grad.tmp', T * C); const dh = buf('grad.h', T * C);
-    const dact = buf('grad.act', T * F); const dg = buf('grad.gate', T * F); const du = buf('grad.up', T * F);
-    const datt = buf('grad.att', T * QD); const dq = buf('grad.q', T * QD); const dkv = buf('grad.kv', 2 * T * KD);
-    const stats = buf('grad.attstats', T * H * 4);
-    const maxOutR = Math.max(1, ...adapter.modules.map((m) => m.outFeatures * m.r)); const maxR = Math.max(1, ...adapter.modules.map((m) => m.r));
-    const Mtmp = buf('grad.lora.M', maxOutR); const dU = buf('grad.lora.du', T * maxR);
-    const rmsDx = kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform']);
-    const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, T));
+    const dx = buf('grad.x', R * C); const dtmp = buf('grad.tmp', R * C);
+    const dact = buf('grad.act', R * F); const dg = buf('grad.gate', R * F); const du = buf('grad.up', R * F);
+    const datt = buf('grad.att', R * QD); const dq = buf('grad.q', R * QD); const dkv = buf('grad.kv', 2 * R * KD);
+    const delta = buf('grad.attdelta', R * H);
+    const maxR = Math.max(1, ...this.mods.map((mb) => mb.r));
+    const maxOut = Math.max(1, ...adapter.modules.map((m) => m.outFeatures));
+    const Mtmp = buf('grad.lora.M', maxOut * maxR); const dU = buf('grad.lora.du', R * maxR);
+    const rmsDx = rowwise ? kernel(device, 'rmsnorm-dx-rows', RMSNORM_DX_ROWS_WGSL, ['read', 'read', 'read', 'rw', 'uniform']) : kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform']);
+    const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, R));
     const normDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer) =>
-      bwd.push({ label: 'rmsnorm-dx', pipeline: rmsDx.pipeline, bind: bindGroup(device, rmsDx, [x, w, dout, out, normDxP]), grid: () => [T, 1, 1] });
+      bwd.push({ label: 'rmsnorm-dx', pipeline: rmsDx.pipeline, bind: bindGroup(device, rmsDx, [x, w, dout, out, normDxP]), grid: (t) => (rowwise ? [Math.ceil(t / 64), 1, 1] : [t, 1, 1]) });
     const swB = kernel(device, 'swiglu-bwd', SWIGLU_BACKWARD_WGSL, SWIGLU_BACKWARD_BINDINGS);
-    const swBP = uni('params.swiglubwd', swigluParams(F, T));
+    const swBP = uni('params.swiglubwd', swigluParams(F, R));
 
-    /** dIn (=|+=) dy·W (+ LoRA path); LoRA grads of the module. dy (T,out) at element offset doff. */
+    /** dIn (=|+=) dy·W (+ LoRA path); LoRA grads of the module (accumulated). dy (t,out) at element offset doff. */
     const linearBack = (l: number, module: string, xIn: GPUBuffer, dy: GPUBuffer, doff: number, dIn: GPUBuffer, accumulate: boolean) => {
       const wName = `model.layers.${l}.${module}.weight`;
       const w = W(wName); const [N, K] = w.shape;
       w.chunks.forEach((ch, i) => {
-        const params = uni(`params.dx.${wName}`, linearDxParams({ m: T, n: ch.rows, k: K, ldd: N, noff: ch.r0, doff, accumulate: accumulate || i > 0 }));
-        bwd.push(linearDxDispatch(device, { dout: dy, w: ch.buffer, dx: dIn, params }, T, K, `dx.${wName}`));
+        const params = uni(`params.dx.${wName}`, linearDxParams({ m: 0, n: ch.rows, k: K, ldd: N, noff: ch.r0, doff, accumulate: accumulate || i > 0 }));
+        bwd.push(linearDxTiledDispatch(device, { dout: dy, w: ch.buffer, dx: dIn, params, step }, K, (t) => t, `dx.${wName}`));
       });
       const mb = modOf.get(`${l}:${module}`);
       if (!mb) return;
-      const path = mb.m.path; const r = mb.m.r; const s = loraScaling(mb.m);
-      gemm(bwd, dy, mb.u, Mtmp, { m: N, n: r, k: T, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s }, `lora.M.${path}`);
-      gemm(bwd, dy, mb.u, mb.dB, { m: N, n: r, k: T, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_GATE, gidx: mb.idx }, `lora.dB.${path}`);
-      gemm(bwd, Mtmp, mb.B, this.dgates, { m: 1, n: 1, k: N * r, x: { s0: 0, s1: 1 }, y: { s0: 1, s1: 0 }, out: { off: mb.idx, s0: 0, s1: 0 } }, `lora.dgate.${path}`);
-      gemm(bwd, dy, mb.B, dU, { m: T, n: r, k: N, x: { off: doff, s0: N, s1: 1 }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_GATE, gidx: mb.idx }, `lora.du.${path}`);
-      gemm(bwd, dU, xIn, mb.dA, { m: r, n: K, k: T, x: { s0: 1, s1: r }, y: { s0: K, s1: 1 }, out: { s0: K, s1: 1 } }, `lora.dA.${path}`);
-      gemm(bwd, dU, mb.A, dIn, { m: T, n: K, k: r, x: { s0: r, s1: 1 }, y: { s0: K, s1: 1 }, out: { s0: K, s1: 1 }, flags: GEMM_ACCUMULATE }, `lora.dx.${path}`);
+      const path = mb.m.path; const r = mb.r; const s = mb.scale;
+      gemm(bwd, dy, mb.u, Mtmp, { m: N, n: r, k: R, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_K_ROWS }, `lora.M.${path}`);
+      gemm(bwd, dy, mb.u, mb.dB, { m: N, n: r, k: R, x: { off: doff, s0: 1, s1: N }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_GATE | GEMM_ACCUMULATE | GEMM_K_ROWS, gidx: mb.idx }, `lora.dB.${path}`);
+      gemm(bwd, Mtmp, mb.B, this.dgates, { m: 1, n: 1, k: N * r, x: { s0: 0, s1: 1 }, y: { s0: 1, s1: 0 }, out: { off: mb.idx, s0: 0, s1: 0 }, flags: GEMM_ACCUMULATE }, `lora.dgate.${path}`);
+      gemm(bwd, dy, mb.B, dU, { m: R, n: r, k: N, x: { off: doff, s0: N, s1: 1 }, y: { s0: r, s1: 1 }, out: { s0: r, s1: 1 }, alpha: s, flags: GEMM_GATE | GEMM_M_ROWS, gidx: mb.idx }, `lora.du.${path}`, true);
+      gemm(bwd, dU, xIn, mb.dA, { m: r, n: K, k: R, x: { s0: 1, s1: r }, y: { s0: K, s1: 1 }, out: { s0: K, s1: 1 }, flags: GEMM_ACCUMULATE | GEMM_K_ROWS }, `lora.dA.${path}`);
+      gemm(bwd, dU, mb.A, dIn, { m: R, n: K, k: r, x: { s0: r, s1: 1 }, y: { s0: K, s1: 1 }, out: { s0: K, s1: 1 }, flags: GEMM_ACCUMULATE | GEMM_M_ROWS }, `lora.dx.${path}`, true);
     };
 
-    bwd.push(crossEntropyDispatch(device, { logits: this.logitsBuf, targets: this.targets, weights: this.weights, dlogits, losses: this.losses, params: uni('params.xent', crossEntropyParams(T, V)) }, T));
-    head.chunks.forEach((ch, i) => {
-      const params = uni('params.dx.head', linearDxParams({ m: T, n: ch.rows, k: C, ldd: V, noff: ch.r0, accumulate: i > 0 }));
-      bwd.push(linearDxDispatch(device, { dout: dlogits, w: ch.buffer, dx: dh, params }, T, C, 'dx.head'));
-    });
     normDx(xs[L], one('model.norm.weight'), dh, dx);
-    const attBP = uni('params.attnbwd', attentionBackwardParams(T, H, KV, D));
     const ropeQi = uni('params.ropeq.inv', ropeParams(H, D, -1)); const ropeKi = uni('params.ropek.inv', ropeParams(KV, D, -1));
     for (let l = L - 1; l >= 0; l--) {
       const p = `model.layers.${l}`;
+      if (this.recompute) layerForward(bwd, l, false);
       linearBack(l, 'mlp.down_proj', act[l], dx, 0, dact, false);
-      bwd.push({ label: 'swiglu-bwd', pipeline: swB.pipeline, bind: bindGroup(device, swB, [g[l], u[l], dact, dg, du, swBP]), grid: () => grid2(Math.ceil((F * T) / 256)) });
+      bwd.push({ label: 'swiglu-bwd', pipeline: swB.pipeline, bind: bindGroup(device, swB, [g[l], u[l], dact, dg, du, swBP]), grid: rowsBy(F) });
       linearBack(l, 'mlp.gate_proj', h2[l], dg, 0, dh, false);
       linearBack(l, 'mlp.up_proj', h2[l], du, 0, dh, true);
       normDx(xMid[l], one(`${p}.post_attention_layernorm.weight`), dh, dtmp);
-      copy(bwd, dtmp, dx, T * C, 1);
+      copy(bwd, dtmp, dx, C, 1);
       linearBack(l, 'self_attn.o_proj', att[l], dx, 0, datt, false);
-      bwd.push(...attentionBackwardDispatches(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, stats, dq, dkv, params: attBP }, { t: T, h: H, hkv: KV, d: D }));
-      bwd.push(ropeDispatch(device, { x: dq, table, params: ropeQi, step }, H, D, 'rope-inv'));
-      bwd.push(ropeDispatch(device, { x: dkv, table, params: ropeKi, step }, KV, D, 'rope-inv'));
+      bwd.push(...attentionPackedBackwardDispatches(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, lse: lse[l], delta, dq, dkv, rows: this.rows, params: attP, step }, { h: H, hkv: KV, d: D }));
+      bwd.push(ropeRowsDispatch(device, { x: dq, table, params: ropeQi, step, rows: this.rows }, H, D, 'rope-inv'));
+      bwd.push(ropeRowsDispatch(device, { x: dkv, table, params: ropeKi, step, rows: this.rows }, KV, D, 'rope-inv'));
       linearBack(l, 'self_attn.q_proj', h[l], dq, 0, dh, false);
       linearBack(l, 'self_attn.k_proj', h[l], dkv, 0, dh, true);
-      linearBack(l, 'self_attn.v_proj', h[l], dkv, T * KD, dh, true);
+      linearBack(l, 'self_attn.v_proj', h[l], dkv, R * KD, dh, true);
       normDx(xs[l], one(`${p}.input_layernorm.weight`), dh, dtmp);
-      copy(bwd, dtmp, dx, T * C, 1);
+      copy(bwd, dtmp, dx, C, 1);
     }
+  }
+
+  /** Live GPU bytes of this pass (the allocation tracker). */
+  get gpuBytes(): number { return this.alloc.liveBytes; }
+  get peakBytes(): number { return this.alloc.peakBytes; }
+  /** Dispatches in one training step of t rows (for the benchmark). */
+  dispatchCount(t = this.T): { forward: number; head: number; backward: number } {
+    const n = (l: readonly Dispatch[]) => l.filter((d) => d.grid(t).every((v) => v > 0)).length;
+    return { forward: n(this.forwardList), head: this.headLoss.reduce((s, l, i) => s + n(l) + n(this.headBack[i]), 0), backward: n(this.backwardList) };
   }
 
   /** Copies A, B and gates of `a` (same structure as at construction) to the GPU. */
@@ -219,21 +316,57 @@ export class LoraTrainPass {
     q.writeBuffer(this.gates, 0, Float32Array.from(a.modules, (m) => m.gate));
   }
 
-  private writeIds(ids: readonly number[]): void {
+  /** Writes ids, rows, targets, weights and the step uniforms; returns t. */
+  private writeBatch(b: { ids: readonly number[]; targets?: readonly number[]; weights?: readonly number[]; lengths?: readonly number[] }): number {
     if (this.disposed) throw new Error('train pass disposed');
-    if (ids.length !== this.T) throw new Error(`train pass built for ${this.T} tokens, got ${ids.length}`);
+    const t = b.ids.length;
+    if (t < 1 || t > this.T) throw new Error(`train pass built for up to ${this.T} rows, got ${t}`);
     const V = this.decoder.config.vocabSize;
-    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`Token id ${id} is outside the vocabulary (0..${V - 1})`);
-    this.ctx.device.queue.writeBuffer(this.ids, 0, Uint32Array.from(ids));
+    for (const id of b.ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`Token id ${id} is outside the vocabulary (0..${V - 1})`);
+    const lengths = b.lengths ?? [t];
+    if (lengths.reduce((s, n) => s + n, 0) !== t || lengths.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`batch: sequence lengths [${lengths.join(', ')}] must be positive and sum to the ${t} ids`);
+    const { queue } = this.ctx.device;
+    queue.writeBuffer(this.ids, 0, Uint32Array.from(b.ids));
+    queue.writeBuffer(this.rows, 0, Uint32Array.from(packedRows(lengths).flat()));
+    if (b.targets && b.weights) {
+      if (b.targets.length !== t || b.weights.length !== t) throw new Error(`batch: targets and weights need ${t} entries`);
+      queue.writeBuffer(this.targets, 0, Uint32Array.from(b.targets, (y) => (y < 0 ? NO_TARGET : y)));
+      queue.writeBuffer(this.weights, 0, Float32Array.from(b.weights));
+    }
+    queue.writeBuffer(this.step, 0, new Uint32Array([t, 0, 0, 0]));
+    this.chunkSteps.forEach((s, i) => queue.writeBuffer(s, 0, new Uint32Array([Math.max(0, Math.min(this.headChunkRows, t - i * this.headChunkRows)), 0, 0, 0])));
+    return t;
   }
 
-  /** Forward only: logits (T,V). */
+  /** Forward only: logits (t,V), assembled chunk by chunk (tests; training never holds them at once). */
   async logits(ids: readonly number[]): Promise<Float32Array> {
-    this.writeIds(ids);
-    const enc = this.ctx.device.createCommandEncoder({ label: 'lora-forward' });
-    encodeDispatches(enc, this.forwardList, this.T, 'lora-forward');
-    this.ctx.device.queue.submit([enc.finish()]);
-    return readF32(this.ctx.device, this.logitsBuf, this.T * this.decoder.config.vocabSize);
+    const t = this.writeBatch({ ids });
+    const V = this.decoder.config.vocabSize;
+    const { device } = this.ctx;
+    const full = device.createBuffer({ size: Math.max(16, t * V * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const enc = device.createCommandEncoder({ label: 'lora-forward' });
+    encodeDispatches(enc, this.forwardList, t, 'lora-forward');
+    this.headLoss.forEach((hl, i) => {
+      const rows = Math.min(this.headChunkRows, t - i * this.headChunkRows);
+      if (rows <= 0) return;
+      encodeDispatches(enc, hl.filter((d) => d.label === 'lm_head'), t, 'lm-head');
+      enc.copyBufferToBuffer(this.logitsChunk, 0, full, i * this.headChunkRows * V * 4, rows * V * 4);
+    });
+    device.queue.submit([enc.finish()]);
+    const out = await readF32(device, full, t * V);
+    full.destroy();
+    return out;
+  }
+
+  /** Loss of a batch without a backward pass (validation; the forward the benchmark compares with). */
+  async forwardLoss(batch: PackedBatch): Promise<{ loss: number; rowLosses: Float32Array }> {
+    const t = this.writeBatch(batch);
+    const { device } = this.ctx;
+    const enc = device.createCommandEncoder({ label: 'lora-loss' });
+    encodeDispatches(enc, [...this.forwardList, ...this.headLoss.flat()], t, 'lora-loss');
+    device.queue.submit([enc.finish()]);
+    const rowLosses = await readF32(device, this.losses, t);
+    return { loss: rowLosses.reduce((s, v) => s + v, 0), rowLosses };
   }
 
   /** Trainable tensors on the GPU: A and B of every module, then the gates (no weight decay on gates). */
@@ -258,27 +391,32 @@ export class LoraTrainPass {
     return this.adapter;
   }
 
-  /** Forward + backward: loss = Σ_t w_t·CE_t and the gradient of every LoRA A, B, gate
-   *  (gradients stay on the GPU, and are also read back unless readGrads is false). */
-  async run(batch: TrainBatch, opts: { readGrads?: boolean } = {}): Promise<GpuTrainResult> {
-    this.writeIds(batch.ids);
-    const T = this.T;
-    if (batch.targets.length !== T || batch.weights.length !== T) throw new Error(`batch: targets and weights need ${T} entries`);
+  /** Forward + backward of one micro-batch: loss = Σ_rows w·CE and the gradient of every LoRA A, B,
+   *  gate, added to the gradients on the GPU (cleared first unless `accumulate`); read back unless
+   *  readGrads is false. */
+  async run(batch: PackedBatch, opts: { readGrads?: boolean; accumulate?: boolean } = {}): Promise<GpuTrainResult> {
+    if (!batch.targets || !batch.weights) throw new Error('batch: targets and weights are required for training');
+    const t = this.writeBatch(batch);
     const { device } = this.ctx;
-    device.queue.writeBuffer(this.targets, 0, Uint32Array.from(batch.targets, (y) => (y < 0 ? NO_TARGET : y)));
-    device.queue.writeBuffer(this.weights, 0, Float32Array.from(batch.weights));
     const enc = device.createCommandEncoder({ label: 'lora-train' });
-    encodeDispatches(enc, [...this.forwardList, ...this.backwardList], T, 'lora-train');
+    if (!opts.accumulate) {
+      for (const mb of this.mods) { enc.clearBuffer(mb.dA); enc.clearBuffer(mb.dB); }
+      enc.clearBuffer(this.dgates);
+    }
+    const list = [...this.forwardList];
+    this.headLoss.forEach((hl, i) => list.push(...hl, ...this.headBack[i]));
+    list.push(...this.backwardList);
+    encodeDispatches(enc, list, t, 'lora-train');
     device.queue.submit([enc.finish()]);
-    const losses = await readF32(device, this.losses, T);
-    const loss = losses.reduce((a, b) => a + b, 0);
-    if (opts.readGrads === false) return { loss, grads: new Map() };
+    const rowLosses = await readF32(device, this.losses, t);
+    const loss = rowLosses.reduce((a, b) => a + b, 0);
+    if (opts.readGrads === false) return { loss, rowLosses, grads: new Map() };
     const dg = await readF32(device, this.dgates, this.mods.length);
     const grads = new Map<string, GpuLoraGrad>();
     for (const mb of this.mods) {
       grads.set(mb.m.path, { dA: await readF32(device, mb.dA, mb.m.A.length), dB: await readF32(device, mb.dB, mb.m.B.length), dGate: dg[mb.idx] });
     }
-    return { loss, grads };
+    return { loss, rowLosses, grads };
   }
 
   dispose(): void {

@@ -2,6 +2,8 @@
 //   forward:  x (T,C) f32, w (C) f16 -> out (T,C) f32
 //   backward: dout (T,C) -> dx (T,C) = (w·dout)/r - x·Σ(w·dout·x)/(C·r³), r = sqrt(mean(x²)+eps)
 //             dw (C) f32 = Σ_t dout·x/r  (for a trainable norm weight)
+// Two shapes of the same math: one workgroup per row with a tree reduction (real GPUs), or one
+// thread per row, no barriers (the *_ROWS kernels: SwiftShader, where barriers are very costly).
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
 /** x, w, out, params, step */
@@ -53,6 +55,46 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let inv = inverseSqrt(red[0] / f32(p.c) + p.eps);
   let k = red2[0] * inv * inv * inv / f32(p.c);
   for (var c = lid; c < p.c; c += 64u) { dx[row + c] = w_at(c) * dout[row + c] * inv - x[row + c] * k; }
+}`;
+
+/** Forward, one thread per row; bindings as RMSNORM_WGSL (rows = p.m, or step.t when 0; no `last`). */
+export const RMSNORM_ROWS_WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct P { c: u32, eps: f32, m: u32, last: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(4) var<uniform> step: Step;
+fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  if (g.x >= select(step.t, p.m, p.m != 0u)) { return; }
+  let row = g.x * p.c;
+  var ss = 0.0;
+  for (var c = 0u; c < p.c; c++) { let v = x[row + c]; ss += v * v; }
+  let inv = inverseSqrt(ss / f32(p.c) + p.eps);
+  for (var c = 0u; c < p.c; c++) { out[row + c] = x[row + c] * inv * w_at(c); }
+}`;
+
+/** dx, one thread per row (rows < p.m); bindings as RMSNORM_DX_WGSL. */
+export const RMSNORM_DX_ROWS_WGSL = /* wgsl */ `
+struct P { c: u32, eps: f32, m: u32, p0: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read> dout: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  if (g.x >= p.m) { return; }
+  let row = g.x * p.c;
+  var ss = 0.0; var dot = 0.0;
+  for (var c = 0u; c < p.c; c++) { let v = x[row + c]; ss += v * v; dot += w_at(c) * dout[row + c] * v; }
+  let inv = inverseSqrt(ss / f32(p.c) + p.eps);
+  let k = dot * inv * inv * inv / f32(p.c);
+  for (var c = 0u; c < p.c; c++) { dx[row + c] = w_at(c) * dout[row + c] * inv - x[row + c] * k; }
 }`;
 
 /** dw (C) over m rows, one thread per channel. Bindings: x, dout, dw, params */

@@ -4,6 +4,7 @@
 // angle: WGSL's cos/sin may be off by 2^-11 absolute (SwiftShader is), a table is exact.
 //   forward:  x (T, nh, D) in place; out[i] = x[i]cos - x[i+D/2]sin, out[i+D/2] = x[i+D/2]cos + x[i]sin
 //   (atPos: x is a cache (maxLen, nh, D) and rows pos..pos+T-1 are rotated)
+//   batched:  x (T, nh, D) in place, row t at its own position rows[t].y (ROPE_ROWS_WGSL)
 //   backward: the same kernel with sign = -1 (rotation by -angle is the transpose)
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
@@ -55,6 +56,36 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   x[o] = a * c - b * s;
   x[o + half] = b * c + a * s;
 }`;
+
+/** Batched decoding: row t of x (T, nh, D) is at its own position rows[t].y (rows[t] = (base, pos)). */
+export const ROPE_ROWS_WGSL = /* wgsl */ `
+${STEP_WGSL}
+struct P { nh: u32, d: u32, atpos: u32, sign: f32 }
+@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+@group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
+@group(0) @binding(2) var<uniform> p: P;
+@group(0) @binding(3) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> rows: array<vec2<u32>>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let half = p.d / 2u;
+  let i = g.x % half; let h = g.x / half; let t = g.y;
+  if (h >= p.nh || t >= step.t) { return; }
+  let v = cs[rows[t].y * half + i];
+  let c = v.x; let s = v.y * p.sign;
+  let o = (t * p.nh + h) * p.d + i;
+  let a = x[o]; let b = x[o + half];
+  x[o] = a * c - b * s;
+  x[o + half] = b * c + a * s;
+}`;
+
+/** x, table, params, step, rows */
+export const ROPE_ROWS_BINDINGS: readonly BindingKind[] = [...ROPE_BINDINGS, 'read'];
+
+export function ropeRowsDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GPUBuffer; params: GPUBuffer; step: GPUBuffer; rows: GPUBuffer }, nh: number, d: number, label = 'rope'): Dispatch {
+  const k = kernel(device, 'rope-rows', ROPE_ROWS_WGSL, ROPE_ROWS_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.table, b.params, b.step, b.rows]), grid: (t) => [Math.ceil((nh * d) / 2 / 64), t, 1] };
+}
 
 /** atPos: x holds rows by absolute position (a KV cache), so row = pos + t instead of t. */
 export function ropeParams(nh: number, d: number, sign = 1, atPos = false): Uint32Array {

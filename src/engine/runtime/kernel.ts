@@ -50,12 +50,18 @@ export function kernel(device: GPUDevice, label: string, code: string, kinds: re
   return k;
 }
 
-export function bindGroup(device: GPUDevice, k: Kernel, buffers: readonly GPUBuffer[], label?: string): GPUBindGroup {
+/** A bind group of whole buffers, or of ranges ({ buffer, offset, size }: offset a multiple of
+ *  minStorageBufferOffsetAlignment) for kernels that work on a chunk of rows of a larger buffer. */
+export function bindGroup(device: GPUDevice, k: Kernel, buffers: ReadonlyArray<GPUBuffer | GPUBufferBinding>, label?: string): GPUBindGroup {
   return device.createBindGroup({
     label,
     layout: k.layout,
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: buffers.map((b, binding) => ({ binding, resource: isRange(b) ? b : { buffer: b } })),
   });
+}
+
+function isRange(b: GPUBuffer | GPUBufferBinding): b is GPUBufferBinding {
+  return typeof (b as GPUBufferBinding).buffer === 'object' && (b as GPUBufferBinding).buffer !== null;
 }
 
 /** One recorded dispatch: a pipeline, its bind group and a grid that may depend on the step's token count. */

@@ -1,0 +1,205 @@
+// Causal grouped-query attention over packed sequences (training): several sequences of different
+// lengths share one row stream, and row t attends only to the rows of its own sequence.
+//   rows (R) vec2<u32> = (base, pos): row t is position pos of the sequence that starts at row base
+//   (the same per-row layout as batched decoding's rope/attention rows)
+//   forward:  q (R,H,D) after RoPE, k, v (R,Hkv,D) -> o (R,H,D), lse (R,H) = log Σ_j exp(s_tj)
+//             s_tj = scale·q_t·k_j for base_t <= j <= t; head h reads kv head h / (H/Hkv)
+//   backward: δ_t = Σ_e dO_t[e]·O_t[e]; P_tj = exp(s_tj − lse_t); dS_tj = P_tj·(dO_t·v_j − δ_t)
+//             dq_t = scale·Σ_j dS_tj·k_j;  dk_j = scale·Σ_{h in group} Σ_{t>=j, same seq} dS_tj·q_t
+//             dv_j = Σ_h Σ_t P_tj·dO_t
+// One thread per (row, head) in the forward and for dq (which also writes δ), one thread per
+// (key row, kv head) for dk/dv: no workgroup memory, no barriers (SwiftShader's are ~100x a GPU's),
+// no atomics; every score is computed once per kernel (flash-attention-2 order, not per element).
+// D is baked into the source (registers of D floats); D % 4 == 0.
+import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, grid2, kernel, paramWords } from '../runtime/kernel.ts';
+import { attentionBackwardRef } from './attention-backward.ts';
+import { attentionRef } from './attention.ts';
+
+const head = (d: number) => /* wgsl */ `
+${STEP_WGSL}
+struct P { h: u32, hkv: u32, scale: f32, cap: u32 }
+const D4 = ${d / 4}u;`;
+
+/** Q, K, V, O (rw), LSE (rw), rows, params, step. Grid: ceil(t·H/64) threads. */
+export const ATTN_PACKED_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'];
+
+function forwardWgsl(d: number): string {
+  return /* wgsl */ `${head(d)}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> O: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> rows: array<vec2<u32>>;
+@group(0) @binding(6) var<uniform> p: P;
+@group(0) @binding(7) var<uniform> step: Step;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = g.x + g.y * nwg.x * 64u;
+  if (i >= step.t * p.h) { return; }
+  let t = i / p.h; let h = i % p.h; let kvh = h / (p.h / p.hkv);
+  let base = rows[t].x;
+  var q: array<vec4<f32>, D4>; var acc: array<vec4<f32>, D4>;
+  for (var e = 0u; e < D4; e++) { q[e] = Q[i * D4 + e] * p.scale; acc[e] = vec4<f32>(0.0); }
+  var m = -1e30; var l = 0.0;
+  for (var j = base; j <= t; j++) {
+    let kb = (j * p.hkv + kvh) * D4;
+    var s = 0.0;
+    for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); }
+    if (s > m) {
+      let f = exp(m - s); l *= f; m = s;
+      for (var e = 0u; e < D4; e++) { acc[e] *= f; }
+    }
+    let pj = exp(s - m);
+    l += pj;
+    for (var e = 0u; e < D4; e++) { acc[e] += pj * V[kb + e]; }
+  }
+  for (var e = 0u; e < D4; e++) { O[i * D4 + e] = acc[e] / l; }
+  LSE[i] = m + log(l);
+}`;
+}
+
+/** Q, K, V, O, dO, LSE, DELTA (rw), dQ (rw), rows, params, step. Grid: ceil(t·H/64). */
+export const ATTN_PACKED_DQ_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'];
+
+function dqWgsl(d: number): string {
+  return /* wgsl */ `${head(d)}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> O: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> DO: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> LSE: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DELTA: array<f32>;
+@group(0) @binding(7) var<storage, read_write> DQ: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> rows: array<vec2<u32>>;
+@group(0) @binding(9) var<uniform> p: P;
+@group(0) @binding(10) var<uniform> step: Step;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = g.x + g.y * nwg.x * 64u;
+  if (i >= step.t * p.h) { return; }
+  let t = i / p.h; let h = i % p.h; let kvh = h / (p.h / p.hkv);
+  let base = rows[t].x;
+  var q: array<vec4<f32>, D4>; var dout: array<vec4<f32>, D4>; var acc: array<vec4<f32>, D4>;
+  var delta = 0.0;
+  for (var e = 0u; e < D4; e++) {
+    q[e] = Q[i * D4 + e] * p.scale; dout[e] = DO[i * D4 + e]; acc[e] = vec4<f32>(0.0);
+    delta += dot(dout[e], O[i * D4 + e]);
+  }
+  DELTA[i] = delta;
+  let lse = LSE[i];
+  for (var j = base; j <= t; j++) {
+    let kb = (j * p.hkv + kvh) * D4;
+    var s = 0.0; var dp = 0.0;
+    for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); dp += dot(dout[e], V[kb + e]); }
+    let ds = exp(s - lse) * (dp - delta);
+    for (var e = 0u; e < D4; e++) { acc[e] += ds * K[kb + e]; }
+  }
+  for (var e = 0u; e < D4; e++) { DQ[i * D4 + e] = acc[e] * p.scale; }
+}`;
+}
+
+/** Q, K, V, dO, LSE, DELTA, dKV (rw: dK (cap,Hkv,D) then dV), rows, params, step. Grid: ceil(t·Hkv/64). */
+export const ATTN_PACKED_DKV_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read', 'uniform', 'uniform'];
+
+function dkvWgsl(d: number): string {
+  return /* wgsl */ `${head(d)}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> DO: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> DELTA: array<f32>;
+@group(0) @binding(6) var<storage, read_write> DKV: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> rows: array<vec2<u32>>;
+@group(0) @binding(8) var<uniform> p: P;
+@group(0) @binding(9) var<uniform> step: Step;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = g.x + g.y * nwg.x * 64u;
+  if (i >= step.t * p.hkv) { return; }
+  let j = i / p.hkv; let kvh = i % p.hkv;
+  let base = rows[j].x;
+  let grp = p.h / p.hkv;
+  var k: array<vec4<f32>, D4>; var v: array<vec4<f32>, D4>; var dk: array<vec4<f32>, D4>; var dv: array<vec4<f32>, D4>;
+  for (var e = 0u; e < D4; e++) { k[e] = K[i * D4 + e] * p.scale; v[e] = V[i * D4 + e]; dk[e] = vec4<f32>(0.0); dv[e] = vec4<f32>(0.0); }
+  for (var t = j; t < step.t; t++) {
+    if (rows[t].x != base) { break; }
+    for (var hh = 0u; hh < grp; hh++) {
+      let qi = t * p.h + kvh * grp + hh;
+      let qb = qi * D4;
+      var s = 0.0; var dp = 0.0;
+      for (var e = 0u; e < D4; e++) { s += dot(Q[qb + e], k[e]); dp += dot(DO[qb + e], v[e]); }
+      let pj = exp(s - LSE[qi]);
+      let ds = pj * (dp - DELTA[qi]);
+      for (var e = 0u; e < D4; e++) { dv[e] += pj * DO[qb + e]; dk[e] += ds * Q[qb + e]; }
+    }
+  }
+  let n = p.cap * p.hkv * D4;
+  for (var e = 0u; e < D4; e++) { DKV[i * D4 + e] = dk[e] * p.scale; DKV[n + i * D4 + e] = dv[e]; }
+}`;
+}
+
+/** cap: row capacity of the buffers (dV starts at cap·Hkv·D in dKV). */
+export function attentionPackedParams(h: number, hkv: number, d: number, cap: number): Uint32Array {
+  if (d % 4 !== 0 || d > 256) throw new Error(`packed attention: head_dim ${d} must be a multiple of 4 and <= 256`);
+  if (h % hkv !== 0) throw new Error(`packed attention: ${h} query heads are not a multiple of ${hkv} kv heads`);
+  return paramWords([h, hkv, { f: 1 / Math.sqrt(d) }, cap]);
+}
+
+const threads = (n: number): [number, number, number] => grid2(Math.ceil(n / 64));
+
+export function attentionPackedDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
+  const k = kernel(device, 'attention-packed', forwardWgsl(s.d), ATTN_PACKED_BINDINGS);
+  return { label: 'attention-packed', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
+}
+
+/** dq (writes δ) then dk/dv; dkv holds dK (cap,Hkv,D) followed by dV (cap,Hkv,D). */
+export function attentionPackedBackwardDispatches(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; o: GPUBuffer; dout: GPUBuffer; lse: GPUBuffer; delta: GPUBuffer; dq: GPUBuffer; dkv: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; hkv: number; d: number }): Dispatch[] {
+  const kq = kernel(device, 'attn-packed-dq', dqWgsl(s.d), ATTN_PACKED_DQ_BINDINGS);
+  const kk = kernel(device, 'attn-packed-dkv', dkvWgsl(s.d), ATTN_PACKED_DKV_BINDINGS);
+  return [
+    { label: 'attn-bwd-dq', pipeline: kq.pipeline, bind: bindGroup(device, kq, [b.q, b.k, b.v, b.o, b.dout, b.lse, b.delta, b.dq, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) },
+    { label: 'attn-bwd-dkv', pipeline: kk.pipeline, bind: bindGroup(device, kk, [b.q, b.k, b.v, b.dout, b.lse, b.delta, b.dkv, b.rows, b.params, b.step]), grid: (t) => threads(t * s.hkv) },
+  ];
+}
+
+/** Per-row (base, pos) of sequences packed back to back, lengths `lens`. */
+export function packedRows(lens: readonly number[]): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let base = 0;
+  for (const n of lens) { for (let i = 0; i < n; i++) out.push([base, i]); base += n; }
+  return out;
+}
+
+/** Sequences of a packed row stream: [start, length] of each. */
+export function packedSegments(rows: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  rows.forEach(([base], t) => { if (t === 0 || rows[t - 1][0] !== base) out.push([base, 0]); out[out.length - 1][1]++; });
+  return out;
+}
+
+// ---------------------------------------------------------------- CPU reference (float64)
+
+const slice = (a: ArrayLike<number>, from: number, n: number) => Float64Array.from({ length: n }, (_, i) => a[from + i]);
+
+/** Each packed sequence through attentionRef: q (R,H,D), k/v (R,Hkv,D) -> (R,H,D). */
+export function attentionPackedRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number): Float64Array {
+  const out = new Float64Array(rows.length * h * d);
+  for (const [s, n] of packedSegments(rows)) {
+    out.set(attentionRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), n, 0, h, hkv, d), s * h * d);
+  }
+  return out;
+}
+
+/** Each packed sequence through attentionBackwardRef. */
+export function attentionPackedBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const R = rows.length;
+  const dq = new Float64Array(R * h * d); const dk = new Float64Array(R * hkv * d); const dv = new Float64Array(R * hkv * d);
+  for (const [s, n] of packedSegments(rows)) {
+    const g = attentionBackwardRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), slice(dout, s * h * d, n * h * d), n, h, hkv, d);
+    dq.set(g.dq, s * h * d); dk.set(g.dk, s * hkv * d); dv.set(g.dv, s * hkv * d);
+  }
+  return { dq, dk, dv };
+}
