@@ -55,8 +55,8 @@ export function parseBenchmark(setId: string, jsonl: string): Benchmark {
     let answer: string | null;
     if (setId.startsWith('gsm8k')) {
       const a = text(row.answer);
-      const hash = a ? /^####\s*(.+)$/m.exec(a) : null;
-      answer = hash ? hash[1].trim().replace(/,/g, '') : null;
+      const hash = a ? extractAnswer(a, { strict: true }) : null;
+      answer = hash?.method === 'gsm8k-hash' ? hash.answer.replace(/,(?=\d{3}\b)/g, '') : null;
       if (answer === null) { bad.push({ line, error: `${setId}.jsonl line ${line}: field "answer" has no "#### N" line` }); continue; }
     } else {
       answer = text(row.answer);

@@ -1,12 +1,18 @@
-// Answer extraction from a model's free-text response. Pure string work, no DOM.
+// THE answer extractor of the app (importers, the selection's gate, guided inference, the grader,
+// evaluation: tests/unit/grading/one-extractor.test.ts keeps it that way). Pure string work.
 // Order of preference: the last \boxed{...}/\fbox{...} (brace-matched), then "Final Answer:",
-// "the answer is", GSM8K "#### N" and "A: N" lines, and finally the last number in the text.
+// "the answer is", GSM8K "#### N" and "A: N" lines, and (unless `strict`) the last number.
 
 export type ExtractMethod = 'boxed' | 'final-answer' | 'the-answer-is' | 'gsm8k-hash' | 'gsm8k-a' | 'last-number';
 
 export interface Extraction {
   answer: string;
   method: ExtractMethod;
+}
+
+export interface ExtractOptions {
+  /** Explicit answer markers only (no last-number fallback): importers and reference fields. */
+  strict?: boolean;
 }
 
 /** Content of the brace group that opens at `text[open]` ('{'), or null if unbalanced. */
@@ -80,7 +86,7 @@ function lastMatch(text: string, re: RegExp): RegExpExecArray | null {
 }
 
 /** Extracts the final answer from a response, or null when nothing answer-like is present. */
-export function extractAnswer(response: string): Extraction | null {
+export function extractAnswer(response: string, options: ExtractOptions = {}): Extraction | null {
   const boxed = lastBoxed(response);
   if (boxed !== null && boxed.trim() !== '') return { answer: boxed.trim(), method: 'boxed' };
 
@@ -102,6 +108,7 @@ export function extractAnswer(response: string): Extraction | null {
     const a = tidy(aLine[1]);
     if (a) return { answer: a, method: 'gsm8k-a' };
   }
+  if (options.strict) return null;
   const n = lastNumber(response);
   if (n !== null) return { answer: n, method: 'last-number' };
   return null;

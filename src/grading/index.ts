@@ -1,12 +1,17 @@
 // The grader: extraction + normalisation + equivalence. Pure TypeScript, no DOM; runs in the
 // engine worker, in the page, in Node (scripts/grade.ts) and in tests.
-import { extractAnswer, type Extraction } from './extract.ts';
+import { extractAnswer, type Extraction, type ExtractOptions } from './extract.ts';
 import { gradeAnswer, type EquivalenceOptions, type Verdict } from './equivalence.ts';
 
-export { extractAnswer, lastBoxed, lastNumber, matchBraces, type Extraction, type ExtractMethod } from './extract.ts';
+export { extractAnswer, lastBoxed, lastNumber, matchBraces, type Extraction, type ExtractMethod, type ExtractOptions } from './extract.ts';
 export { hendrycksStrip, normalizeAnswer, prmNormalize } from './normalize.ts';
 export { gradeAnswer, parseNumeric, REL_TOL, type EquivalenceOptions, type Verdict, type VerdictMethod } from './equivalence.ts';
 export { loadComputeEngine } from './symbolic.ts';
+
+/** The extracted answer text, or null (the form the importers, selection and guide use). */
+export function extractAnswerText(response: string, options?: ExtractOptions): string | null {
+  return extractAnswer(response, options)?.answer ?? null;
+}
 
 export interface GradedResponse extends Verdict {
   /** The extracted answer (null when none was found). */

@@ -5,7 +5,8 @@
 import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../engine/generation/types.ts';
 import { SeededRng } from '../lib/rng.ts';
 import { deriveSeed, sampleSeed } from '../lib/seed.ts';
-import { defaultExtract, exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
+import { exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
+import { extractAnswerText } from '../grading/index.ts';
 import { stepConfidence } from './confidence.ts';
 import { stepEndToken } from './steps.ts';
 import type { AnswerTrace, BranchRecord, Confidence, GuideProgress, GuideSettings, InterventionEvent, SampleRecord, StepRecord, Timeline, TokenRecord } from '../domain/guide.ts';
@@ -63,7 +64,7 @@ const DEFAULT_MAX_ANSWER = 48;
 export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Timeline> {
   const { settings } = input;
   const tok = deps.tokenizer;
-  const extract = deps.extract ?? defaultExtract;
+  const extract = deps.extract ?? ((t: string) => extractAnswerText(t));
   const equivalent = deps.equivalent ?? exactTrimmed;
   const equivalenceName = deps.equivalenceName ?? (deps.equivalent ? 'grader' : 'exact-trimmed');
   const messages: ChatMessage[] = [];

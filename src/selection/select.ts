@@ -4,7 +4,7 @@
 // same traces (in seq order), config and seed -> same ids. Every trace gets a decision with a reason.
 import type { DropReason, SelectionConfig, TraceDecision } from '../domain/selection.ts';
 import type { Trace } from '../domain/trace.ts';
-import { answersMatch } from '../data/import/answer.ts';
+import { gradeAnswer } from '../grading/index.ts';
 import { domainOf } from './domain.ts';
 import type { EvalIndex } from './eval-index.ts';
 import { DedupIndex } from './minhash.ts';
@@ -33,7 +33,7 @@ export interface SelectionInput {
   evalIndex?: EvalIndex;
   /** Student's mean negative log-likelihood per token of each trace's reference answer (higher = harder). */
   studentNll?: Map<string, number>;
-  /** Answer equivalence (the grader); defaults to a light canonical comparison. */
+  /** Answer equivalence; defaults to the grader's (gradeAnswer, CAS off for speed). */
   equivalent?: (answer: string, reference: string) => boolean | Promise<boolean>;
   onProgress?: (phase: string, done: number, total: number) => void;
   signal?: AbortSignal;
@@ -64,7 +64,7 @@ export async function runSelection(inp: SelectionInput): Promise<SelectionOutput
   const traces = [...inp.traces].sort((a, b) => a.seq - b.seq);
   const total = traces.length;
   const decisions: Record<string, TraceDecision> = {};
-  const eq = inp.equivalent ?? answersMatch;
+  const eq = inp.equivalent ?? (async (a: string, r: string) => (await gradeAnswer(a, r, { symbolic: false })).correct);
   const step = (phase: string, i: number) => {
     if (inp.signal?.aborted) throw Object.assign(new Error('selection cancelled'), { name: 'AbortError' });
     if (i % 500 === 0) inp.onProgress?.(phase, i, total);
@@ -103,7 +103,7 @@ export async function runSelection(inp: SelectionInput): Promise<SelectionOutput
       continue;
     }
     if (t.referenceAnswer !== undefined && t.referenceAnswer.trim()) {
-      const ok = answersMatch(t.answer, t.referenceAnswer) || (await eq(t.answer, t.referenceAnswer));
+      const ok = await eq(t.answer, t.referenceAnswer);
       if (!ok) {
         quality *= 0.5;
         if (cfg.requireCorrect) {

@@ -1,7 +1,10 @@
 // Maps one source row (any of the common shapes, or a user field mapping) to the fields of a
 // Trace. Pure: the importer adds ids, pool, segments and token counts. Wrong types are reported
 // with the field name; the row is then rejected, never half-filled.
-import { extractAnswer } from './answer.ts';
+import { extractAnswerText } from '../../grading/index.ts';
+
+/** The grader's extractor, explicit markers only (\boxed, Final Answer, the answer is, ####). */
+const extractAnswer = (text: string): string | undefined => extractAnswerText(text, { strict: true }) ?? undefined;
 
 export type ShapeName = 's1k' | 'limo' | 'chat' | 'sharegpt' | 'math' | 'gsm8k' | 'mapped';
 
@@ -152,7 +155,7 @@ export function mapRow(row: unknown, shape: ShapeName, mapping?: FieldMapping): 
       const problem = str(r, 'question', true)!;
       const full = str(r, 'answer', true)!;
       const m = /\n?####\s*(.*)\s*$/.exec(full);
-      const answer = m ? m[1].replace(/,/g, '').trim() : extractAnswer(full) ?? '';
+      const answer = (extractAnswer(full) ?? '').replace(/,(?=\d{3}\b)/g, '');
       return { problem, reasoning: m ? full.slice(0, m.index).trim() : full, answer, referenceAnswer: m ? answer : undefined, meta: rest(r, ['question', 'answer']) };
     }
     case 'chat': {
