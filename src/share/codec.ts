@@ -81,14 +81,27 @@ function boundedInflate(data: Uint8Array, max: number): Uint8Array | null {
   return out;
 }
 
+/** Longest message a decode failure produces (a hostile payload must not make a huge banner). */
+export const MAX_MESSAGE = 300;
+
+export function capMessage(s: string, max = MAX_MESSAGE): string {
+  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+}
+
+/** True for a hash that is meant as a share link ("#r=" or "#R="). */
+export function isShareHash(hash: string): boolean {
+  return hash.slice(0, HASH_PREFIX.length).toLowerCase() === HASH_PREFIX;
+}
+
 /** Reads a share hash (with or without the leading "#"). Never throws. */
 export function decodeRecipe(hash: string): DecodeResult {
-  const fail = (error: string): DecodeResult => ({ ok: false, error: `This share link cannot be opened: ${error}` });
+  const fail = (error: string): DecodeResult => ({ ok: false, error: capMessage(`This share link cannot be opened: ${error}`) });
   try {
     if (typeof hash !== 'string') return fail('it is not text');
     const h = hash.startsWith('#') ? hash : `#${hash}`;
     if (h.length > MAX_HASH) return fail(`it is longer than ${MAX_HASH} characters`);
-    if (!h.startsWith(HASH_PREFIX)) return fail('it does not start with "#r=" (not a playground link)');
+    // "#R=" (a link typed or passed through an upper-casing tool) is read as "#r=".
+    if (h.slice(0, HASH_PREFIX.length).toLowerCase() !== HASH_PREFIX) return fail('it does not start with "#r=" (not a playground link)');
     const body = h.slice(HASH_PREFIX.length);
     const dot = body.indexOf('.');
     if (dot < 0) return fail('the version marker is missing');

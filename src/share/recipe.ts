@@ -10,7 +10,8 @@ export const RECIPE_VERSION = 1;
 
 export class RecipeError extends Error {
   constructor(readonly field: string, detail: string) {
-    super(`${field}: ${detail}`);
+    // Bounded: a field path or detail built from hostile data never makes a huge message.
+    super(`${field.length > 120 ? `${field.slice(0, 119)}…` : field}: ${detail.length > 200 ? `${detail.slice(0, 199)}…` : detail}`);
     this.name = 'RecipeError';
   }
 }
@@ -166,10 +167,16 @@ function adapter(v: unknown): AdapterRef {
   throw new RecipeError('adapter.kind', 'must be "hub" or "hash"');
 }
 
+/** JSON of an untrusted value, at most 40 characters (deep values never stringified whole). */
+function shortJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return (JSON.stringify(v) ?? String(v)).slice(0, 40);
+  return Array.isArray(v) ? 'a list' : 'an object';
+}
+
 /** A fresh, validated Recipe built from untrusted data (keys in a fixed order). Throws RecipeError. */
 export function validateRecipe(v: unknown): Recipe {
   const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'compare', 'compareWith']);
-  if (o.v !== RECIPE_VERSION) throw new RecipeError('v', `version ${JSON.stringify(o.v)} is not supported (this app reads version ${RECIPE_VERSION})`);
+  if (o.v !== RECIPE_VERSION) throw new RecipeError('v', `version ${shortJson(o.v)} is not supported (this app reads version ${RECIPE_VERSION})`);
   const r: Recipe = {
     v: 1,
     model: modelId(o.model, 'model'),
