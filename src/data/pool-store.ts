@@ -31,9 +31,42 @@ export function idbSink(db: RBDatabase): TraceSink {
   };
 }
 
+/** Pools, newest first. An interrupted ('importing') pool's count is what it really holds. */
 export async function listPools(db?: RBDatabase): Promise<Pool[]> {
   const d = db ?? (await openDb());
-  return (await d.getAllFromIndex('pools', 'createdAt')).reverse();
+  const pools = (await d.getAllFromIndex('pools', 'createdAt')).reverse();
+  for (const p of pools) {
+    if (p.status === 'importing') p.counts = { ...p.counts, traces: await d.count('traces', poolKeyRange(p.id)) };
+  }
+  return pools;
+}
+
+/** Where an interrupted import stopped: its last stored trace's source line and the next seq. */
+export async function lastStored(poolId: string, db?: RBDatabase): Promise<{ afterLine: number; nextSeq: number }> {
+  const d = db ?? (await openDb());
+  const cur = await d.transaction('traces').store.index('poolSeq').openCursor(IDBKeyRange.bound([poolId, -Infinity], [poolId, Infinity]), 'prev');
+  if (!cur) return { afterLine: 0, nextSeq: 0 };
+  const line = Number((cur.value.meta as Record<string, unknown> | undefined)?.line);
+  return { afterLine: Number.isFinite(line) ? line : 0, nextSeq: cur.value.seq + 1 };
+}
+
+/** The interrupted import of the file with this fingerprint, if one is stored. */
+export async function interruptedImport(fingerprint: string, db?: RBDatabase): Promise<Pool | undefined> {
+  return (await listPools(db)).find((p) => p.status === 'importing' && p.source.fingerprint === fingerprint);
+}
+
+/** About how many bytes a pool's traces take (a sample of traces' JSON sizes x the count). */
+export async function poolBytes(pool: Pool, db?: RBDatabase): Promise<number> {
+  const d = db ?? (await openDb());
+  let cur = await d.transaction('traces').store.openCursor(poolKeyRange(pool.id));
+  let n = 0;
+  let chars = 0;
+  while (cur && n < 20) {
+    chars += JSON.stringify(cur.value).length;
+    n++;
+    cur = await cur.continue();
+  }
+  return n ? Math.round((2 * chars * pool.counts.traces) / n) : 0;
 }
 
 export async function getPool(id: string, db?: RBDatabase): Promise<Pool | undefined> {

@@ -86,12 +86,33 @@ export function keySlot(provider: string, baseUrl: string): string {
   return `${provider}@${origin}`;
 }
 
+// A remembered key is stored encrypted (AES-GCM, 256 bits) under its own WebCrypto key, generated
+// non-extractable: IndexedDB keeps the CryptoKey object, whose bytes no script can read back, and
+// the ciphertext, so the plain key never reaches the disk. Forgetting deletes the record: both.
 export async function getRememberedKey(slot: string, dbName?: string): Promise<string | undefined> {
-  return (await (await openDb(dbName)).get('teacherKeys', slot))?.key;
+  const db = await openDb(dbName);
+  const rec = await db.get('teacherKeys', slot);
+  if (!rec) return undefined;
+  if (typeof rec.key === 'string') {
+    // Written by an older version in plain text: re-store it encrypted.
+    const plain = rec.key;
+    await rememberKey(slot, plain, dbName);
+    return plain;
+  }
+  const { cryptoKey, iv, data } = rec;
+  if (!cryptoKey || !iv || !data) return undefined;
+  try {
+    return new TextDecoder().decode(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: iv as BufferSource }, cryptoKey, data));
+  } catch {
+    return undefined; // corrupt record: treated as not remembered
+  }
 }
 
 export async function rememberKey(slot: string, key: string, dbName?: string): Promise<void> {
-  await (await openDb(dbName)).put('teacherKeys', { provider: slot, key, savedAt: Date.now() });
+  const cryptoKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, cryptoKey, new TextEncoder().encode(key));
+  await (await openDb(dbName)).put('teacherKeys', { provider: slot, cryptoKey, iv, data, savedAt: Date.now(), scheme: 'aes-gcm-256' as const });
 }
 
 export async function forgetKey(slot: string, dbName?: string): Promise<void> {

@@ -99,6 +99,12 @@ export interface TeacherJobRecord {
 export interface TeacherKey {
   /** Slot: provider and API origin, e.g. "openai@https://openrouter.ai" (src/data/teacher-store.ts keySlot). */
   provider: string;
-  key: string;
+  /** Plain key: only in records of older versions (re-stored encrypted when read). */
+  key?: string;
+  /** Non-extractable AES-GCM key, IV and ciphertext of the API key (src/data/teacher-store.ts). */
+  cryptoKey?: CryptoKey;
+  iv?: Uint8Array;
+  data?: ArrayBuffer;
+  scheme?: 'aes-gcm-256';
   savedAt?: number;
 }

@@ -56,6 +56,11 @@ export interface PoolSource {
   name: string;
   format?: string;
   provenance?: string;
+  /** Files: name, size and a hash of the first and last bytes, so an interrupted import of the same file can continue. */
+  fingerprint?: string;
+  /** The shape (or field mapping) the import used, so a continued import reads rows the same way. */
+  shape?: string;
+  mapping?: Record<string, string>;
 }
 
 export interface ImportIssue {

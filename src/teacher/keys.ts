@@ -1,14 +1,16 @@
 // API keys: in this page's memory by default (gone on reload). "Remember on this device" writes
-// to IndexedDB (`teacherKeys`) only after the panel's explicit warning was confirmed. A key is
+// to IndexedDB (`teacherKeys`, encrypted with a non-extractable AES-GCM key) only after the panel's
+// explicit warning was confirmed. A key is
 // never put in a job record, trace, export, share link, log or error message.
 import { forgetKey, getRememberedKey, keySlot, rememberKey } from '../data/teacher-store.ts';
 
 const memory = new Map<string, string>();
 
 export const REMEMBER_WARNING =
-  'Remembering stores this API key unencrypted in this browser\'s IndexedDB on this device. ' +
-  'Anyone with access to this browser profile (or a malicious extension or script on this site) could read it ' +
-  'and spend money on your account. Use a key with a spending limit, and do not do this on a shared computer. Remember the key?';
+  'Remembering stores this API key in this browser\'s IndexedDB on this device, encrypted (AES-GCM) with a key the browser keeps ' +
+  'and never lets any script export, so the disk holds only ciphertext. The app itself can still decrypt it: anyone who uses this browser profile ' +
+  '(or a malicious extension or script on this site) could use it and spend money on your account. Use a key with a spending limit, and do not do ' +
+  'this on a shared computer. Remember the key?';
 
 export function memoryKey(provider: string, baseUrl: string): string | undefined {
   return memory.get(keySlot(provider, baseUrl));

@@ -154,13 +154,28 @@ test('"remember on this device" stores the key only after the warning is confirm
   page.once('dialog', (d) => { warning = d.message(); void d.dismiss(); });
   await panel.getByTestId('teacher-remember').click(); // (check() would insist the box stays ticked)
   await expect(panel.getByTestId('teacher-remember')).not.toBeChecked();
-  expect(warning).toMatch(/unencrypted/);
+  expect(warning).toMatch(/encrypted \(AES-GCM\)/);
   expect((await dumpDb(page)).teacherKeys).toEqual([]);
 
   page.once('dialog', (d) => void d.accept());
   await panel.getByTestId('teacher-remember').check();
   await expect(panel.getByTestId('teacher-remember')).toBeChecked();
-  await expect.poll(async () => (await dumpDb(page)).teacherKeys.map((k) => k.key)).toEqual([KEY]);
+  // Stored encrypted: a non-extractable AES-GCM CryptoKey, an IV and ciphertext; never the key itself.
+  await expect.poll(async () => (await dumpDb(page)).teacherKeys.length).toBe(1);
+  const rec = await page.evaluate(async () => {
+    const db = await new Promise<IDBDatabase>((res, rej) => { const r = indexedDB.open('reasonbridge'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const all = await new Promise<Record<string, unknown>[]>((res) => { const q = db.transaction('teacherKeys').objectStore('teacherKeys').getAll(); q.onsuccess = () => res(q.result); });
+    db.close();
+    const k = all[0].cryptoKey as CryptoKey;
+    let exported = 'refused';
+    try { await crypto.subtle.exportKey('raw', k); exported = 'exported'; } catch { /* non-extractable */ }
+    const data = new Uint8Array(all[0].data as ArrayBuffer);
+    return { fields: Object.keys(all[0]).sort(), isKey: k instanceof CryptoKey, extractable: k.extractable, alg: (k.algorithm as AesKeyAlgorithm).name, exported, bytes: Array.from(data) };
+  });
+  expect(rec).toMatchObject({ isKey: true, extractable: false, alg: 'AES-GCM', exported: 'refused' });
+  expect(rec.fields).not.toContain('key');
+  expect(Buffer.from(rec.bytes).toString('latin1')).not.toContain(KEY.slice(0, 12));
+  expect(JSON.stringify((await dumpDb(page)).teacherKeys)).not.toContain(KEY);
   await page.reload();
   await openPanel(page);
   await expect(page.getByTestId('teacher-key')).toHaveValue(KEY);

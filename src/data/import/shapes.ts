@@ -50,6 +50,51 @@ export function detectShape(row: unknown): ShapeName | undefined {
   return undefined;
 }
 
+/** Rows read before the shape is decided (preview and import). */
+export const SHAPE_SAMPLE_ROWS = 200;
+/** Most field names listed from a sample. */
+export const MAX_SAMPLE_FIELDS = 200;
+
+export interface SampleShape {
+  /** The shape most rows of the sample have (ties: the first seen), or undefined when none has a known shape. */
+  shape?: ShapeName;
+  /** Rows of the sample per detected shape ('unknown' for the rest). */
+  counts: Record<string, number>;
+  /** Every field seen in the sample's object rows, in order of first appearance. */
+  fields: string[];
+  rows: number;
+}
+
+/** The shape of a file from a sample of rows, so one odd row (say, the first) decides nothing. */
+export function detectShapeFromSample(rows: unknown[]): SampleShape {
+  const counts: Record<string, number> = {};
+  const fields = new Set<string>();
+  const order: ShapeName[] = [];
+  for (const r of rows) {
+    const s = detectShape(r);
+    const k = s ?? 'unknown';
+    if (s && !(s in counts)) order.push(s);
+    counts[k] = (counts[k] ?? 0) + 1;
+    if (r && typeof r === 'object' && !Array.isArray(r)) {
+      for (const f of Object.keys(r)) if (fields.size < MAX_SAMPLE_FIELDS) fields.add(f);
+    }
+  }
+  let shape: ShapeName | undefined;
+  for (const s of order) if (!shape || counts[s] > counts[shape]) shape = s;
+  return { shape, counts, fields: [...fields], rows: rows.length };
+}
+
+/** The source field a shape reads the problem from (for messages such as "empty problem"). */
+export function problemField(shape: ShapeName, mapping?: FieldMapping): string {
+  switch (shape) {
+    case 's1k': case 'limo': case 'gsm8k': return 'question';
+    case 'math': return 'problem';
+    case 'chat': return 'messages';
+    case 'sharegpt': return 'conversations';
+    case 'mapped': return mapping?.problem ?? 'problem';
+  }
+}
+
 function typeName(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }

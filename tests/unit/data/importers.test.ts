@@ -103,7 +103,7 @@ describe('importers on real rows', () => {
     const rows = realRows('math500.jsonl', 2).map((r) => ({ prompt: r.problem, work: r.solution, gold: r.answer, lvl: r.level }));
     const { res: bad } = await importJsonl(rows.map((r) => JSON.stringify(r)).join('\n'));
     expect(bad.status).toBe('failed');
-    expect(bad.message).toContain('unrecognised row shape (fields: prompt, work, gold, lvl)');
+    expect(bad.message).toContain('unrecognised row shape in the first 2 rows (fields: prompt, work, gold, lvl)');
     const { res, sink } = await importJsonl(rows.map((r) => JSON.stringify(r)).join('\n'), { mapping: { problem: 'prompt', reasoning: 'work', referenceAnswer: 'gold', level: 'lvl' } });
     expect(res.status).toBe('ok');
     expect(sink.poolTraces('p1')[0].referenceAnswer).toBe(rows[0].gold);
@@ -218,7 +218,7 @@ describe('malformed input', () => {
     sink.failOnBatch = 2;
     const res = await importRows(jsonlRows(stream(lines)), sink, opts({ batchSize: 100 }));
     expect(res.status).toBe('rolled-back');
-    expect(res.message).toContain('QuotaExceededError');
+    expect(res.message).toContain("the browser's storage is full");
     expect(sink.traces.size).toBe(0);
     const sink2 = new MemSink();
     sink2.failOnBatch = 2;
