@@ -1,6 +1,8 @@
 // A file's fingerprint: name, size and the SHA-256 of its first 1 MiB and last 64 KiB, so the same
 // file chosen again (an interrupted import) is recognised without reading it whole, even when a
 // copy of it has a new modification time.
+import { sha256Hex } from '../../lib/hash.ts';
+
 export const HEAD_BYTES = 1 << 20;
 export const TAIL_BYTES = 1 << 16;
 
@@ -10,7 +12,5 @@ export async function fileFingerprint(file: Blob & { name?: string }): Promise<s
   const both = new Uint8Array(head.length + tail.length);
   both.set(head);
   both.set(tail, head.length);
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', both));
-  const hex = Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${file.name ?? ''}|${file.size}|${hex}`;
+  return `${file.name ?? ''}|${file.size}|${(await sha256Hex(both)).slice(0, 32)}`;
 }
