@@ -4,9 +4,30 @@
 // (record types: src/domain/train.ts).
 import type { TrainCheckpointRecord, TrainRunStatus } from '../domain/train.ts';
 import { type RBDatabase, openDb } from './db.ts';
+import { approxBytes, isQuotaError } from './quota.ts';
+import { storageFullAdvice } from './storage-advice.ts';
 
+/** A checkpoint that did not fit: the message says how much it needs and what can be deleted. */
+export class StorageFullError extends Error {
+  constructor(message: string, readonly neededBytes: number) {
+    super(message);
+    this.name = 'StorageFullError';
+  }
+}
+
+/** Stores a run's checkpoint. On a full disk the put fails whole (IndexedDB transactions are atomic), so
+ *  the previous checkpoint stays; the StorageFullError names it, the space needed and what to delete. */
 export async function putCheckpoint(rec: TrainCheckpointRecord, db?: RBDatabase): Promise<void> {
-  await (db ?? (await openDb())).put('trainCheckpoints', rec);
+  const d = db ?? (await openDb());
+  try {
+    await d.put('trainCheckpoints', rec);
+  } catch (e) {
+    if (!isQuotaError(e)) throw e;
+    const needed = approxBytes(rec);
+    const prev = await d.get('trainCheckpoints', rec.runId).catch(() => undefined);
+    const kept = prev ? ` The previous checkpoint (step ${prev.checkpoint.step}) is kept; training can go on from it.` : '';
+    throw new StorageFullError(`Checkpoint at step ${rec.checkpoint.step} not saved. ${await storageFullAdvice(needed)}${kept}`, needed);
+  }
 }
 
 export async function getCheckpoint(runId: string, db?: RBDatabase): Promise<TrainCheckpointRecord | undefined> {

@@ -2,7 +2,7 @@
 // that could be deleted (pools with their size, cached models, evaluation and playground runs).
 // Reads only: it never deletes anything itself.
 import { openDb, type RBDatabase } from './db.ts';
-import { formatBytes } from './import/importer.ts';
+import { formatBytes } from './quota.ts';
 import { listPools, poolBytes } from './pool-store.ts';
 import { listCachedModels } from '../engine/model/sources.ts';
 

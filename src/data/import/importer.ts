@@ -5,6 +5,7 @@
 import type { ImportIssue, Pool, PoolSource, Trace } from '../../domain/trace.ts';
 import { segmentReasoning } from '../../segment/segment.ts';
 import { newId } from '../../lib/id.ts';
+import { formatBytes, isQuotaError } from '../quota.ts';
 import { readLines } from './lines.ts';
 import { readJsonItems } from './json-items.ts';
 import { detectShapeFromSample, mapRow, problemField, RowError, SHAPE_SAMPLE_ROWS, type FieldMapping, type ShapeName } from './shapes.ts';
@@ -285,18 +286,6 @@ export async function importRows(rows: AsyncIterable<RawRow>, sink: TraceSink, o
   await sink.finish({ ...pool, counts: { traces: seq, rejected }, status: 'ready', issues: issues.slice(0, 200) });
   const from = resume ? `continued after line ${afterLine}: ` : '';
   return result(rejected ? 'partial' : 'ok', rejected ? `${from}imported ${added} rows; ${rejected} bad rows skipped` : `${from}imported ${added} rows`);
-}
-
-export function isQuotaError(e: unknown): boolean {
-  const name = (e as { name?: string })?.name;
-  const msg = e instanceof Error ? e.message : String(e);
-  return name === 'QuotaExceededError' || /quota|disk (is )?full|no space/i.test(msg);
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
-  return `${Math.max(1, Math.round(n / 1e3))} kB`;
 }
 
 /** A write error in words; a full disk says so (QuotaExceededError). */

@@ -1,0 +1,25 @@
+// A full disk, recognised: IndexedDB and the Cache API fail with QuotaExceededError (or an I/O
+// message) when the browser's storage or the disk under it is full.
+
+import { formatBytes } from '../engine/model/memory.ts';
+
+export { formatBytes };
+
+export function isQuotaError(e: unknown): boolean {
+  const name = (e as { name?: string } | null)?.name;
+  const msg = e instanceof Error ? e.message : String(e);
+  return name === 'QuotaExceededError' || /quota|disk (is )?full|no space/i.test(msg);
+}
+
+/** Bytes a structured-clonable value takes, about: typed arrays by their length, strings as UTF-16. */
+export function approxBytes(v: unknown, depth = 0): number {
+  if (depth > 64 || v === null || v === undefined) return 8;
+  if (typeof v === 'string') return 2 * v.length;
+  if (typeof v !== 'object') return 8;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (v instanceof ArrayBuffer) return v.byteLength;
+  let n = 16;
+  if (Array.isArray(v)) for (const x of v) n += approxBytes(x, depth + 1);
+  else for (const [k, x] of Object.entries(v)) n += 2 * k.length + approxBytes(x, depth + 1);
+  return n;
+}
