@@ -1,6 +1,7 @@
 // The plain generation loop over a DecodeSession: chat prompt -> sampled tokens until EOS, the
 // token budget or the context limit. Seeded: one uniform per token from the caller's RNG.
-import type { ChatMessage, DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
+import { generateBatch } from '../engine/generation/batch.ts';
+import type { BatchDecodeSession, ChatMessage, DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
 
@@ -28,13 +29,18 @@ export interface Generation {
   stop: 'eos' | 'length' | 'context' | 'cancelled';
 }
 
-export async function generatePlain(session: DecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions): Promise<Generation> {
+function chatPrompt(tokenizer: TextTokenizer, problem: string, system: string | undefined): number[] {
   const messages: ChatMessage[] = [];
-  const system = o.system ?? DEFAULT_SYSTEM_PROMPT;
-  if (system) messages.push({ role: 'system', content: system });
+  const sys = system ?? DEFAULT_SYSTEM_PROMPT;
+  if (sys) messages.push({ role: 'system', content: sys });
   messages.push({ role: 'user', content: problem });
   const prompt = tokenizer.applyChatTemplate(messages);
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
+  return prompt;
+}
+
+export async function generatePlain(session: DecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions): Promise<Generation> {
+  const prompt = chatPrompt(tokenizer, problem, o.system);
   if (prompt.length >= session.maxLength) throw new PromptTooLongError(prompt.length, session.maxLength);
   session.truncate(0);
   const eos = new Set(tokenizer.eosTokenIds);
@@ -51,4 +57,40 @@ export async function generatePlain(session: DecodeSession, tokenizer: TextToken
     next = await session.feed([next.id], opts());
   }
   return { text: tokenizer.decode(out), tokens: out.length, stop };
+}
+
+/** A batch session for `slots` sequences of `maxLength` tokens (the engine worker keeps one). */
+export type OpenBatchSession = (slots: number, maxLength: number) => BatchDecodeSession;
+
+/**
+ * generatePlain for many problems at once: up to `slots` sequences decode together, each with its
+ * own rng, and each result equals what generatePlain gives over a session of `contextLength`
+ * tokens (same prompt, same stops: EOS, maxTokens, or the context's last slot). A prompt that does
+ * not fit is returned as its PromptTooLongError.
+ */
+export async function generatePlainBatch(
+  open: OpenBatchSession, tokenizer: TextTokenizer, requests: ReadonlyArray<{ problem: string } & GenerateOptions>,
+  o: { slots: number; contextLength: number; signal?: { readonly aborted: boolean } },
+): Promise<Array<Generation | PromptTooLongError>> {
+  const out: Array<Generation | PromptTooLongError> = new Array(requests.length);
+  const fit: number[] = [];
+  const prompts = requests.map((r, i) => {
+    const p = chatPrompt(tokenizer, r.problem, r.system);
+    if (p.length >= o.contextLength) out[i] = new PromptTooLongError(p.length, o.contextLength);
+    else fit.push(i);
+    return p;
+  });
+  if (fit.length === 0) return out;
+  // generatePlain stops once session.length + 1 >= contextLength: at most contextLength - 1 cached
+  const limit = o.contextLength - 1;
+  const need = Math.min(limit, Math.max(...fit.map((i) => prompts[i].length + requests[i].maxTokens)));
+  const session = open(Math.max(1, Math.min(o.slots, fit.length)), need);
+  const r = await generateBatch(session, fit.map((i) => ({
+    prompt: prompts[i], maxTokens: requests[i].maxTokens, temperature: requests[i].temperature, topP: requests[i].topP, topK: 0, rng: requests[i].rng,
+  })), { eosTokenIds: tokenizer.eosTokenIds, maxLength: limit, signal: o.signal });
+  fit.forEach((i, j) => {
+    const s = r.sequences[j];
+    out[i] = { text: tokenizer.decode(s.ids), tokens: s.ids.length, stop: s.stopReason };
+  });
+  return out;
 }

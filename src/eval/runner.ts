@@ -20,12 +20,26 @@ export interface EvalStore {
   listItems(runId: string): Promise<EvalItemRecord[]>;
 }
 
+export interface GenerateRequest { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; signal?: { readonly aborted: boolean } }
+export interface Generated { text: string; tokens: number; stop: string }
+
 /** Generates one response for a problem; `rng` is the item/sample's seeded stream. */
-export type Generate = (problem: string, o: { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; signal?: { readonly aborted: boolean } }) => Promise<{ text: string; tokens: number; stop: string }>;
+export type Generate = (problem: string, o: GenerateRequest) => Promise<Generated>;
+
+/** Generates many responses decoded together (one per request, in order); a prompt that does not
+ *  fit comes back as its PromptTooLongError. Each request's `rng` is its own seeded stream, so the
+ *  texts are those `Generate` gives one at a time. */
+export type GenerateBatch = (requests: ReadonlyArray<{ problem: string } & GenerateRequest>) => Promise<Array<Generated | PromptTooLongError>>;
+
+/** Items decoded together when the runner has a `generateBatch` (all k samples of each). */
+export const DEFAULT_EVAL_BATCH = 16;
 
 export interface RunDeps {
   store: EvalStore;
   generate: Generate;
+  /** When given, items run in batches of `batchSize` through it (results equal `generate`'s). */
+  generateBatch?: GenerateBatch;
+  batchSize?: number;
   onProgress?: (p: EvalProgress) => void;
   signal?: { readonly aborted: boolean };
   now?: () => number;
@@ -54,37 +68,68 @@ export function summarize(items: readonly EvalItemRecord[], total: number, badRo
   };
 }
 
+/** Per-(item, sample) stream, so a resumed or batched run samples exactly what the uninterrupted one would. */
+const sampleRng = (config: EvalConfig, key: string, s: number) => { const r = new SeededRng(sampleSeed(itemSeed(config.seed, key), s)); return () => r.next(); };
+
+async function gradeSample(g: Generated | PromptTooLongError, item: BenchmarkItem): Promise<EvalSampleResult> {
+  if (g instanceof PromptTooLongError) return { prediction: null, correct: false, reason: `mismatch: no answer (${g.message})`, tokens: 0, stop: 'prompt-too-long', text: '' };
+  const prediction = extractAnswer(g.text)?.answer ?? null;
+  const v = await gradeAnswer(prediction, item.answer);
+  return { prediction, correct: v.correct, reason: v.reason, tokens: g.tokens, stop: g.stop, text: g.text };
+}
+
+/** The item's record from its graded samples (majority vote under the grader). */
+function itemRecord(runId: string, item: BenchmarkItem, samples: EvalSampleResult[], ms: number, finishedAt: number): EvalItemRecord {
+  const vote = majorityVote(samples.map((x) => x.prediction));
+  const mv = vote.index >= 0 ? samples[vote.index] : samples[0];
+  const majority = { prediction: vote.answer, votes: vote.votes, correct: vote.index >= 0 ? mv.correct : false, reason: vote.index >= 0 ? mv.reason : 'mismatch: no answer in any sample' };
+  const head = samples.length === 1 ? samples[0] : { ...majority };
+  return {
+    runId, itemKey: item.key, index: item.index, problem: item.problem, reference: item.answer,
+    ...(item.level !== undefined ? { level: item.level } : {}), ...(item.subject !== undefined ? { subject: item.subject } : {}),
+    prediction: head.prediction, correct: head.correct, reason: head.reason, samples, majority,
+    tokens: samples.reduce((a, x) => a + x.tokens, 0), ms, finishedAt,
+  };
+}
+
 /** Grades one item's samples into a record. */
 export async function evaluateItem(runId: string, item: BenchmarkItem, config: EvalConfig, generate: Generate, signal?: { readonly aborted: boolean }, now: () => number = Date.now): Promise<EvalItemRecord | null> {
   const t0 = now();
   const samples: EvalSampleResult[] = [];
   const k = Math.max(1, Math.floor(config.samples));
   for (let s = 0; s < k; s++) {
-    // per-(item, sample) stream, so a resumed run samples exactly what the uninterrupted one would
-    const rng = new SeededRng(sampleSeed(itemSeed(config.seed, item.key), s));
-    let g: { text: string; tokens: number; stop: string };
+    let g: Generated | PromptTooLongError;
     try {
-      g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: () => rng.next(), system: config.system, signal });
+      g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, signal });
     } catch (e) {
       if (!(e instanceof PromptTooLongError)) throw e;
-      samples.push({ prediction: null, correct: false, reason: `mismatch: no answer (${e.message})`, tokens: 0, stop: 'prompt-too-long', text: '' });
-      continue;
+      g = e;
     }
-    if (g.stop === 'cancelled' || signal?.aborted) return null;
-    const prediction = extractAnswer(g.text)?.answer ?? null;
-    const v = await gradeAnswer(prediction, item.answer);
-    samples.push({ prediction, correct: v.correct, reason: v.reason, tokens: g.tokens, stop: g.stop, text: g.text });
+    if (!(g instanceof PromptTooLongError) && (g.stop === 'cancelled' || signal?.aborted)) return null;
+    samples.push(await gradeSample(g, item));
   }
-  const vote = majorityVote(samples.map((x) => x.prediction));
-  const mv = vote.index >= 0 ? samples[vote.index] : samples[0];
-  const majority = { prediction: vote.answer, votes: vote.votes, correct: vote.index >= 0 ? mv.correct : false, reason: vote.index >= 0 ? mv.reason : 'mismatch: no answer in any sample' };
-  const head = k === 1 ? samples[0] : { ...majority };
-  return {
-    runId, itemKey: item.key, index: item.index, problem: item.problem, reference: item.answer,
-    ...(item.level !== undefined ? { level: item.level } : {}), ...(item.subject !== undefined ? { subject: item.subject } : {}),
-    prediction: head.prediction, correct: head.correct, reason: head.reason, samples, majority,
-    tokens: samples.reduce((a, x) => a + x.tokens, 0), ms: now() - t0, finishedAt: now(),
-  };
+  return itemRecord(runId, item, samples, now() - t0, now());
+}
+
+/** Items decoded together: every sample of every item in one generateBatch call; null when cancelled
+ *  (nothing of the batch is stored, a resume redoes it with the same seeds). Each record's ms is its
+ *  share of the batch's time. */
+export async function evaluateBatch(runId: string, items: readonly BenchmarkItem[], config: EvalConfig, generateBatch: GenerateBatch, signal?: { readonly aborted: boolean }, now: () => number = Date.now): Promise<EvalItemRecord[] | null> {
+  const t0 = now();
+  const k = Math.max(1, Math.floor(config.samples));
+  const requests = items.flatMap((item) => Array.from({ length: k }, (_, s) => ({
+    problem: item.problem, maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, signal,
+  })));
+  const out = await generateBatch(requests);
+  if (signal?.aborted || out.some((g) => !(g instanceof PromptTooLongError) && g.stop === 'cancelled')) return null;
+  const ms = (now() - t0) / Math.max(1, items.length);
+  const records: EvalItemRecord[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const samples: EvalSampleResult[] = [];
+    for (let s = 0; s < k; s++) samples.push(await gradeSample(out[i * k + s], items[i]));
+    records.push(itemRecord(runId, items[i], samples, ms, now()));
+  }
+  return records;
 }
 
 /**
@@ -120,18 +165,24 @@ export async function runEvaluation(runId: string, items: readonly BenchmarkItem
   await deps.store.putRun(run);
   report('running');
   let status: EvalRunRecord['status'] = 'done';
+  const todo = wanted.filter((item) => !stored.has(item.key));
+  const per = deps.generateBatch ? Math.max(1, Math.floor(deps.batchSize ?? DEFAULT_EVAL_BATCH)) : 1;
   try {
-    for (const item of wanted) {
-      if (stored.has(item.key)) continue;
+    for (let b = 0; b < todo.length; b += per) {
       if (deps.signal?.aborted) { status = 'cancelled'; break; }
-      const rec = await evaluateItem(runId, item, run.config, deps.generate, deps.signal, now);
-      if (!rec) { status = 'cancelled'; break; }
-      await deps.store.putItem(rec);
-      stored.set(rec.itemKey, rec);
-      doneHere++;
-      run.summary = summarize([...stored.values()], total, badRows, prevElapsed + now() - t0);
-      await deps.store.putRun(run);
-      report('running', rec);
+      const group = todo.slice(b, b + per);
+      const recs = deps.generateBatch
+        ? await evaluateBatch(runId, group, run.config, deps.generateBatch, deps.signal, now)
+        : await evaluateItem(runId, group[0], run.config, deps.generate, deps.signal, now).then((r) => (r ? [r] : null));
+      if (!recs) { status = 'cancelled'; break; }
+      for (const rec of recs) { // each item stored as its own record, as before
+        await deps.store.putItem(rec);
+        stored.set(rec.itemKey, rec);
+        doneHere++;
+        run.summary = summarize([...stored.values()], total, badRows, prevElapsed + now() - t0);
+        await deps.store.putRun(run);
+        report('running', rec);
+      }
     }
   } catch (e) {
     status = 'failed';

@@ -10,8 +10,8 @@ import type { Decoder } from '../../src/engine/model/decoder.ts';
 import type { HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { loadTinyModel } from './helpers.ts';
 import { parseBenchmark, selectSubset } from '../../src/eval/benchmarks.ts';
-import { generatePlain } from '../../src/eval/generate.ts';
-import { createRun, MemoryEvalStore, runEvaluation, type Generate } from '../../src/eval/runner.ts';
+import { generatePlain, generatePlainBatch } from '../../src/eval/generate.ts';
+import { createRun, MemoryEvalStore, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
 
 let ctx: GpuContext;
 let dec: Decoder;
@@ -77,5 +77,45 @@ describe('evaluation runner on the tiny model (WebGPU)', () => {
     const g = await generatePlain(again, tok, item.problem, { maxTokens: 6, temperature: 1, topP: 1, rng: () => rng.next() });
     again.dispose();
     expect(g.text).toBe(probe.samples[0].text);
+  }, 300_000);
+
+  it('batched runs (items and their k samples decoded together) store the same items as one-at-a-time runs, and resume', async () => {
+    const bench = parseBenchmark('math500', readFileSync('tests/fixtures/grading/math500_head60.jsonl', 'utf8'));
+    const items = selectSubset(bench.items, { kind: 'random', n: 5, seed: 5 });
+    const cfg = { evalSet: 'math500', subset: { kind: 'random' as const, n: 5, seed: 5 }, maxTokens: 8, seed: 4, temperature: 0.8, topP: 0.95, samples: 2, model: 'tiny' };
+    const session = dec.newSession(2048);
+    const one = new MemoryEvalStore();
+    const r1 = await createRun(one, cfg, items, []);
+    await runEvaluation(r1.id, bench.items, { store: one, generate: (p, o) => generatePlain(session, tok, p, o) });
+    session.dispose();
+
+    const opened: number[] = [];
+    let bs: ReturnType<Decoder['newBatchSession']> | undefined;
+    const open = (slots: number, maxLength: number) => { opened.push(slots); bs?.dispose(); return (bs = dec.newBatchSession(slots, maxLength)); };
+    const signal = { aborted: false };
+    let calls = 0;
+    const generateBatch: GenerateBatch = async (reqs) => {
+      const out = await generatePlainBatch(open, tok, reqs, { slots: 6, contextLength: 2048, signal });
+      if (++calls === 2) signal.aborted = true; // cancel once the second batch has decoded: it is not stored
+      return out;
+    };
+    const batched = new MemoryEvalStore();
+    const r2 = await createRun(batched, cfg, items, []);
+    const first = await runEvaluation(r2.id, bench.items, { store: batched, generate: () => { throw new Error('unused'); }, generateBatch, batchSize: 3, signal });
+    expect(first.status).toBe('cancelled');
+    expect((await batched.listItems(r2.id)).length).toBe(3);
+    signal.aborted = false;
+    const second = await runEvaluation(r2.id, bench.items, { store: batched, generate: () => { throw new Error('unused'); }, generateBatch, batchSize: 3, signal });
+    bs?.dispose();
+    expect(second.status).toBe('done');
+    expect(batched.putCalls).toBe(5);
+    expect(opened[0]).toBe(6); // 3 items x 2 samples share one batch
+    const key = (r: { itemKey: string }) => r.itemKey;
+    const a = (await one.listItems(r1.id)).sort((x, y) => key(x).localeCompare(key(y)));
+    const b = (await batched.listItems(r2.id)).sort((x, y) => key(x).localeCompare(key(y)));
+    expect(b.map(key)).toEqual(a.map(key));
+    expect(b.map((r) => r.samples.map((s) => [s.text, s.tokens, s.stop]))).toEqual(a.map((r) => r.samples.map((s) => [s.text, s.tokens, s.stop])));
+    expect(b.map((r) => [r.prediction, r.correct, r.reason])).toEqual(a.map((r) => [r.prediction, r.correct, r.reason]));
+    expect(new Set(b.flatMap((r) => r.samples.map((s) => s.text))).size).toBeGreaterThan(5); // sampled texts, not one repeated
   }, 300_000);
 });

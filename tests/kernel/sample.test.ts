@@ -6,7 +6,7 @@ import { decodeSample, sampleDispatch, sampleOutWords, sampleParams, sampleRef, 
 import { allocStorage, readBack, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { encodeDispatches } from '../../src/engine/runtime/kernel.ts';
 import type { SampledToken } from '../../src/engine/generation/types.ts';
-import { randArray, rng, uniformBuffer } from './helpers.ts';
+import { randArray, rng } from './helpers.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => { ctx = await nodeGpuContext(); });
@@ -17,7 +17,7 @@ async function gpuSample(logits: Float32Array, o: SampleRefOptions, wg = 256): P
   const out = allocStorage(ctx.device, sampleOutWords(o.topK) * 4);
   const d = sampleDispatch(ctx.device, {
     logits: uploadStorage(ctx.device, logits), suppress: uploadStorage(ctx.device, Uint32Array.from(sup.length ? sup : [0])), out,
-    params: uniformBuffer(ctx, sampleParams(logits.length, { ...o, suppressCount: sup.length })),
+    params: uploadStorage(ctx.device, sampleParams(logits.length, { ...o, suppressCount: sup.length })),
   }, wg);
   const enc = ctx.device.createCommandEncoder();
   encodeDispatches(enc, [d], 1);

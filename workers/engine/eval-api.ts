@@ -1,13 +1,14 @@
 // Engine worker: evaluation runs. Loads the bundled benchmark, resolves the subset, and runs the
 // runner (src/eval/runner.ts) with the loaded model, storing each item in IndexedDB as it comes.
 // One run at a time; cancel() stops after the current token; resume() continues a stored run.
+// Plain runs (no interventions) decode batchSize items, all k samples each, as one batch.
 import type { DecodeSession, TextTokenizer } from '../../src/engine/generation/types.ts';
 import { EVAL_SETS } from '../../src/data/bundled.ts';
 import { IdbEvalStore } from '../../src/data/eval-store.ts';
 import { parseBenchmark, selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
-import { generatePlain } from '../../src/eval/generate.ts';
+import { generatePlain, generatePlainBatch, type OpenBatchSession } from '../../src/eval/generate.ts';
 import { generateGuided, hasInterventions } from '../../src/eval/guided.ts';
-import { createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
+import { createRun, DEFAULT_EVAL_BATCH, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/domain/eval.ts';
 
 /** What the runner needs from the loaded model. */
@@ -15,6 +16,17 @@ export interface EvalModel {
   name: string;
   tokenizer: TextTokenizer;
   session: DecodeSession;
+  /** Context of `session` (generation stops where it would). */
+  contextLength: number;
+  /** Batched decoding (plain runs decode `batchSize` items, all their samples, together). */
+  openBatch?: OpenBatchSession;
+}
+
+/** Items per batch of a plain evaluation run (setEvalBatchSize; tests and the tiny-world script tune it). */
+let batchSize = DEFAULT_EVAL_BATCH;
+export function setEvalBatchSize(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`batch size must be a positive integer, got ${n}`);
+  batchSize = n;
 }
 
 let modelSource: (() => Promise<EvalModel>) | undefined;
@@ -51,9 +63,14 @@ async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProg
   const generate: Generate = hasInterventions(iv)
     ? (problem, o) => generateGuided(model.session, model.tokenizer, problem, { ...o, signal }, iv)
     : (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
+  // plain runs decode in batches: each sequence keeps its own seeded stream, so texts equal generatePlain's
+  const k = Math.max(1, Math.floor(run?.config.samples ?? 1));
+  const generateBatch: GenerateBatch | undefined = !hasInterventions(iv) && model.openBatch
+    ? (reqs) => generatePlainBatch(model.openBatch!, model.tokenizer, reqs, { slots: batchSize * k, contextLength: model.contextLength, signal })
+    : undefined;
   const sha = run?.config.adapter ?? null;
   if (sha && !adapterRunner) throw new Error('adapters are not available in this engine');
-  const runIt = () => runEvaluation(runId, bench.items, { store, generate, signal, onProgress });
+  const runIt = () => runEvaluation(runId, bench.items, { store, generate, generateBatch, batchSize, signal, onProgress });
   // the adapter (config.adapter = its content hash) is merged for the run, the base restored after
   const done = adapterRunner ? adapterRunner(sha, runIt) : runIt();
   active = { runId, signal, done };
@@ -103,5 +120,9 @@ export const evalApi = {
   },
   activeEval(): string | null {
     return active?.runId ?? null;
+  },
+  /** Items decoded together in plain runs (default 16). */
+  setEvalBatchSize(n: number): void {
+    setEvalBatchSize(n);
   },
 };

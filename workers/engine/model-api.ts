@@ -12,7 +12,7 @@ import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/mod
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { gpuContext } from './device-api.ts';
 import { setEvalModelSource } from './eval-api.ts';
-import type { DecodeSession } from '../../src/engine/generation/types.ts';
+import type { BatchDecodeSession, DecodeSession } from '../../src/engine/generation/types.ts';
 
 export type { ModelSource, ModelCacheRecord } from '../../src/engine/model/sources.ts';
 export type { LoadProgress } from '../../src/engine/model/types.ts';
@@ -51,9 +51,12 @@ export interface LoadedModel {
 }
 
 let current: LoadedModel | undefined;
+/** KV-cache bytes an evaluation batch may take. */
+const EVAL_BATCH_KV_BYTES = 256 * 2 ** 20;
 let loading: { cancelled: boolean; abort: AbortController } | undefined;
 let matmulChoice: { ctx: GpuContext; best: PrefillVariant } | undefined;
 let evalSession: DecodeSession | undefined;
+let evalBatch: BatchDecodeSession | undefined;
 
 /** The model loaded in this worker, if any. */
 export function currentModel(): LoadedModel | undefined {
@@ -95,6 +98,8 @@ async function* cancellable(src: AsyncIterable<HostTensor>, flag: { cancelled: b
 function unloadCurrent(): void {
   evalSession?.dispose();
   evalSession = undefined;
+  evalBatch?.dispose();
+  evalBatch = undefined;
   current?.decoder.dispose();
   current = undefined;
 }
@@ -198,5 +203,16 @@ setEvalModelSource(async () => {
   const m = current;
   if (!m) throw new Error('No model is loaded in the engine: load one in the Models view first.');
   evalSession ??= m.decoder.newSession(m.contextLength);
-  return { name: m.info.label, tokenizer: m.tokenizer, session: evalSession };
+  return {
+    name: m.info.label, tokenizer: m.tokenizer, session: evalSession, contextLength: m.contextLength,
+    // one batch session kept while it is large enough; KV memory capped (fewer slots for large models)
+    openBatch: (slots, maxLength) => {
+      const perSlot = m.decoder.kvBytes(maxLength);
+      const fit = Math.max(1, Math.min(slots, Math.floor(EVAL_BATCH_KV_BYTES / perSlot)));
+      if (evalBatch && evalBatch.slots >= fit && evalBatch.maxLength >= maxLength) return evalBatch;
+      evalBatch?.dispose();
+      evalBatch = m.decoder.newBatchSession(fit, maxLength);
+      return evalBatch;
+    },
+  };
 });

@@ -52,3 +52,21 @@ export interface TextTokenizer {
   readonly eosTokenIds: readonly number[];
   readonly vocabSize: number;
 }
+
+/** One sequence's input to a batched step: tokens to append to slot `slot`, and how to sample after them. */
+export interface BatchFeed { slot: number; ids: readonly number[]; opts: SamplingOptions }
+
+/** A KV cache of `slots` sequences decoded together: each feed() runs one forward pass over every
+ *  listed slot's new tokens (prompts of any length and single decode tokens mixed), so B sequences
+ *  share each weight read, and samples each slot's next token with its own options. */
+export interface BatchDecodeSession {
+  readonly slots: number;
+  /** Context length of each slot. */
+  readonly maxLength: number;
+  /** Tokens currently cached for `slot`. */
+  length(slot: number): number;
+  /** Results in the order of `items` (slots distinct). The sampled tokens are NOT appended. */
+  feed(items: readonly BatchFeed[]): Promise<SampledToken[]>;
+  truncate(slot: number, length: number): void;
+  dispose(): void;
+}

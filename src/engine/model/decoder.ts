@@ -18,6 +18,7 @@ import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, 
 import { swigluDispatch, swigluParams } from '../ops/swiglu.ts';
 import { type Dispatch, encodeDispatches } from '../runtime/kernel.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
+import { WebGpuBatchSession } from './batch-session.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 import { type GpuWeight, WeightError, expectedTensors, uploadWeight } from './weights.ts';
 
@@ -48,9 +49,11 @@ export interface Decoder {
   /** Tensor names in the stream that the decoder does not use (e.g. rotary inv_freq). */
   readonly ignoredTensors: string[];
   newSession(maxLength: number): WebGpuSession;
+  /** A KV cache for `slots` sequences of up to `maxLength` tokens each, decoded together (batch-session.ts). */
+  newBatchSession(slots: number, maxLength: number): WebGpuBatchSession;
   /** An uploaded weight by Hugging Face name (for training passes that reuse the frozen weights). */
   weight(name: string): GpuWeight | undefined;
-  /** KV-cache bytes a session of `maxLength` tokens allocates. */
+  /** KV-cache bytes a session of `maxLength` tokens allocates (a batch session: slots times this). */
   kvBytes(maxLength: number): number;
   dispose(): void;
 }
@@ -102,7 +105,7 @@ class WebGpuDecoder implements Decoder {
   readonly sampleWorkgroup: number;
   readonly prefillChunk: number;
   readonly dummy: GPUBuffer;
-  private sessions = new Set<WebGpuSession>();
+  private sessions = new Set<{ dispose(): void }>();
   private disposed = false;
 
   constructor(
@@ -136,6 +139,21 @@ class WebGpuDecoder implements Decoder {
       throw new Error(`A KV cache of ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (c.numKvHeads * c.headDim * 4))} tokens fit`);
     }
     const s = new WebGpuSession(this, maxLength, () => this.sessions.delete(s));
+    this.sessions.add(s);
+    return s;
+  }
+
+  newBatchSession(slots: number, maxLength: number): WebGpuBatchSession {
+    if (this.disposed) throw new Error('The decoder was disposed');
+    const c = this.config;
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`slots must be a positive integer, got ${slots}`);
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
+    const perLayer = slots * maxLength * c.numKvHeads * c.headDim * 4;
+    const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
+    if (perLayer > limit) {
+      throw new Error(`A KV cache of ${slots} x ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (maxLength * c.numKvHeads * c.headDim * 4))} slots of ${maxLength} tokens fit`);
+    }
+    const s = new WebGpuBatchSession(this, slots, maxLength, () => this.sessions.delete(s));
     this.sessions.add(s);
     return s;
   }
@@ -194,7 +212,7 @@ export class WebGpuSession implements DecodeSession {
     Object.assign(this.activations, { x, h, q, att, gate: g, up: u, swiglu: s, hlast: hl });
     this.logitsBuf = buf('act.logits', c.vocabSize * 4);
     this.sampleOut = buf('sample.out', sampleOutWords(MAX_TOP_K) * 4);
-    this.sampleParamsBuf = (() => { const b = a.create('sample.params', 32, UNIFORM); this.bufs.push(b); return b; })();
+    this.sampleParamsBuf = buf('sample.params', 32);
     this.suppress = buf('sample.suppress', MAX_SUPPRESS * 4);
     this.staging = a.create('staging', sampleOutWords(MAX_TOP_K) * 4, 0x01 | 0x08); // MAP_READ | COPY_DST
     this.bufs.push(this.staging);

@@ -1,5 +1,6 @@
 // Grouped-query causal attention against a KV cache, for prefill (T tokens) and decode (T = 1).
 //   q (T, H, D), kcache/vcache (maxLen, Hkv, D) holding positions 0..pos+T-1 -> out (T, H, D)
+//   batched: kcache/vcache (B·maxLen, Hkv, D), one region per sequence; rows (T) = (base, pos) per query
 //   query t (absolute position pos+t) attends to keys 0..pos+t; head h reads kv head h / (H/Hkv).
 // One workgroup per (head, query). Keys go in chunks of 256 through workgroup memory with an
 // online softmax (running max and sum), so any context length fits in 1 KiB of workgroup memory.
@@ -10,7 +11,10 @@ import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWor
 /** q, kcache, vcache, out, params, step */
 export const ATTENTION_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'uniform', 'uniform'];
 
-export const ATTENTION_WGSL = /* wgsl */ `
+/** The kernel; `rows`: batched decoding, where query t belongs to a sequence whose keys live at cache
+ *  rows base.. (rows[t] = (base, pos)) instead of every query sharing step.pos and rows 0... */
+export function attentionWgsl(rows: boolean): string {
+  return /* wgsl */ `
 ${STEP_WGSL}
 struct P { h: u32, hkv: u32, d: u32, scale: f32 }
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
@@ -18,14 +22,15 @@ struct P { h: u32, hkv: u32, d: u32, scale: f32 }
 @group(0) @binding(2) var<storage, read> V: array<f32>;
 @group(0) @binding(3) var<storage, read_write> O: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
-@group(0) @binding(5) var<uniform> step: Step;
+@group(0) @binding(5) var<uniform> step: Step;${rows ? `
+@group(0) @binding(6) var<storage, read> rows: array<vec2<u32>>; // per query: (first cache row of its sequence, position)` : ''}
 var<workgroup> sc: array<f32, 256>;
 var<workgroup> red: array<f32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wg.x; let t = wg.y;
   let kvh = h / (p.h / p.hkv);
-  let L = step.pos + t + 1u;
+${rows ? `  let base = rows[t].x; let L = rows[t].y + 1u;` : `  let base = 0u; let L = step.pos + t + 1u;`}
   let qo = (t * p.h + h) * p.d;
   let ks = p.hkv * p.d; let ko = kvh * p.d;
   var m = -1e30; var l = 0.0;
@@ -34,7 +39,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let n = min(256u, L - j0);
     var lmax = -1e30;
     for (var j = lid; j < n; j += 64u) {
-      let kb = (j0 + j) * ks + ko;
+      let kb = (base + j0 + j) * ks + ko;
       var s = 0.0;
       for (var d = 0u; d < p.d; d++) { s += Q[qo + d] * K[kb + d]; }
       s *= p.scale;
@@ -52,7 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < n; j++) {
       let pj = sc[j];
       csum += pj;
-      let vb = (j0 + j) * ks + ko;
+      let vb = (base + j0 + j) * ks + ko;
       for (var i = 0u; i < 4u; i++) { let d = lid + 64u * i; if (d < p.d) { acc[i] += pj * V[vb + d]; } }
     }
     l = l * f + csum;
@@ -61,6 +66,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   for (var i = 0u; i < 4u; i++) { let d = lid + 64u * i; if (d < p.d) { O[qo + d] = acc[i] / l; } }
 }`;
+}
+export const ATTENTION_WGSL = attentionWgsl(false);
+/** q, kcache, vcache, out, params, step, rows */
+export const ATTENTION_ROWS_BINDINGS: readonly BindingKind[] = [...ATTENTION_BINDINGS, 'read'];
 
 export function attentionParams(h: number, hkv: number, d: number): Uint32Array {
   if (d > 256) throw new Error(`attention: head_dim ${d} > 256 is not supported`);
@@ -68,9 +77,29 @@ export function attentionParams(h: number, hkv: number, d: number): Uint32Array 
   return paramWords([h, hkv, d, { f: 1 / Math.sqrt(d) }]);
 }
 
+/** Batched: query t of the step attends to cache rows rows[t].x .. rows[t].x + rows[t].y. */
+export function attentionRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer; rows: GPUBuffer }, h: number): Dispatch {
+  const k = kernel(device, 'attention-rows', attentionWgsl(true), ATTENTION_ROWS_BINDINGS);
+  return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.params, b.step, b.rows]), grid: (t) => [h, t, 1] };
+}
+
 export function attentionDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, h: number): Dispatch {
   const k = kernel(device, 'attention', ATTENTION_WGSL, ATTENTION_BINDINGS);
   return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.params, b.step]), grid: (t) => [h, t, 1] };
+}
+
+/** Batched reference: query t (row t of q) attends to rows base[t]..base[t]+pos[t] of k/v. */
+export function attentionRowsRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<[number, number]>, h: number, hkv: number, d: number): Float64Array {
+  const out = new Float64Array(rows.length * h * d);
+  const kd = hkv * d;
+  rows.forEach(([base, pos], t) => {
+    const n = pos + 1;
+    const kk = Array.from({ length: n * kd }, (_, i) => k[base * kd + i]);
+    const vv = Array.from({ length: n * kd }, (_, i) => v[base * kd + i]);
+    const qq = Array.from({ length: h * d }, (_, i) => q[t * h * d + i]);
+    out.set(attentionRef(qq, kk, vv, 1, pos, h, hkv, d), t * h * d);
+  });
+  return out;
 }
 
 /** q (T,H,D), k/v (>= pos+T, Hkv, D) -> (T,H,D), causal from absolute position pos. */

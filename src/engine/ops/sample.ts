@@ -1,6 +1,7 @@
 // On-GPU summary of the next-token distribution, so decode reads back a few words, never the vocabulary.
-//   logits (V) f32 (modified in place: suppressed ids set to -3e38), suppress (S) u32
-//   -> out u32 words: [id, logprob (f32 bits), entropy (f32 bits), then K pairs (id, logprob bits)]
+//   logits (R, V) f32 (modified in place: suppressed ids set to -3e38), suppress (R, MAX_SUPPRESS) u32,
+//   params (R) rows of 8 words; one workgroup per row r (R = 1 outside batched decoding)
+//   -> out (R, sampleOutWords(MAX_TOP_K)) u32 words: [id, logprob (f32 bits), entropy (f32 bits), then K pairs (id, logprob bits)]
 // logprob, entropy and top-k are of the temperature-1 distribution before suppression. Sampling:
 //   temperature 0   argmax of the unsuppressed logits (lowest id on ties)
 //   temperature > 0 q_i ∝ exp((x_i - max)/temperature); nucleus = every token whose logit is >= the
@@ -16,7 +17,7 @@ import type { SampledToken } from '../generation/types.ts';
 import { type BindingKind, bindGroup, kernel, paramWords, type Dispatch } from '../runtime/kernel.ts';
 
 /** logits (rw), suppress, out (rw), params */
-export const SAMPLE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'rw', 'uniform'];
+export const SAMPLE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'rw', 'read'];
 export const MAX_TOP_K = 64;
 export const MAX_SUPPRESS = 256;
 /** Top-p candidates each thread keeps in registers before falling back to full-vocabulary passes. */
@@ -29,7 +30,9 @@ struct P { v: u32, k: u32, nsup: u32, p0: u32, temp: f32, topp: f32, u: f32, p1:
 @group(0) @binding(0) var<storage, read_write> L: array<f32>;
 @group(0) @binding(1) var<storage, read> sup: array<u32>;
 @group(0) @binding(2) var<storage, read_write> R: array<u32>;
-@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(3) var<storage, read> ps: array<P>;
+const RW = ${sampleOutWords(MAX_TOP_K)}u;
+const MAXSUP = ${MAX_SUPPRESS}u;
 const WG = ${wg}u;
 const NEG = -3.0e38;
 var<workgroup> rf: array<f32, ${wg}>;
@@ -60,7 +63,9 @@ fn rargmax(lid: u32, v: f32, i: u32) -> vec2<u32> {
 fn key(x: f32) -> u32 { let b = bitcast<u32>(x); return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u); }
 
 @compute @workgroup_size(${wg})
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let p = ps[wg.x]; // row wg.x of a batch: logits row, suppress list and result words at row strides
+  let lrow = wg.x * p.v; let ro = wg.x * RW; let so = wg.x * MAXSUP;
   let V = p.v;
   // 1. One pass: online softmax statistics (running max, rescaled sums), the thread's argmax and
   //    its best-first list of up to k tokens.
@@ -68,7 +73,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   var bv = NEG; var bi = 0xffffffffu;
   var tv: array<f32, ${MAX_TOP_K}>; var ti: array<u32, ${MAX_TOP_K}>; var tn = 0u;
   for (var i = lid; i < V; i += WG) {
-    let x = L[i];
+    let x = L[lrow + i];
     if (x > lm) { let f = exp(lm - x); sx = f * (sx + s * (lm - x)); s = f * s; lm = x; }
     let d = x - lm; let e = exp(d); s += e; sx += e * d;
     if (better(x, i, bv, bi)) { bv = x; bi = i; }
@@ -83,7 +88,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   let f = exp(lm - m);
   let st = rsum2(lid, f * s, f * (sx + s * (lm - m)));
   let logZ = m + log(st.x);
-  if (lid == 0u) { R[2] = bitcast<u32>(log(st.x) - st.y / st.x); }
+  if (lid == 0u) { R[ro + 2] = bitcast<u32>(log(st.x) - st.y / st.x); }
   let top1 = rargmax(lid, bv, bi); // argmax before suppression
   // 2. top-k: k rounds, each takes the best head among the threads' lists
   var ptr = 0u;
@@ -92,10 +97,10 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     if (ptr < tn) { hv = tv[ptr]; hi = ti[ptr]; }
     let r = rargmax(lid, hv, hi);
     if (ptr < tn && hi == r.y) { ptr += 1u; }
-    if (lid == 0u) { R[3u + 2u * kk] = r.y; R[4u + 2u * kk] = bitcast<u32>(bitcast<f32>(r.x) - logZ); }
+    if (lid == 0u) { R[ro + 3u + 2u * kk] = r.y; R[ro + 4u + 2u * kk] = bitcast<u32>(bitcast<f32>(r.x) - logZ); }
   }
   // 3. suppression
-  for (var j = lid; j < p.nsup; j += WG) { let id = sup[j]; if (id < V) { L[id] = NEG; } }
+  for (var j = lid; j < p.nsup; j += WG) { let id = sup[so + j]; if (id < V) { L[lrow + id] = NEG; } }
   storageBarrier(); workgroupBarrier();
   // 4. choose
   if (p.temp <= 0.0) {
@@ -103,7 +108,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       if (lid == 0u) { chosen = top1.y; }
     } else {
       var gv = NEG; var gi = 0xffffffffu;
-      for (var i = lid; i < V; i += WG) { let x = L[i]; if (better(x, i, gv, gi)) { gv = x; gi = i; } }
+      for (var i = lid; i < V; i += WG) { let x = L[lrow + i]; if (better(x, i, gv, gi)) { gv = x; gi = i; } }
       let r = rargmax(lid, gv, gi);
       if (lid == 0u) { chosen = r.y; }
     }
@@ -111,7 +116,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     var m2 = m;
     if (p.nsup != 0u) {
       var lm2 = NEG;
-      for (var i = lid; i < V; i += WG) { lm2 = max(lm2, L[i]); }
+      for (var i = lid; i < V; i += WG) { lm2 = max(lm2, L[lrow + i]); }
       m2 = rmax(lid, lm2);
     }
     let inv = 1.0 / p.temp;
@@ -125,7 +130,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       var z = 0.0; var cn = 0u;
       var cx: array<f32, ${CANDIDATES}>;
       for (var i = lid; i < V; i += WG) {
-        let x = L[i];
+        let x = L[lrow + i];
         z += exp((x - m2) * inv);
         if (x >= xlow) { if (cn < ${CANDIDATES}u) { cx[cn] = x; } cn += 1u; }
       }
@@ -139,7 +144,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         if (useList) {
           for (var j = 0u; j < cn; j++) { let x = cx[j]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
         } else {
-          for (var i = lid; i < V; i += WG) { let x = L[i]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
+          for (var i = lid; i < V; i += WG) { let x = L[lrow + i]; if (key(x) >= mid) { ms += exp((x - m2) * inv); } }
         }
         let mass = rsum2(lid, ms, 0.0).x;
         if (w != 0u) { if (mass >= goal) { lo = mid; } else { hi = mid - 1u; } }
@@ -150,7 +155,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let B = (V + WG - 1u) / WG;
     let b0 = min(V, lid * B); let b1 = min(V, b0 + B);
     var bs = 0.0; var last = 0u;
-    for (var i = b0; i < b1; i++) { let x = L[i]; let q = exp((x - m2) * inv); if (key(x) >= tau && q > 0.0) { bs += q; last = i + 1u; } }
+    for (var i = b0; i < b1; i++) { let x = L[lrow + i]; let q = exp((x - m2) * inv); if (key(x) >= tau && q > 0.0) { bs += q; last = i + 1u; } }
     rf[lid] = bs; ri[lid] = last;
     workgroupBarrier();
     if (lid == 0u) {
@@ -166,14 +171,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     if (bs > 0.0 && tgt >= start && tgt < start + bs) {
       var acc = start; var pick = last - 1u;
       for (var i = b0; i < b1; i++) {
-        let x = L[i]; let q = exp((x - m2) * inv);
+        let x = L[lrow + i]; let q = exp((x - m2) * inv);
         if (key(x) >= tau && q > 0.0) { acc += q; if (tgt < acc) { pick = i; break; } }
       }
       chosen = pick;
     }
   }
   workgroupBarrier();
-  if (lid == 0u) { let c = chosen; R[0] = c; R[1] = bitcast<u32>(L[c] - logZ); }
+  if (lid == 0u) { let c = chosen; R[ro + 0] = c; R[ro + 1] = bitcast<u32>(L[lrow + c] - logZ); }
 }`;
 }
 export const SAMPLE_WGSL = sampleWgsl(256);
@@ -185,9 +190,11 @@ export function sampleParams(v: number, o: { topK: number; suppressCount: number
 /** Words the result occupies for top-k = k. */
 export function sampleOutWords(k: number): number { return 3 + 2 * k; }
 
-export function sampleDispatch(device: GPUDevice, b: { logits: GPUBuffer; suppress: GPUBuffer; out: GPUBuffer; params: GPUBuffer }, wg = 256): Dispatch {
+/** One workgroup per row: rows = rowsOf(t) (default 1). Row r reads logits[r·V..], suppress[r·MAX_SUPPRESS..]
+ *  and params[r] (sampleParams words), and writes out[r·sampleOutWords(MAX_TOP_K)..]. */
+export function sampleDispatch(device: GPUDevice, b: { logits: GPUBuffer; suppress: GPUBuffer; out: GPUBuffer; params: GPUBuffer }, wg = 256, rowsOf: (t: number) => number = () => 1): Dispatch {
   const k = kernel(device, 'sample', sampleWgsl(wg), SAMPLE_BINDINGS);
-  return { label: 'sample', pipeline: k.pipeline, bind: bindGroup(device, k, [b.logits, b.suppress, b.out, b.params]), grid: () => [1, 1, 1] };
+  return { label: 'sample', pipeline: k.pipeline, bind: bindGroup(device, k, [b.logits, b.suppress, b.out, b.params]), grid: (t) => [rowsOf(t), 1, 1] };
 }
 
 /** Decodes the kernel's output words. */
