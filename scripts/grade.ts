@@ -1,7 +1,8 @@
 // Command-line grader for your own model outputs.
 //   npm run grade -- FILE.jsonl --response FIELD --answer FIELD [--out FILE] [--no-symbolic]
 // FIELD may be a dotted path (e.g. 6b_finetuning.solution). A response field holding a list of
-// responses is graded element by element and by majority vote. Prints accuracy; writes one JSON
+// responses is graded element by element and by majority vote. Prints accuracy and the median/p95
+// time per item; writes one JSON
 // line per input row (verdict + reason) to --out (default FILE.graded.jsonl). Bad rows are
 // reported with file:line and field, and do not stop the run.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -46,5 +47,6 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 console.log(`rows: ${summary.rows}  graded: ${summary.graded}  errors: ${summary.errors}`);
 console.log(`accuracy${summary.k ? ' (pass@1, mean over samples)' : ''}: ${pct(summary.accuracy)}  95% CI [${pct(summary.interval.low)}, ${pct(summary.interval.high)}]`);
 if (summary.majority !== undefined) console.log(`maj@${summary.k}: ${pct(summary.majority)}`);
+if (summary.msPerItem) console.log(`time per item: median ${summary.msPerItem.median.toFixed(2)} ms  p95 ${summary.msPerItem.p95.toFixed(2)} ms`);
 console.log(`verdicts written to ${outPath}`);
 process.exit(summary.graded === 0 ? 1 : 0);

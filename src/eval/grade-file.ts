@@ -21,6 +21,8 @@ export interface FileSummary {
   /** Lists only: accuracy of the majority vote. */
   majority?: number;
   k?: number;
+  /** Wall time per graded row (extraction + grading), ms. */
+  msPerItem?: { median: number; p95: number };
 }
 
 /** Reads a dotted path ("a.b.0") from a JSON value. */
@@ -77,6 +79,7 @@ export async function gradeRow(obj: unknown, row: number, file: string, response
 /** Grades JSONL text line by line (1-based line numbers); bad lines are reported, not fatal. */
 export async function gradeJsonl(text: string, file: string, responseField: string, answerField: string, opts?: EquivalenceOptions, onRow?: (v: RowVerdict) => void): Promise<{ verdicts: RowVerdict[]; summary: FileSummary }> {
   const verdicts: RowVerdict[] = [];
+  const times: number[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
@@ -87,10 +90,20 @@ export async function gradeJsonl(text: string, file: string, responseField: stri
       v = { row: i + 1, ok: false, error: `${file}:${i + 1}: invalid JSON (${(e as Error).message})` };
       verdicts.push(v); onRow?.(v); continue;
     }
+    const t0 = performance.now();
     v = await gradeRow(obj, i + 1, file, responseField, answerField, opts);
+    if (v.ok) times.push(performance.now() - t0);
     verdicts.push(v); onRow?.(v);
   }
-  return { verdicts, summary: summarize(verdicts) };
+  const summary = summarize(verdicts);
+  if (times.length > 0) summary.msPerItem = { median: quantile(times, 0.5), p95: quantile(times, 0.95) };
+  return { verdicts, summary };
+}
+
+/** Nearest-rank quantile of `xs` (0 < q <= 1). */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
 export function summarize(verdicts: readonly RowVerdict[]): FileSummary {

@@ -1,8 +1,14 @@
-// Answer equivalence: string (after normalisation), numeric (relative tolerance 1e-4; exact for
-// integer references, the PRM800K rule), fractions, tuples/intervals/sets/matrices element by
-// element, and symbolic equivalence through the CAS as the last resort. Every verdict has a reason.
-import { canonicalNumberString, hendrycksStrip, normalizeAnswer, prmNormalize, stripCommas } from './normalize.ts';
-import { symbolicEqual } from './symbolic.ts';
+// Answer equivalence. Both answers are parsed once into a structure (parse.ts: number, expression,
+// text, relation, interval, tuple, set, matrix) and compared by kind: numbers numerically
+// (relative tolerance 1e-4; exact when either side is an integer, the PRM800K rule), text after
+// normalisation, expressions and relations through the CAS (symbolic.ts), structures element by
+// element. Each item runs under a time limit; every verdict says why.
+import { canonicalNumberString, hendrycksStrip, normalizeAnswer, prmNormalize } from './normalize.ts';
+import { parseNumeric } from './numeric.ts';
+import { isConstant, isLabel, parseAnswer, splitTopLevel, type IntervalPart, type Parsed, type RelOp } from './parse.ts';
+import { symbolicEqual, symbolicProportional } from './symbolic.ts';
+
+export { parseNumeric, splitTopLevel };
 
 export type VerdictMethod = 'string' | 'numeric' | 'symbolic' | 'elementwise' | 'mismatch' | 'no-answer';
 
@@ -18,119 +24,34 @@ export interface EquivalenceOptions {
   symbolic?: boolean;
   /** Per-comparison time bound for the CAS, ms (default 1500). */
   symbolicTimeoutMs?: number;
+  /** Time limit for the whole item, ms (default 3000): past it the verdict is a mismatch that says so. */
+  itemTimeoutMs?: number;
 }
 
 export const REL_TOL = 1e-4;
-
-/** Parses a plain number, a/b, \frac{a}{b}, -\frac{a}{b}, a mixed number "7+3/4", or scientific. */
-export function parseNumeric(s: string): number | null {
-  let t = stripCommas(s.trim());
-  if (t === '') return null;
-  let sign = 1;
-  if (/^-\s*\\frac/.test(t) || /^-\(/.test(t)) { sign = -1; t = t.replace(/^-\s*/, ''); }
-  const num = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
-  if (num.test(t)) return sign * Number(t);
-  const sci = /^([-+]?\d+(?:\.\d+)?)\s*(?:\\times|\*|×|\\cdot)\s*10\^\{?([-+]?\d+)\}?$/.exec(t);
-  if (sci) return sign * Number(sci[1]) * 10 ** Number(sci[2]);
-  const frac = /^\\frac\{([-+]?\d+(?:\.\d+)?)\}\{([-+]?\d+(?:\.\d+)?)\}$/.exec(t) ?? /^\(?([-+]?\d+(?:\.\d+)?)\)?\/\(?([-+]?\d+(?:\.\d+)?)\)?$/.exec(t);
-  if (frac) {
-    const d = Number(frac[2]);
-    return d === 0 ? null : sign * Number(frac[1]) / d;
-  }
-  const mixed = /^(\d+)\+(\d+)\/(\d+)$/.exec(t) ?? /^(\d+)\\frac\{(\d+)\}\{(\d+)\}$/.exec(t);
-  if (mixed && Number(mixed[3]) !== 0) return sign * (Number(mixed[1]) + Number(mixed[2]) / Number(mixed[3]));
-  return null;
-}
 
 function isIntegerValue(x: number): boolean {
   return Math.abs(x - Math.round(x)) <= 1e-9 * Math.max(1, Math.abs(x));
 }
 
-/** Splits at top-level commas (not inside braces/brackets/parentheses). */
-export function splitTopLevel(s: string, sep = ','): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\' && (s[i + 1] === '{' || s[i + 1] === '}')) { cur += c + s[i + 1]; i++; continue; }
-    if ('({['.includes(c)) depth++;
-    else if (')}]'.includes(c)) depth--;
-    if (c === sep && depth === 0) { out.push(cur); cur = ''; } else cur += c;
-  }
-  out.push(cur);
-  return out.map((x) => x.trim());
+interface Ctx { opts: Required<EquivalenceOptions>; percent: boolean; deadline: number; memo: Map<string, Parsed> }
+
+class ItemTimeout extends Error {}
+
+function parseMemo(s: string, ctx: Ctx): Parsed {
+  let p = ctx.memo.get(s);
+  if (!p) { p = parseAnswer(s); ctx.memo.set(s, p); }
+  return p;
 }
 
-/** Splits at a top-level multi-character separator (e.g. \cup). */
-function splitTopLevelOn(s: string, sep: string): string[] {
-  const out: string[] = [];
-  let depth = 0;
-  let cur = '';
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if ('({['.includes(c)) depth++;
-    else if (')}]'.includes(c)) depth--;
-    if (depth === 0 && s.startsWith(sep, i) && !/[a-zA-Z]/.test(s[i + sep.length] ?? '')) { out.push(cur); cur = ''; i += sep.length - 1; continue; }
-    cur += c;
-  }
-  out.push(cur);
-  return out.map((x) => x.trim());
-}
-
-type Shape =
-  | { kind: 'scalar'; text: string }
-  | { kind: 'union'; items: string[] }
-  | { kind: 'tuple'; open: string; close: string; items: string[] }
-  | { kind: 'set'; items: string[] }
-  | { kind: 'list'; items: string[] }
-  | { kind: 'matrix'; rows: string[][] };
-
-/** Index of the bracket closing the one at `open`, or -1. */
-function closingIndex(s: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < s.length; i++) {
-    const c = s[i];
-    if ('({['.includes(c)) depth++;
-    else if (')}]'.includes(c)) { depth--; if (depth === 0) return i; }
-  }
-  return -1;
-}
-
-function shapeOf(norm: string): Shape {
-  const union = splitTopLevelOn(norm, '\\cup');
-  if (union.length > 1 && union.every((x) => x !== '')) return { kind: 'union', items: union };
-  const mat = /^\\begin\{([pbvBV]?matrix|array)\}(?:\{[^}]*\})?([\s\S]*)\\end\{\1\}$/.exec(norm);
-  if (mat) {
-    const rows = mat[2].split(/\\\\/).map((r) => r.trim()).filter((r) => r !== '').map((r) => r.split('&').map((c) => c.trim()));
-    return { kind: 'matrix', rows };
-  }
-  const first = norm[0];
-  const last = norm[norm.length - 1];
-  if (norm.length > 2 && '(['.includes(first) && ')]'.includes(last) && closingIndex(norm, 0) === norm.length - 1) {
-    const items = splitTopLevel(norm.slice(1, -1));
-    if (items.length > 1) return { kind: 'tuple', open: first, close: last, items };
-  }
-  // A tuple whose brackets don't pair (half-open interval "(1,2]") also counts.
-  if (norm.length > 2 && '(['.includes(first) && ')]'.includes(last)) {
-    const items = splitTopLevel(norm.slice(1, -1));
-    if (items.length === 2 && items.every((x) => x !== '')) return { kind: 'tuple', open: first, close: last, items };
-  }
-  if (norm.length > 2 && first === '{' && last === '}' && closingIndex(norm, 0) === norm.length - 1) {
-    return { kind: 'set', items: splitTopLevel(norm.slice(1, -1)) };
-  }
-  const items = splitTopLevel(norm);
-  if (items.length > 1 && items.every((x) => x !== '')) return { kind: 'list', items };
-  return { kind: 'scalar', text: norm };
-}
-
-interface Ctx { opts: Required<EquivalenceOptions>; percent: boolean }
+const ok = (method: VerdictMethod, reason: string): Verdict => ({ correct: true, method, reason: `${method}: ${reason}` });
+const no = (reason: string): Verdict => ({ correct: false, method: 'mismatch', reason: `mismatch: ${reason}` });
 
 async function compareScalar(pRaw: string, rRaw: string, ctx: Ctx): Promise<Verdict> {
   const p = normalizeAnswer(pRaw);
   const r = normalizeAnswer(rRaw);
   if (p === r) return { correct: true, method: 'string', reason: `string: "${p}" == "${r}" after normalisation` };
-  if (p.toLowerCase() === r.toLowerCase() && /[a-z]/i.test(p)) return { correct: true, method: 'string', reason: `string: "${p}" == "${r}" ignoring case` };
+  if (p.toLowerCase() === r.toLowerCase() && /[a-z]{2,}/i.test(p)) return { correct: true, method: 'string', reason: `string: "${p}" == "${r}" ignoring case` };
   const mc = (x: string) => x.replace(/^\(([A-Ea-e])\)$/, '$1').replace(/^([A-E])[.)]$/, '$1');
   if (/^\(?[A-E]\)?\.?$/.test(r) && mc(p).toUpperCase() === mc(r).toUpperCase()) return { correct: true, method: 'string', reason: `string: choice ${mc(r)}` };
   // "(A) 5" answering choice "A": the letter decides.
@@ -167,7 +88,7 @@ async function compareScalar(pRaw: string, rRaw: string, ctx: Ctx): Promise<Verd
   }
   if (ctx.opts.symbolic && worthSymbolic(p, r)) {
     const refInt = nr !== null && isIntegerValue(nr);
-    const s = await symbolicEqual(p, r, refInt, ctx.opts.symbolicTimeoutMs);
+    const s = await symbolicEqual(p, r, refInt, casBudget(ctx));
     if (s.status === 'equal') return { correct: true, method: 'symbolic', reason: `symbolic: ${p} == ${r} (${s.how})` };
     if (s.status === 'different') return { correct: false, method: 'mismatch', reason: `mismatch: symbolic ${p} != ${r} (${s.how})` };
     return { correct: false, method: 'mismatch', reason: `mismatch: "${p}" vs "${r}" (symbolic check undecided: ${s.how})` };
@@ -185,6 +106,14 @@ function worthSymbolic(p: string, r: string): boolean {
 
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : String(Number(x.toPrecision(8)));
+}
+
+
+/** Remaining CAS budget: the per-comparison bound, cut to what is left of the item's time. */
+function casBudget(ctx: Ctx): number {
+  const left = ctx.deadline - Date.now();
+  if (left <= 0) throw new ItemTimeout();
+  return Math.max(1, Math.min(ctx.opts.symbolicTimeoutMs, left));
 }
 
 async function compareItems(ps: string[], rs: string[], ordered: boolean, ctx: Ctx, depth: number): Promise<{ ok: boolean; detail: string }> {
@@ -214,7 +143,9 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
   if (prediction === null || prediction === undefined || prediction.trim() === '') {
     return { correct: false, method: 'no-answer', reason: 'mismatch: no answer found in the response' };
   }
-  const opts: Required<EquivalenceOptions> = { symbolic: options.symbolic ?? true, symbolicTimeoutMs: options.symbolicTimeoutMs ?? 1500 };
+  const opts: Required<EquivalenceOptions> = {
+    symbolic: options.symbolic ?? true, symbolicTimeoutMs: options.symbolicTimeoutMs ?? 1500, itemTimeoutMs: options.itemTimeoutMs ?? 3000,
+  };
   const pred = prediction.trim();
   const ref = reference.trim();
   // Hendrycks is_equiv first: identical stripped strings.
@@ -222,57 +153,196 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
     return { correct: true, method: 'string', reason: `string: "${hendrycksStrip(pred)}" == "${hendrycksStrip(ref)}" (Hendrycks strip_string)` };
   }
   const percent = /\\?%|\\percent/.test(pred) || /\\?%|\\percent/.test(ref);
-  return compareAny(pred, ref, { opts, percent });
+  const ctx: Ctx = { opts, percent, deadline: Date.now() + opts.itemTimeoutMs, memo: new Map() };
+  try {
+    return await compareAny(pred, ref, ctx);
+  } catch (e) {
+    if (e instanceof ItemTimeout) return no(`time limit of ${opts.itemTimeoutMs} ms for this item reached before a verdict`);
+    throw e;
+  }
 }
 
-/** Structural comparison (matrix, union, tuple/interval, set/list, scalar); elements recurse. */
+/** Compares two answer texts: parse (memoised per item), then by kind. */
 async function compareAny(pred: string, ref: string, ctx: Ctx, depth = 0): Promise<Verdict> {
-  const np = normalizeAnswer(pred);
-  const nr = normalizeAnswer(ref);
-  const sp = depth > 3 ? { kind: 'scalar' as const, text: np } : shapeOf(np);
-  const sr = depth > 3 ? { kind: 'scalar' as const, text: nr } : shapeOf(nr);
-  if (sr.kind === 'scalar' && sp.kind === 'scalar') return compareScalar(pred, ref, ctx);
-  if (sr.kind === 'union' || sp.kind === 'union') {
-    if (sr.kind !== 'union' || sp.kind !== 'union') return { correct: false, method: 'mismatch', reason: `mismatch: ${sp.kind === 'union' ? 'prediction' : 'reference'} is a union, the other is not` };
-    const res = await compareItems(sp.items, sr.items, false, ctx, depth);
-    return res.ok
-      ? { correct: true, method: 'elementwise', reason: `elementwise: unions equal (${res.detail})` }
-      : { correct: false, method: 'mismatch', reason: `mismatch: union ${res.detail}` };
-  }
-  if (sr.kind === 'matrix' || sp.kind === 'matrix') {
-    if (sr.kind !== 'matrix' || sp.kind !== 'matrix') return { correct: false, method: 'mismatch', reason: 'mismatch: matrix vs non-matrix' };
-    if (sr.rows.length !== sp.rows.length || sr.rows.some((row, i) => row.length !== sp.rows[i].length)) {
-      return { correct: false, method: 'mismatch', reason: `mismatch: matrix shape ${sp.rows.length}x${sp.rows[0]?.length ?? 0} vs ${sr.rows.length}x${sr.rows[0]?.length ?? 0}` };
-    }
-    const res = await compareItems(sp.rows.flat(), sr.rows.flat(), true, ctx, depth);
-    return res.ok
-      ? { correct: true, method: 'elementwise', reason: `elementwise: matrices equal (${res.detail})` }
-      : { correct: false, method: 'mismatch', reason: `mismatch: matrix ${res.detail}` };
-  }
-  if (sr.kind === 'tuple') {
-    if (sp.kind !== 'tuple') {
-      return { correct: false, method: 'mismatch', reason: `mismatch: reference is ${sr.open}...${sr.close} with ${sr.items.length} elements, prediction is not` };
-    }
-    if (sp.open !== sr.open || sp.close !== sr.close) {
-      return { correct: false, method: 'mismatch', reason: `mismatch: brackets ${sp.open}${sp.close} vs ${sr.open}${sr.close} (tuple/interval type differs)` };
-    }
-    const res = await compareItems(sp.items, sr.items, true, ctx, depth);
-    return res.ok
-      ? { correct: true, method: 'elementwise', reason: `elementwise: ${sr.open}${sr.close} ${res.detail}` }
-      : { correct: false, method: 'mismatch', reason: `mismatch: ${res.detail}` };
-  }
-  if (sr.kind === 'set' || sr.kind === 'list') {
-    // Unordered: a set, or a bare list of solutions ("-2, 1"); a prediction may write either.
-    const items = sp.kind === 'set' || sp.kind === 'list' ? sp.items : sp.kind === 'scalar' ? [sp.text] : null;
-    if (!items) return { correct: false, method: 'mismatch', reason: `mismatch: reference is a list, prediction is a ${sp.kind}` };
-    const res = await compareItems(items, sr.items, false, ctx, depth);
-    return res.ok
-      ? { correct: true, method: 'elementwise', reason: `elementwise: ${res.detail}` }
-      : { correct: false, method: 'mismatch', reason: `mismatch: ${res.detail}` };
-  }
-  // Reference scalar, prediction structured: a one-element set/list never equals a scalar here.
-  return { correct: false, method: 'mismatch', reason: `mismatch: prediction is a ${sp.kind}, reference "${nr}" is a single value` };
+  if (Date.now() > ctx.deadline) throw new ItemTimeout();
+  if (depth > 6) return compareScalar(pred, ref, ctx);
+  return compareParsed(parseMemo(pred, ctx), parseMemo(ref, ctx), pred, ref, ctx, depth);
 }
 
+const SCALAR = new Set(['number', 'expression', 'text']);
+
+async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ctx: Ctx, depth: number): Promise<Verdict> {
+  if (SCALAR.has(p.kind) && SCALAR.has(r.kind)) return compareScalar(pred, ref, ctx);
+  if (p.kind === 'relation' || r.kind === 'relation') return compareRelations(p, r, pred, ref, ctx, depth);
+  if (p.kind === 'interval' || r.kind === 'interval') {
+    const ip = asIntervals(p);
+    const ir = asIntervals(r);
+    if (!ip || !ir) return no(`${p.kind === 'interval' ? 'prediction' : 'reference'} is an interval, the other is a ${p.kind === 'interval' ? r.kind : p.kind}`);
+    return compareIntervals(ip, ir, ctx, depth);
+  }
+  if (p.kind === 'union' || r.kind === 'union') {
+    if (p.kind !== 'union' || r.kind !== 'union') return no(`${p.kind === 'union' ? 'prediction' : 'reference'} is a union, the other is not`);
+    const res = await compareItems(p.items, r.items, false, ctx, depth);
+    return res.ok ? ok('elementwise', `unions equal (${res.detail})`) : no(`union ${res.detail}`);
+  }
+  if (p.kind === 'matrix' || r.kind === 'matrix') {
+    if (p.kind !== 'matrix' || r.kind !== 'matrix') return no(`matrix vs ${p.kind === 'matrix' ? r.kind : p.kind}`);
+    if (r.rows.length !== p.rows.length || r.rows.some((row, i) => row.length !== p.rows[i].length)) {
+      return no(`matrix shape ${p.rows.length}x${p.rows[0]?.length ?? 0} vs ${r.rows.length}x${r.rows[0]?.length ?? 0}`);
+    }
+    const res = await compareItems(p.rows.flat(), r.rows.flat(), true, ctx, depth);
+    return res.ok ? ok('elementwise', `matrices equal (${res.detail})`) : no(`matrix ${res.detail}`);
+  }
+  if (r.kind === 'tuple') {
+    if (p.kind !== 'tuple') return no(`reference is ${r.open}...${r.close} with ${r.items.length} elements, prediction is a ${p.kind}`);
+    if (p.open !== r.open || p.close !== r.close) return no(`brackets ${p.open}${p.close} vs ${r.open}${r.close} (tuple/interval type differs)`);
+    const res = await compareItems(p.items, r.items, true, ctx, depth);
+    return res.ok ? ok('elementwise', `${r.open}${r.close} ${res.detail}`) : no(res.detail);
+  }
+  if (r.kind === 'set' || p.kind === 'set') {
+    // Unordered answers (a set, a list of solutions, several boxes, \pm); a one-element set is its element.
+    const items = (x: Parsed, raw: string) => (x.kind === 'set' ? x.items : x.kind === 'tuple' ? null : [raw]);
+    const ip = items(p, pred);
+    const ir = items(r, ref);
+    if (!ip || !ir) return no(`reference is a ${r.kind === 'set' ? 'set of answers' : r.kind}, prediction is a ${p.kind === 'set' ? 'set of answers' : p.kind}`);
+    if (ip.length === 1 && ir.length === 1 && (p.kind !== 'set' || r.kind !== 'set')) {
+      const v = await compareAny(ip[0], ir[0], ctx, depth + 1);
+      return v.correct ? ok(v.method, `${v.reason.replace(/^\w+: /, '')} (a one-element set is its element)`) : v;
+    }
+    const res = await compareItems(ip, ir, false, ctx, depth);
+    return res.ok ? ok('elementwise', res.detail) : no(res.detail);
+  }
+  // Reference a single value, prediction a structure.
+  return no(`prediction is a ${p.kind}, reference "${r.text}" is a single value`);
+}
+
+type Relation = Extract<Parsed, { kind: 'relation' }>;
+
+/** The value a relation states: the last side of `x = v`, `(p,q) = (3,2)`, a chain `z = 1+1 = 2` or a computation. */
+function statedValue(x: Relation): string | null {
+  if (!x.ops.every((o) => o === '=')) return null;
+  if (x.sides.length >= 3 || isLabel(x.sides[0])) return x.sides[x.sides.length - 1];
+  // A computation with no variable ("13-16=-3", "\frac{8!}{4}=10080") states its result.
+  if (x.sides.every(isConstant)) return x.sides[x.sides.length - 1];
+  return null;
+}
+
+/** `a op b` as `f op' 0` with op' in {>, >=, !=}: f = a - b (or b - a for < and <=). */
+function orient(a: string, op: RelOp, b: string): { f: string; strict: boolean; ne: boolean } {
+  if (op === '<' || op === '≤') return { f: `(${b})-(${a})`, strict: op === '<', ne: false };
+  return { f: `(${a})-(${b})`, strict: op === '>', ne: op === '≠' };
+}
+
+/** An inequality in one quantity as intervals: `x \ge 5` -> [5, \infty), `-2 \le x < 7` -> [-2, 7). */
+function inequalityIntervals(x: Relation): IntervalPart[] | null {
+  let sides = x.sides;
+  let ops = x.ops;
+  if (ops.every((o) => o === '>' || o === '≥')) {
+    sides = [...sides].reverse();
+    ops = [...ops].reverse().map((o) => (o === '>' ? '<' : '≤'));
+  } else if (!ops.every((o) => o === '<' || o === '≤')) return null;
+  const open = (o: RelOp) => (o === '<' ? '(' : '[') as '(' | '[';
+  const close = (o: RelOp) => (o === '<' ? ')' : ']') as ')' | ']';
+  if (sides.length === 2) {
+    const [a, b] = sides;
+    if (isLabel(a) && isConstant(b)) return [{ open: '(', close: close(ops[0]), lo: '-\\infty', hi: b }];
+    if (isConstant(a) && isLabel(b)) return [{ open: open(ops[0]), close: ')', lo: a, hi: '\\infty' }];
+    return null;
+  }
+  if (sides.length === 3 && isConstant(sides[0]) && isLabel(sides[1]) && isConstant(sides[2])) {
+    return [{ open: open(ops[0]), close: close(ops[1]), lo: sides[0], hi: sides[2] }];
+  }
+  return null;
+}
+
+function asIntervals(x: Parsed): IntervalPart[] | null {
+  if (x.kind === 'interval') return x.parts;
+  if (x.kind === 'tuple' && x.items.length === 2 && '(['.includes(x.open) && ')]'.includes(x.close)) {
+    return [{ open: x.open as '(' | '[', close: x.close as ')' | ']', lo: x.items[0], hi: x.items[1] }];
+  }
+  if (x.kind === 'relation') return inequalityIntervals(x);
+  return null;
+}
+
+const showPart = (p: IntervalPart) => `${p.open}${p.lo}, ${p.hi}${p.close}`;
+
+async function compareIntervals(ps: IntervalPart[], rs: IntervalPart[], ctx: Ctx, depth: number): Promise<Verdict> {
+  if (ps.length !== rs.length) return no(`${ps.length} interval(s) vs ${rs.length}`);
+  const used = new Set<number>();
+  for (const r of rs) {
+    let found = -1;
+    let why = '';
+    for (let j = 0; j < ps.length && found < 0; j++) {
+      if (used.has(j)) continue;
+      const p = ps[j];
+      if (p.open !== r.open || p.close !== r.close) { why = `brackets of ${showPart(p)} vs ${showPart(r)} differ (open/closed end)`; continue; }
+      const lo = await compareAny(p.lo, r.lo, ctx, depth + 1);
+      if (!lo.correct) { why = `lower end of ${showPart(p)} vs ${showPart(r)}: ${lo.reason}`; continue; }
+      const hi = await compareAny(p.hi, r.hi, ctx, depth + 1);
+      if (!hi.correct) { why = `upper end of ${showPart(p)} vs ${showPart(r)}: ${hi.reason}`; continue; }
+      found = j;
+    }
+    if (found < 0) return no(`interval ${ps.length === 1 ? why : `no match for ${showPart(r)}${why ? ` (${why})` : ''}`}`);
+    used.add(found);
+  }
+  return ok('elementwise', `intervals equal: ${rs.map(showPart).join(' \\cup ')}`);
+}
+
+async function compareRelations(p: Parsed, r: Parsed, pred: string, ref: string, ctx: Ctx, depth: number): Promise<Verdict> {
+  if (p.kind !== 'relation' || r.kind !== 'relation') {
+    const rel = (p.kind === 'relation' ? p : r) as Relation;
+    const other = p.kind === 'relation' ? r : p;
+    const who = p.kind === 'relation' ? 'prediction' : 'reference';
+    const v = statedValue(rel);
+    if (v !== null) {
+      const sub = p.kind === 'relation' ? await compareAny(v, ref, ctx, depth + 1) : await compareAny(pred, v, ctx, depth + 1);
+      const note = ` (${who} "${rel.text}" read as its value "${v}")`;
+      return sub.correct ? { ...sub, reason: sub.reason + note } : { ...sub, reason: sub.reason + note };
+    }
+    const ir = inequalityIntervals(rel);
+    const io = asIntervals(other);
+    if (ir && io) {
+      const iv = p.kind === 'relation' ? await compareIntervals(ir, io, ctx, depth) : await compareIntervals(io, ir, ctx, depth);
+      return { ...iv, reason: `${iv.reason} (${who} "${rel.text}" read as ${ir.map(showPart).join(' \\cup ')})` };
+    }
+    return no(`${who} is a relation "${rel.text}", the other is a ${other.kind} "${other.text}"`);
+  }
+  const eqP = p.ops.every((o) => o === '=');
+  const eqR = r.ops.every((o) => o === '=');
+  if (eqP !== eqR) return no(`an equation vs an inequality ("${p.text}" vs "${r.text}")`);
+  if (eqP) {
+    const vp = statedValue(p);
+    const vr = statedValue(r);
+    if (vp !== null && vr !== null) {
+      const sub = await compareAny(vp, vr, ctx, depth + 1);
+      return { ...sub, reason: `${sub.reason} (values of "${p.text}" and "${r.text}")` };
+    }
+    // Equations as sets of solutions: lhs - rhs proportional (scaled, rearranged, solved for a variable).
+    const fp = `(${p.sides[0]})-(${p.sides[p.sides.length - 1]})`;
+    const fr = `(${r.sides[0]})-(${r.sides[r.sides.length - 1]})`;
+    return casRelation(fp, fr, 'any', p.text, r.text, ctx);
+  }
+  const ip = inequalityIntervals(p);
+  const ir = inequalityIntervals(r);
+  if (ip && ir) {
+    const iv = await compareIntervals(ip, ir, ctx, depth);
+    return { ...iv, reason: `${iv.reason} ("${p.text}" and "${r.text}" as intervals)` };
+  }
+  if (p.ops.length === 1 && r.ops.length === 1) {
+    const a = orient(p.sides[0], p.ops[0], p.sides[1]);
+    const b = orient(r.sides[0], r.ops[0], r.sides[1]);
+    if (a.ne !== b.ne || a.strict !== b.strict) return no(`relations "${p.text}" and "${r.text}" differ in kind (strict, non-strict or \\ne)`);
+    return casRelation(a.f, b.f, a.ne ? 'any' : 'positive', p.text, r.text, ctx);
+  }
+  return no(`relations "${p.text}" and "${r.text}" have different shapes`);
+}
+
+async function casRelation(fp: string, fr: string, sign: 'any' | 'positive', pt: string, rt: string, ctx: Ctx): Promise<Verdict> {
+  if (!ctx.opts.symbolic) return no(`relations "${pt}" vs "${rt}" need the CAS (symbolic off)`);
+  const s = await symbolicProportional(fp, fr, sign, casBudget(ctx));
+  if (s.status === 'equal') return ok('symbolic', `"${pt}" is equivalent to "${rt}" (${s.how})`);
+  if (s.status === 'different') return no(`relations "${pt}" vs "${rt}" (${s.how})`);
+  return no(`relations "${pt}" vs "${rt}" (symbolic check undecided: ${s.how})`);
+}
 
 export { canonicalNumberString };

@@ -1,9 +1,12 @@
 // THE answer extractor of the app (importers, the selection's gate, guided inference, the grader,
 // evaluation: tests/unit/grading/one-extractor.test.ts keeps it that way). Pure string work.
-// Order of preference: the last \boxed{...}/\fbox{...} (brace-matched), then "Final Answer:",
-// "the answer is", GSM8K "#### N" and "A: N" lines, and (unless `strict`) the last number.
+// Order of preference: the last \boxed{...}/\fbox{...} (brace-matched; adjacent boxes such as
+// `\boxed{1}, \boxed{2}` are several answers), then "Final Answer:", "the answer is", GSM8K
+// "#### N" and "A: N" lines, and unless `strict`: the later of the last math-mode expression
+// ($..$, \(..\), \[..\], $$..$$) and the last number that is not part of a word.
+import { isLabel, splitTopLevel } from './parse.ts';
 
-export type ExtractMethod = 'boxed' | 'final-answer' | 'the-answer-is' | 'gsm8k-hash' | 'gsm8k-a' | 'last-number';
+export type ExtractMethod = 'boxed' | 'final-answer' | 'the-answer-is' | 'gsm8k-hash' | 'gsm8k-a' | 'last-math' | 'last-number';
 
 export interface Extraction {
   answer: string;
@@ -31,31 +34,119 @@ export function matchBraces(text: string, open: number): { content: string; end:
   return null;
 }
 
-/** The content of the last \boxed{..} or \fbox{..} (also `\boxed 5`), brace-matched; null if none. */
-export function lastBoxed(text: string): string | null {
+/** Every \boxed{..} / \fbox{..} (also `\boxed 5`), brace-matched, in order, with its span. */
+export function allBoxed(text: string): { content: string; start: number; end: number }[] {
   const re = /\\(?:boxed|fbox)\s*/g;
-  let best: string | null = null;
+  const out: { content: string; start: number; end: number }[] = [];
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const at = m.index + m[0].length;
     if (text[at] === '{') {
       const g = matchBraces(text, at);
-      if (g) best = g.content;
+      if (g) { out.push({ content: g.content, start: m.index, end: g.end }); re.lastIndex = g.end; }
     } else if (/\s$/.test(m[0])) {
       // `\boxed 5` form (Hendrycks last_boxed_only_string handles "\boxed "): up to the next $ or space.
       const rest = /^[^\s$]+/.exec(text.slice(at));
-      if (rest) best = rest[0];
+      if (rest) out.push({ content: rest[0], start: m.index, end: at + rest[0].length });
     }
   }
-  return best;
+  return out;
 }
 
-const NUMBER_RE = /-?\d[\d,]*(?:\.\d+)?|-?\.\d+/g;
+/** The content of the last \boxed{..} or \fbox{..} (also `\boxed 5`), brace-matched; null if none. */
+export function lastBoxed(text: string): string | null {
+  const all = allBoxed(text);
+  return all.length ? all[all.length - 1].content : null;
+}
+
+// What may stand between two boxes that give several answers: "$\boxed{1}$ and $\boxed{2}$".
+const BOX_GAP = /^[\s$,;.]*(?:\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|&)?[\s$,;]*(?:\\\(|\\\[)?\s*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?$/;
+
+/** The last box, or the last run of adjacent boxes joined as a list ("1, 2"). */
+function finalBoxes(text: string): string | null {
+  const all = allBoxed(text).filter((b) => b.content.trim() !== '');
+  if (all.length === 0) return null;
+  const run = [all[all.length - 1]];
+  for (let i = all.length - 2; i >= 0; i--) {
+    if (!BOX_GAP.test(text.slice(all[i].end, run[0].start).replace(/\\[)\]]/g, ''))) break;
+    run.unshift(all[i]);
+  }
+  const parts = run.map((b) => b.content.trim());
+  if (parts.length > 1 && parts.every((p) => p === parts[0])) return parts[0];
+  return parts.join(', ');
+}
+
+// A number not glued to a word on its left ("AZYUK2A" holds no number; "5cm" does).
+const NUMBER_RE = /(?<![A-Za-z_\d.])(?:-?\d[\d,]*(?:\.\d+)?|-?\.\d+)(?![A-Za-z]*\d)/g;
 
 /** The last number in `text` (thousands separators dropped, trailing period dropped). */
 export function lastNumber(text: string): string | null {
-  const all = text.replace(/<<[^>]*>>/g, '').match(NUMBER_RE);
-  if (!all || all.length === 0) return null;
-  return cleanNumber(all[all.length - 1]);
+  const m = lastNumberMatch(text);
+  return m ? m.text : null;
+}
+
+function lastNumberMatch(text: string): { text: string; index: number } | null {
+  const clean = text.replace(/<<[^>]*>>/g, (x) => ' '.repeat(x.length));
+  let last: RegExpExecArray | null = null;
+  NUMBER_RE.lastIndex = 0;
+  for (let m = NUMBER_RE.exec(clean); m; m = NUMBER_RE.exec(clean)) last = m;
+  return last ? { text: cleanNumber(last[0]), index: last.index } : null;
+}
+
+/** Math-mode spans ($$..$$, \[..\], \(..\), $..$) in order; a "$" before a number and words is currency. */
+export function mathSegments(text: string): { content: string; start: number; end: number }[] {
+  const out: { content: string; start: number; end: number }[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\' && (text[i + 1] === '(' || text[i + 1] === '[')) {
+      const close = text[i + 1] === '(' ? '\\)' : '\\]';
+      const j = text.indexOf(close, i + 2);
+      if (j < 0) { i += 2; continue; }
+      out.push({ content: text.slice(i + 2, j), start: i, end: j + 2 });
+      i = j + 2; continue;
+    }
+    if (c === '\\') { i += 2; continue; }
+    if (c === '$') {
+      const dbl = text[i + 1] === '$';
+      const open = dbl ? 2 : 1;
+      let j = i + open;
+      for (; j < text.length; j++) {
+        if (text[j] === '\\') { j++; continue; }
+        if (text[j] === '$') break;
+      }
+      if (j >= text.length) { i += open; continue; }
+      const content = text.slice(i + open, j);
+      // "$18 a day and $" is money, not math: skip this "$" and pair from the next one.
+      if (!dbl && (/^\d[\d,.]*\s+[a-zA-Z]{2,}/.test(content) || content.trim() === '')) { i += 1; continue; }
+      out.push({ content, start: i, end: j + open });
+      i = j + open; continue;
+    }
+    i++;
+  }
+  return out;
+}
+
+/** An unboxed math answer: its last side when it is a computation ("\frac13 \cdot 3 = 1"), else whole. */
+function mathAnswer(content: string): string {
+  let t = content.replace(/\\(?:begin|end)\{(?:aligned|align\*?|split|gathered)\}/g, '');
+  // The last line of a multi-line display, its last step after \approx / \equiv (mod dropped).
+  const lines = t.split(/\\\\(?![a-zA-Z])/).map((l) => l.trim()).filter((l) => l !== '');
+  if (lines.length > 1 && !/\\begin\{/.test(t)) t = lines[lines.length - 1];
+  t = t.replace(/&/g, '').replace(/\\pmod\s*\{[^{}]*\}|\\pmod\s*\w+|\(\s*\\?mod\s*\w+\s*\)/g, '');
+  for (const rel of ['\\approx', '\\equiv']) {
+    const parts = splitTopLevel(t, rel);
+    if (parts.length > 1 && parts[parts.length - 1] !== '') t = parts[parts.length - 1];
+  }
+  t = t.trim().replace(/[.,;:]+$/, '').trim();
+  const sides = splitTopLevel(t, '=');
+  if (sides.length >= 2 && !isLabel(sides[0].replace(/\s+/g, '')) && sides.every((x) => x !== '')) return sides[sides.length - 1];
+  return t;
+}
+
+/** Worth reading as a final answer: holds a digit or a LaTeX command, not a lone variable. */
+function answerLike(content: string): boolean {
+  const t = content.trim();
+  return t !== '' && (/\d/.test(t) || /\\[a-zA-Z]+/.test(t)) && !/^\\?[a-zA-Z]$/.test(t);
 }
 
 function cleanNumber(s: string): string {
@@ -72,6 +163,13 @@ function tidy(s: string): string {
   if (boxed !== null) return boxed.trim();
   t = t.replace(/^[:\s]+/, '');
   t = t.replace(/\s*[.。]\s*$/, '');
+  // "the larger of the two: $x=1$", "$3$ two-digit primes": words around math -> the last math.
+  const maths = mathSegments(t).filter((m) => answerLike(m.content) || /[a-zA-Z]/.test(m.content));
+  if (maths.length > 0) {
+    let outside = t;
+    for (const m of [...maths].reverse()) outside = outside.slice(0, m.start) + ' ' + outside.slice(m.end);
+    if (/[a-zA-Z]{2,}/.test(outside.replace(/\b(?:and|or)\b/g, ''))) return mathAnswer(maths[maths.length - 1].content);
+  }
   const dollars = /^\$+([\s\S]*?)\$+$/.exec(t);
   if (dollars) t = dollars[1];
   t = t.replace(/^\\\(([\s\S]*)\\\)$/, '$1').replace(/^\\\[([\s\S]*)\\\]$/, '$1');
@@ -87,8 +185,8 @@ function lastMatch(text: string, re: RegExp): RegExpExecArray | null {
 
 /** Extracts the final answer from a response, or null when nothing answer-like is present. */
 export function extractAnswer(response: string, options: ExtractOptions = {}): Extraction | null {
-  const boxed = lastBoxed(response);
-  if (boxed !== null && boxed.trim() !== '') return { answer: boxed.trim(), method: 'boxed' };
+  const boxed = finalBoxes(response);
+  if (boxed !== null) return { answer: boxed, method: 'boxed' };
 
   // "Final Answer: ..." and "the answer is ..." (Minerva writes both on one line): the later wins.
   const fa = lastMatch(response, /final answer\s*[:：]\s*([^\n]+)/i);
@@ -109,7 +207,10 @@ export function extractAnswer(response: string, options: ExtractOptions = {}): E
     if (a) return { answer: a, method: 'gsm8k-a' };
   }
   if (options.strict) return null;
-  const n = lastNumber(response);
-  if (n !== null) return { answer: n, method: 'last-number' };
+  const maths = mathSegments(response).filter((m) => answerLike(m.content));
+  const math = maths.length ? maths[maths.length - 1] : null;
+  const n = lastNumberMatch(response);
+  if (math && (!n || n.index < math.end)) return { answer: mathAnswer(math.content), method: 'last-math' };
+  if (n !== null) return { answer: n.text, method: 'last-number' };
   return null;
 }

@@ -3,7 +3,8 @@
 import { extractAnswer, type Extraction, type ExtractOptions } from './extract.ts';
 import { gradeAnswer, type EquivalenceOptions, type Verdict } from './equivalence.ts';
 
-export { extractAnswer, lastBoxed, lastNumber, matchBraces, type Extraction, type ExtractMethod, type ExtractOptions } from './extract.ts';
+export { allBoxed, extractAnswer, lastBoxed, lastNumber, mathSegments, matchBraces, type Extraction, type ExtractMethod, type ExtractOptions } from './extract.ts';
+export { parseAnswer, type Parsed } from './parse.ts';
 export { hendrycksStrip, normalizeAnswer, prmNormalize } from './normalize.ts';
 export { gradeAnswer, parseNumeric, REL_TOL, type EquivalenceOptions, type Verdict, type VerdictMethod } from './equivalence.ts';
 export { loadComputeEngine } from './symbolic.ts';

@@ -177,13 +177,26 @@ export function isUnitText(word: string): boolean {
  * (units in \text{}, \mbox, spacing commands, thousands separators, `x =` prefixes, leading zeros,
  * degrees, percent, dollars, set braces, "infinity").
  */
-export function normalizeAnswer(input: string): string {
+export interface NormalizeOptions {
+  /** Keep a short left-hand side ("x = 3" stays an equation): the parser reads relations itself. */
+  keepLabel?: boolean;
+}
+
+export function normalizeAnswer(input: string, options: NormalizeOptions = {}): string {
   let s = input.trim();
   s = s.replace(/\n/g, ' ');
-  s = s.replace(/\\(?:displaystyle|textstyle)\b\s*/g, '');
-  s = s.replace(/\\(?:mbox|mathrm|textrm|textbf|mathbf|operatorname)\s*\{/g, '\\text{');
+  s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)\b\s*/g, '');
+  s = s.replace(/\\(?:mbox|mathrm|textrm|textbf|mathbf|operatorname|textnormal|textit|mathit|mathsf|texttt|textsf|emph|boldsymbol|bm)\s*\{/g, '\\text{');
   s = s.replace(/\s+(?:or|and)\s+/g, ',');
-  s = s.replace(/\\(?:dfrac|tfrac)/g, '\\frac');
+  s = s.replace(/\\(?:dfrac|tfrac|cfrac)/g, '\\frac');
+  // Shorthands with a space: "\sqrt 2", "\frac 1 3".
+  s = s.replace(/\\(sqrt|frac)\s+(?=[\w{\\])/g, '\\$1');
+  s = s.replace(/\\frac(\w)\s+(\w)/g, '\\frac$1$2');
+  // Relation spellings: one form each (\le, \ge, \ne, <, >).
+  s = s.replace(/\\leqslant\b|\\leq?(?![a-zA-Z])|<=|⩽/g, '≤').replace(/\\geqslant\b|\\geq?(?![a-zA-Z])|>=|⩾/g, '≥');
+  s = s.replace(/\\neq?(?![a-zA-Z])|!=/g, '≠').replace(/\\lt\b/g, '<').replace(/\\gt\b/g, '>');
+  // Currency symbols and codes.
+  s = s.replace(/[€£¥₹]|\\euro\b|\\pounds\b|\b(?:USD|EUR|GBP|Rs\.?|INR)(?=\s*\d)|(?<=\d)\s*(?:USD|EUR|GBP|euros?)\b/g, '');
   s = s.replace(/\\left\b|\\right\b|\\bigl?\b|\\bigr\b|\\Bigl?\b|\\Bigr\b/g, '');
   s = s.replace(/(?<!\\)\\[!,;:> ]|\\q?quad\b/g, '');
   s = s.replace(/~/g, '');
@@ -194,6 +207,9 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/\\\$|\$/g, '').replace(/\\textdollar\b/g, '');
   // Trailing sentence period.
   s = s.replace(/\.\s*$/, '');
+  // A whole answer in \text{..} is that text, even when it is a unit word ("\text{east}").
+  const whole = /^\\text\s*\{([^{}]*)\}$/.exec(s);
+  if (whole && whole[1].trim() !== '') s = whole[1].trim();
   // \text{...}: units and nouns dropped; other text kept as its content.
   for (let guard = 0; guard < 10 && /\\text\s*\{/.test(s); guard++) {
     s = s.replace(/\\text\s*\{([^{}]*)\}(\^\{?[23]\}?)?/g, (_m, inner: string, pow: string | undefined) => (isUnitText(inner) ? '' : inner + (pow ?? '')));
@@ -203,13 +219,12 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/(\d)\s*(?:square |cubic |sq\.? )?(?:units?|cm|centimeters?|meters?|m|km|inches|inch|feet|foot|ft|miles?|hours?|minutes?|seconds?|days?|weeks?|years?|degrees?|dollars?|cents?|pounds?|kg|g|mph)(?:\^?\{?[23]\}?)?\s*$/i, '$1');
   s = s.replace(/^\s*(?:\\approx|≈)\s*/, '');
   // "x \in [1,2]": membership prefix.
-  s = s.replace(/^\s*[a-zA-Z]\s*\\in\s*/, '');
+  s = s.replace(/^\s*\\?[a-zA-Z]+(?:_\{?\w+\}?)?\s*\\in\s*/, '');
   // "5 apples", "12 red marbles": a number followed only by words.
   s = s.replace(/^(-?[\d.,]+(?:\/\d+)?)\s+[a-zA-Z]{2,}(?:\s+[a-zA-Z]{2,})*$/, '$1');
   // "x = 3", "\theta = 30", "k=5": drop a short left-hand side (Hendrycks <=2 chars, Qwen any variable).
   const eq = s.split('=');
-  if (eq.length === 2 && /^\s*(?:\\?[a-zA-Z]{1,6}(?:_\{?\w+\}?)?|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\))\s*$/.test(eq[0])) s = eq[1];
-  s = s.replace(/\\(?:le|leq|ge|geq)\b/g, (m) => (m.startsWith('\\le') ? '\\le' : '\\ge'));
+  if (!options.keepLabel && eq.length === 2 && /^\s*(?:\\?[a-zA-Z]{1,6}(?:_\{?\w+\}?)?|\\[a-zA-Z]+|\(\s*[a-zA-Z](?:\s*,\s*[a-zA-Z])*\s*\))\s*$/.test(eq[0])) s = eq[1];
   s = s.replace(/\binfinity\b|\binf\b/g, '\\infty').replace(/\\infty/g, '\\infty');
   s = fixSqrt(s, true);
   s = fixFracs(s);
@@ -217,7 +232,9 @@ export function normalizeAnswer(input: string): string {
   s = s.replace(/\s+/g, '');
   // Thousands separators: 1,234 and 1{,}234 and 1\,234 (already dropped).
   s = s.replace(/\{,\}/g, ',');
-  if (/^-?\d{1,3}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
+  if (/^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
+  // Decimal comma: "0,111", "1000,99" (a thousands separator never follows a lone 0 or 4+ digits).
+  else if (/^-?(?:0|[1-9]\d{3,}),\d+$/.test(s)) s = s.replace(',', '.');
   // Leading zeros and trailing decimal zeros of plain numbers; leading "." gets a zero.
   s = s.replace(/(^|[^\d.])\.(\d)/g, '$10.$2');
   if (/^[-+]?\d+(\.\d+)?$/.test(s)) s = canonicalNumberString(s);

@@ -93,3 +93,55 @@ function compare(ce: ComputeEngine, pred: string, ref: string, refIsInteger: boo
 function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(6);
 }
+
+/**
+ * Whether f_a = c * f_b for a constant c != 0 (c > 0 when `sign` is 'positive'): two equations
+ * `f = 0` with the same solutions when linear in the scaling, or two inequalities `f > 0` that
+ * say the same. Decided at sample points of the shared variables; time-bound like symbolicEqual.
+ */
+export async function symbolicProportional(fa: string, fb: string, sign: 'any' | 'positive', timeoutMs = 1500): Promise<SymbolicResult> {
+  let ce: ComputeEngine;
+  try {
+    ce = await loadComputeEngine();
+  } catch (e) {
+    return { status: 'undecided', how: `compute engine failed to load: ${String(e)}` };
+  }
+  const started = Date.now();
+  try {
+    return ce.withTimeLimit(timeoutMs, () => proportional(ce, fa, fb, sign, started + timeoutMs));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const timedOut = /timeout|cancel/i.test(msg) || Date.now() - started >= timeoutMs;
+    return { status: 'undecided', how: timedOut ? `timed out after ${timeoutMs} ms` : `engine error: ${msg}` };
+  }
+}
+
+function proportional(ce: ComputeEngine, fa: string, fb: string, sign: 'any' | 'positive', deadline: number): SymbolicResult {
+  const a = ce.parse(fa);
+  const b = ce.parse(fb);
+  if (!a.isValid || !b.isValid) return { status: 'undecided', how: `could not parse ${!a.isValid ? 'prediction' : 'reference'}` };
+  const aVars = [...a.unknowns].sort().join(',');
+  const bVars = [...b.unknowns].sort().join(',');
+  if (aVars !== bVars) return { status: 'different', how: `different variables (${aVars || 'none'} vs ${bVars || 'none'})` };
+  const vars = [...a.unknowns];
+  if (vars.length === 0 || vars.length > 4) return { status: 'undecided', how: vars.length === 0 ? 'no variable in the relations' : 'too many variables' };
+  const ratios: number[] = [];
+  for (let k = 0; k < 5 && ratios.length < 3; k++) {
+    const sub: Record<string, number> = {};
+    vars.forEach((v, i) => { sub[v] = SAMPLES[(i + k) % SAMPLES.length] + k * 0.31; });
+    const xa = realValue(a.subs(sub));
+    const xb = realValue(b.subs(sub));
+    if (Date.now() > deadline) throw new Error('timeout');
+    if (xa === null || xb === null) continue;
+    const za = Math.abs(xa) < 1e-12;
+    const zb = Math.abs(xb) < 1e-12;
+    if (za && zb) continue;
+    if (za !== zb) return { status: 'different', how: `one side vanishes at ${vars.map((v) => `${v}=${fmt(sub[v])}`).join(', ')}, the other does not` };
+    ratios.push(xa / xb);
+  }
+  if (ratios.length < 2) return { status: 'undecided', how: 'too few sample points evaluate' };
+  const c = ratios[0];
+  if (!ratios.every((q) => Math.abs(q - c) <= REL_TOL * Math.max(Math.abs(q), Math.abs(c)))) return { status: 'different', how: `not proportional at sample points of ${vars.join(', ')}` };
+  if (sign === 'positive' && c < 0) return { status: 'different', how: `proportional with a negative factor (${fmt(c)}): the inequality points the other way` };
+  return { status: 'equal', how: `proportional with factor ${fmt(c)} at ${ratios.length} sample points of ${vars.join(', ')}` };
+}
