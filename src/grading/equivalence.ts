@@ -209,6 +209,15 @@ async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ct
       const v = await compareAny(ip[0], ir[0], ctx, depth + 1);
       return v.correct ? ok(v.method, `${v.reason.replace(/^\w+: /, '')} (a one-element set is its element)`) : v;
     }
+    // One value written several ways ("$\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{639}{40}}$").
+    if (ir.length === 1 && ip.length > 1 && r.kind !== 'set') {
+      let same = true;
+      for (const x of ip.slice(1)) if (!(await compareAny(x, ip[0], ctx, depth + 1)).correct) { same = false; break; }
+      if (same) {
+        const v = await compareAny(ip[0], ir[0], ctx, depth + 1);
+        return { ...v, reason: `${v.reason} (the ${ip.length} answers given are one value written ${ip.length} ways)` };
+      }
+    }
     const res = await compareItems(ip, ir, false, ctx, depth);
     return res.ok ? ok('elementwise', res.detail) : no(res.detail);
   }

@@ -94,6 +94,8 @@ export const FORMS: FormCase[] = [
   { cls: 'several', response: '\\boxed{\\pm 2021}', reference: '\\{-2021, 2021\\}', correct: true, why: '\\pm is two values' },
   { cls: 'several', response: '\\boxed{3 + 2\\sqrt{2}, 3 - 2\\sqrt{2}}', reference: '3 \\pm 2 \\sqrt{2}', correct: true, why: '\\pm expanded', real: 'math500 #284 answer' },
   { cls: 'several', response: '\\boxed{-2, 1+\\sqrt{5}, 1-\\sqrt{5}}', reference: '\\{1\\pm\\sqrt{5},-2\\}', correct: true, why: '\\pm inside a set', real: 'math500 #422 answer' },
+  { cls: 'several', response: 'so it is $\\boxed{15\\frac{39}{40}}$, or $\\boxed{\\frac{639}{40}}$.', reference: '\\frac{639}{40}', correct: true, why: 'one value boxed in two forms', real: 'math500 #452 solution' },
+  { cls: 'several', response: 'so $\\boxed{3}$ or $\\boxed{4}$', reference: '4', correct: false, why: 'two different answers for one value' },
   { cls: 'several', response: '\\boxed{1}', reference: '1, 2', correct: false, why: 'one of two answers' },
   { cls: 'several', response: '\\boxed{(5,8)}', reference: '(8,5), (5,8)', correct: false, why: 'one of two pairs' },
   { cls: 'several', response: '\\boxed{2021}', reference: '\\pm 2021', correct: false, why: '\\pm needs both signs' },
