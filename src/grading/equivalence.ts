@@ -101,7 +101,7 @@ function worthSymbolic(p: string, r: string): boolean {
   if (p === '' || r === '') return false;
   const plainWord = (x: string) => /^[a-zA-Z]{2,}$/.test(x);
   if (plainWord(p) || plainWord(r)) return false;
-  return /[\\^_a-zA-Z()+*/-]/.test(p) || /[\\^_a-zA-Z()+*/-]/.test(r);
+  return /[\\^_a-zA-Z()+*/!-]/.test(p) || /[\\^_a-zA-Z()+*/!-]/.test(r);
 }
 
 function fmt(x: number): string {
@@ -174,7 +174,7 @@ const SCALAR = new Set(['number', 'expression', 'text']);
 async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ctx: Ctx, depth: number): Promise<Verdict> {
   if (SCALAR.has(p.kind) && SCALAR.has(r.kind)) return compareScalar(pred, ref, ctx);
   if (p.kind === 'relation' || r.kind === 'relation') return compareRelations(p, r, pred, ref, ctx, depth);
-  if (p.kind === 'interval' || r.kind === 'interval') {
+  if (p.kind === 'interval' || r.kind === 'interval' || (p.kind === 'set' && r.kind === 'set' && p.from === 'list' && r.from === 'list' && asIntervals(p) && asIntervals(r) && p.items.some((i) => /[<>≤≥]/.test(i)))) {
     const ip = asIntervals(p);
     const ir = asIntervals(r);
     if (!ip || !ir) return no(`${p.kind === 'interval' ? 'prediction' : 'reference'} is an interval, the other is a ${p.kind === 'interval' ? r.kind : p.kind}`);
@@ -192,6 +192,14 @@ async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ct
     }
     const res = await compareItems(p.rows.flat(), r.rows.flat(), true, ctx, depth);
     return res.ok ? ok('elementwise', `matrices equal (${res.detail})`) : no(`matrix ${res.detail}`);
+  }
+  if (r.kind === 'tuple' && p.kind === 'set' && p.from === 'list' && p.items.length === r.items.length) {
+    // "a = 2, b = 3" for the pair (2, 3): labelled values in order.
+    const vals = p.items.map((i) => { const q = parseAnswer(i); return q.kind === 'relation' ? statedValue(q) : null; });
+    if (vals.every((v): v is string => v !== null)) {
+      const res = await compareItems(vals, r.items, true, ctx, depth);
+      return res.ok ? ok('elementwise', `labelled values in order: ${res.detail}`) : no(`labelled values: ${res.detail}`);
+    }
   }
   if (r.kind === 'tuple') {
     if (p.kind !== 'tuple') return no(`reference is ${r.open}...${r.close} with ${r.items.length} elements, prediction is a ${p.kind}`);
@@ -270,6 +278,17 @@ function asIntervals(x: Parsed): IntervalPart[] | null {
     return [{ open: x.open as '(' | '[', close: x.close as ')' | ']', lo: x.items[0], hi: x.items[1] }];
   }
   if (x.kind === 'relation') return inequalityIntervals(x);
+  // "x < -3 or x > 3": a union of the intervals of each inequality.
+  if (x.kind === 'set' && x.from === 'list') {
+    const parts: IntervalPart[] = [];
+    for (const item of x.items) {
+      const p = parseAnswer(item);
+      const iv = p.kind === 'relation' ? inequalityIntervals(p) : p.kind === 'interval' ? p.parts : null;
+      if (!iv) return null;
+      parts.push(...iv);
+    }
+    return parts;
+  }
   return null;
 }
 

@@ -192,6 +192,8 @@ export function normalizeAnswer(input: string, options: NormalizeOptions = {}): 
   // Shorthands with a space: "\sqrt 2", "\frac 1 3".
   s = s.replace(/\\(sqrt|frac)\s+(?=[\w{\\])/g, '\\$1');
   s = s.replace(/\\frac(\w)\s+(\w)/g, '\\frac$1$2');
+  // "\sin x" keeps its argument once spaces go: \sin(x).
+  s = s.replace(/\\(sin|cos|tan|sec|csc|cot|ln|exp|arcsin|arccos|arctan)\s+([a-zA-Z0-9]+)\b/g, '\\$1($2)');
   // Relation spellings: one form each (\le, \ge, \ne, <, >).
   s = s.replace(/\\leqslant\b|\\leq?(?![a-zA-Z])|<=|⩽/g, '≤').replace(/\\geqslant\b|\\geq?(?![a-zA-Z])|>=|⩾/g, '≥');
   s = s.replace(/\\neq?(?![a-zA-Z])|!=/g, '≠').replace(/\\lt\b/g, '<').replace(/\\gt\b/g, '>');
@@ -207,6 +209,9 @@ export function normalizeAnswer(input: string, options: NormalizeOptions = {}): 
   s = s.replace(/\\\$|\$/g, '').replace(/\\textdollar\b/g, '');
   // Trailing sentence period.
   s = s.replace(/\.\s*$/, '');
+  s = s.replace(/\\varnothing\b|\\\{\s*\\\}|∅/g, '\\emptyset');
+  // A number with a unit in \text{} that is not in the lists: "5 \text{ m/s}", "3\text{ km}^2".
+  s = s.replace(/^(-?[\d.,]+)\s*\\text\s*\{\s*[a-zA-Z][a-zA-Z/.\s]*\}(?:\^\{?[23]\}?)?\s*$/, '$1');
   // A whole answer in \text{..} is that text, even when it is a unit word ("\text{east}").
   const whole = /^\\text\s*\{([^{}]*)\}$/.exec(s);
   if (whole && whole[1].trim() !== '') s = whole[1].trim();

@@ -6,6 +6,13 @@ import { stripCommas } from './normalize.ts';
 export function parseNumeric(s: string): number | null {
   let t = stripCommas(s.trim());
   if (t === '') return null;
+  // Repeating decimal 0.1\overline{6} = 0.1666...
+  const rep = /^(-?)(\d*)\.(\d*)\\overline\{(\d+)\}$/.exec(t);
+  if (rep) {
+    const [, neg, int, fixed, cycle] = rep;
+    const v = Number(int || '0') + (Number(fixed || '0') + Number(cycle) / (10 ** cycle.length - 1)) / 10 ** fixed.length;
+    return neg ? -v : v;
+  }
   let sign = 1;
   if (/^-\s*\\frac/.test(t) || /^-\(/.test(t)) { sign = -1; t = t.replace(/^-\s*/, ''); }
   const num = /^[-+]?(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?$/i;
