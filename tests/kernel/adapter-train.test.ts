@@ -158,6 +158,36 @@ describe('LoRA train pass (GPU) vs float64 reference', () => {
     await compare(a, ids, segmentBatch(ids, [{ start: 1, end: 4, lambda: 1 }, { start: 4, end: 9, lambda: 0.5 }]), 'mixed-ranks');
   });
 
+  /** Teacher top-k targets for `ids` (the next token among the top-k, renormalised with 30% tail mass). */
+  const teacherFor = (ids: number[], K: number, seed: number) => {
+    const T = ids.length; const r = rng(seed);
+    const tIds: number[] = []; const lps: number[] = [];
+    for (let t = 0; t < T; t++) {
+      const s = new Set<number>([ids[Math.min(t + 1, T - 1)]]);
+      while (s.size < K) s.add(Math.floor(r() * config.vocabSize));
+      const raw = [...s].map((_, k) => (k === 0 ? 3 : 1) * (0.2 + r()));
+      const tot = raw.reduce((x, y) => x + y, 0) * 1.3;
+      [...s].forEach((id, k) => { tIds.push(id); lps.push(Math.log(raw[k] / tot)); });
+    }
+    return { k: K, ids: tIds, logprobs: Array.from(Float32Array.from(lps)), weights: ids.map((_, t) => (t < T - 1 ? 0.4 : 0)) };
+  };
+
+  it('with the teacher top-k KL term: loss and gradients match the float64 reference (CE + KL), one head chunk and three', async () => {
+    const ids = [3, 140, 22, 301, 77, 5, 260, 411, 9];
+    const batch = { ...segmentBatch(ids, [{ start: 1, end: 5, lambda: 1 }, { start: 5, end: 9, lambda: 0.5 }]), teacher: teacherFor(ids, 3, 51) };
+    const a = fullAdapter();
+    await compare(a, ids, batch, 'kl', { klTopK: 3 });
+    const cpu = loraLossAndGrads(model, a, batch);
+    const ce = loraLossAndGrads(model, a, { ...batch, teacher: undefined });
+    expect(cpu.loss - ce.loss).toBeGreaterThan(0.05); // the KL part is really there
+    const pass = new LoraTrainPass(ctx, decoder, a, ids.length);
+    try { await expect(pass.run(batch)).rejects.toThrow(/built without klTopK/); } finally { pass.dispose(); }
+    // 130 rows in head chunks of 64: the KL of rows 64.. goes through chunks with r0 > 0
+    const r = rng(52);
+    const long = Array.from({ length: 130 }, () => Math.floor(r() * config.vocabSize));
+    await compare(a, long, { ...segmentBatch(long, [{ start: 1, end: 130, lambda: 1 }]), teacher: teacherFor(long, 4, 53) }, 'kl-chunked', { klTopK: 4, headChunkRows: 64 });
+  });
+
   it('weights split into row chunks (small binding limit): same loss and gradients as unsplit', async () => {
     const split = await createDecoder(ctx, config, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'), 4096)), undefined, { maxBindingBytes: 4096 });
     expect(split.weight('model.embed_tokens.weight')!.chunks.length).toBeGreaterThan(1);

@@ -1,6 +1,7 @@
 // Per-position targets and weights of a training loss: loss = Σ_t w_t · CE(logits_t, target_t).
 // The hierarchical distillation loss l_s·CE(strategy) + l_t·CE(tactics) + l_a·CE(answer) is a
 // choice of weights: each segment's tokens get lambda / (segment length).
+import type { TopKTargets } from '../ops/kl-topk.ts';
 
 export interface TrainBatch {
   ids: number[];
@@ -8,6 +9,8 @@ export interface TrainBatch {
   targets: number[];
   /** per-position weight (0 where targets[t] = -1) */
   weights: number[];
+  /** KL to the teacher's top-k at each position (ops/kl-topk.ts; weights = lambda_KL·row weight), where a trace carries it */
+  teacher?: TopKTargets;
 }
 
 /** HF ForCausalLMLoss: mean next-token CE over positions 0..T-2. */

@@ -6,6 +6,7 @@
 //                             du = s·g·dy·B (T,r);  dA = duᵀ·x (r,in);  dx += du·A
 import { attentionBackwardRef } from '../ops/attention-backward.ts';
 import { crossEntropyRef } from '../ops/cross-entropy.ts';
+import { checkTopKTargets, klTopKRef } from '../ops/kl-topk.ts';
 import { matmulDxRef } from '../ops/matmul.ts';
 import { rmsnormBackwardRef } from '../ops/rmsnorm.ts';
 import { ropeRef } from '../ops/rope.ts';
@@ -61,9 +62,14 @@ function loraDelta(a: LoraAdapter) {
   };
 }
 
-/** Σ_t w_t·CE(logits_t, target_t) and d loss / d logits (T,V). */
-export function weightedCrossEntropyRef(logits: ArrayLike<number>, batch: TrainBatch, V: number): { loss: number; dlogits: Float64Array } {
-  return crossEntropyRef(logits, batch.targets, batch.weights, batch.ids.length, V);
+/** Σ_t w_t·CE(logits_t, target_t) (+ the teacher top-k KL where the batch has it) and d loss / d logits (T,V). */
+export function weightedCrossEntropyRef(logits: ArrayLike<number>, batch: TrainBatch, V: number): { loss: number; dlogits: Float64Array; klLoss: number } {
+  const T = batch.ids.length;
+  const ce = crossEntropyRef(logits, batch.targets, batch.weights, T, V);
+  if (!batch.teacher) return { loss: ce.loss, dlogits: ce.dlogits, klLoss: 0 };
+  checkTopKTargets(batch.teacher, T, V);
+  const kl = klTopKRef(logits, batch.teacher, T, V, 0, ce.dlogits);
+  return { loss: ce.loss + kl.loss, dlogits: kl.dlogits, klLoss: kl.loss };
 }
 
 function checkBatch(b: TrainBatch, V: number): void {

@@ -26,6 +26,7 @@ import { attentionPackedBackwardDispatches, attentionPackedDispatch, attentionPa
 import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
 import { NO_TARGET, xentChunkDispatch, xentChunkParams } from '../ops/cross-entropy.ts';
 import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
+import { checkTopKTargets, klTopKDispatch, klTopKParams } from '../ops/kl-topk.ts';
 import { GEMM_ACCUMULATE, GEMM_GATE, GEMM_K_ROWS, GEMM_M_ROWS, type GemmShape, gemmDispatch, gemmParams } from '../ops/gemm.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, MATMUL_BINDINGS, type MatmulVariant, matmulDispatch, matmulGrid, matmulParams, matmulWgsl, variantFits } from '../ops/matmul.ts';
 import { linearDxParams, linearDxTiledDispatch } from '../ops/matmul-dx.ts';
@@ -45,6 +46,8 @@ export interface GpuTrainResult {
   /** per-row weighted loss (t entries) */
   rowLosses: Float32Array;
   grads: Map<string, GpuLoraGrad>;
+  /** the teacher top-k KL part of loss (0 without teacher targets) */
+  klLoss: number;
 }
 
 /** A micro-batch: sequences packed back to back (lengths sum to ids.length; default one sequence). */
@@ -60,6 +63,8 @@ export interface TrainPassOptions {
   matmul?: MatmulVariant;
   /** One thread per row for norms and the loss (default: on a fallback adapter, whose barriers are slow). */
   rowwise?: boolean;
+  /** k of the teacher top-k KL term (ops/kl-topk.ts) for batches that carry `teacher`; none without it */
+  klTopK?: number;
 }
 
 interface ModBufs { m: LoraModule; idx: number; r: number; scale: number; A: GPUBuffer; B: GPUBuffer; u: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer }
@@ -92,6 +97,8 @@ export class LoraTrainPass {
   readonly recompute: boolean;
   readonly matmulVariant: MatmulVariant;
   private disposed = false;
+  /** teacher top-k KL buffers (opts.klTopK = k) */
+  private readonly kl?: { k: number; ids: GPUBuffer; lp: GPUBuffer; w: GPUBuffer; losses: GPUBuffer };
 
   /** A pass for micro-batches of up to `T` rows (one sequence or several packed). */
   constructor(private readonly ctx: GpuContext, readonly decoder: Decoder, readonly adapter: LoraAdapter, readonly T: number, opts: TrainPassOptions = {}) {
@@ -215,6 +222,11 @@ export class LoraTrainPass {
     const dlogits = buf('head.dlogits', Rc * V);
     const dh = buf('grad.h', R * C);
     const head = W(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+    if (opts.klTopK !== undefined) {
+      const K = opts.klTopK;
+      if (!(Number.isInteger(K) && K >= 1 && K <= 64)) throw new Error(`train pass: klTopK must be an integer in 1..64, got ${K}`);
+      this.kl = { k: K, ids: buf('kl.ids', R * K), lp: buf('kl.lp', R * K), w: buf('kl.w', R), losses: buf('kl.losses', R) };
+    }
     const nChunks = Math.ceil(R / Rc);
     for (let ci = 0; ci < nChunks; ci++) {
       const r0 = ci * Rc; const cap = Math.min(Rc, R - r0);
@@ -230,7 +242,8 @@ export class LoraTrainPass {
         hl.push({ label: 'lm_head', pipeline: hk.pipeline, bind: bindGroup(device, hk, [range(hn), ch.buffer, dummy, this.logitsChunk, params, cstep], 'lm_head'), grid: (t) => matmulGrid(mm(C), rowsOf(t), ch.rows) });
       }
       hl.push(xentChunkDispatch(device, { logits: this.logitsChunk, targets: this.targets, weights: this.weights, dlogits, losses: this.losses, params: uni('params.xent', xentChunkParams(V, r0)), step: cstep }, rowsOf, rowwise));
-      // teacher top-k KL (ops/kl-topk.ts) adds into dlogits here when a batch carries teacher log-probs
+      // teacher top-k KL (ops/kl-topk.ts) adds into this chunk's dlogits (weights 0 when a batch has no teacher)
+      if (this.kl) hl.push(klTopKDispatch(device, { logits: this.logitsChunk, ids: this.kl.ids, lp: this.kl.lp, weights: this.kl.w, dlogits, losses: this.kl.losses, params: uni('params.kl', klTopKParams(cap, V, this.kl.k, r0)) }, rowsOf));
       this.headLoss.push(hl);
       this.headBack.push(head.chunks.map((ch, i) => linearDxTiledDispatch(device, {
         dout: dlogits, w: ch.buffer, dx: range(dh),
@@ -338,6 +351,26 @@ export class LoraTrainPass {
     return t;
   }
 
+  /** Teacher top-k targets of the batch (or zero KL weights) into the KL buffers. */
+  private writeTeacher(b: TrainBatch, t: number): void {
+    if (b.teacher && !this.kl) throw new Error('batch has teacher top-k targets but the train pass was built without klTopK');
+    if (!this.kl) return;
+    const { queue } = this.ctx.device;
+    const tk = b.teacher;
+    if (tk) {
+      checkTopKTargets(tk, t, this.decoder.config.vocabSize);
+      if (tk.k !== this.kl.k) throw new Error(`teacher top-k: the pass was built for k = ${this.kl.k}, the batch has k = ${tk.k}`);
+      queue.writeBuffer(this.kl.ids, 0, Uint32Array.from(tk.ids, (id) => (id < 0 ? NO_TARGET : id)));
+      queue.writeBuffer(this.kl.lp, 0, Float32Array.from(tk.logprobs));
+    }
+    queue.writeBuffer(this.kl.w, 0, tk ? Float32Array.from(tk.weights) : new Float32Array(t));
+  }
+
+  private async klLoss(b: TrainBatch, t: number): Promise<number> {
+    if (!this.kl || !b.teacher) return 0;
+    return (await readF32(this.ctx.device, this.kl.losses, t)).reduce((s, v) => s + v, 0);
+  }
+
   /** Forward only: logits (t,V), assembled chunk by chunk (tests; training never holds them at once). */
   async logits(ids: readonly number[]): Promise<Float32Array> {
     const t = this.writeBatch({ ids });
@@ -361,12 +394,14 @@ export class LoraTrainPass {
   /** Loss of a batch without a backward pass (validation; the forward the benchmark compares with). */
   async forwardLoss(batch: PackedBatch): Promise<{ loss: number; rowLosses: Float32Array }> {
     const t = this.writeBatch(batch);
+    this.writeTeacher(batch, t);
     const { device } = this.ctx;
     const enc = device.createCommandEncoder({ label: 'lora-loss' });
     encodeDispatches(enc, [...this.forwardList, ...this.headLoss.flat()], t, 'lora-loss');
     device.queue.submit([enc.finish()]);
     const rowLosses = await readF32(device, this.losses, t);
-    return { loss: rowLosses.reduce((s, v) => s + v, 0), rowLosses };
+    const kl = await this.klLoss(batch, t);
+    return { loss: rowLosses.reduce((s, v) => s + v, 0) + kl, rowLosses };
   }
 
   /** Trainable tensors on the GPU: A and B of every module, then the gates (no weight decay on gates). */
@@ -397,6 +432,7 @@ export class LoraTrainPass {
   async run(batch: PackedBatch, opts: { readGrads?: boolean; accumulate?: boolean } = {}): Promise<GpuTrainResult> {
     if (!batch.targets || !batch.weights) throw new Error('batch: targets and weights are required for training');
     const t = this.writeBatch(batch);
+    this.writeTeacher(batch, t);
     const { device } = this.ctx;
     const enc = device.createCommandEncoder({ label: 'lora-train' });
     if (!opts.accumulate) {
@@ -409,14 +445,15 @@ export class LoraTrainPass {
     encodeDispatches(enc, list, t, 'lora-train');
     device.queue.submit([enc.finish()]);
     const rowLosses = await readF32(device, this.losses, t);
-    const loss = rowLosses.reduce((a, b) => a + b, 0);
-    if (opts.readGrads === false) return { loss, rowLosses, grads: new Map() };
+    const klLoss = await this.klLoss(batch, t);
+    const loss = rowLosses.reduce((a, b) => a + b, 0) + klLoss;
+    if (opts.readGrads === false) return { loss, rowLosses, grads: new Map(), klLoss };
     const dg = await readF32(device, this.dgates, this.mods.length);
     const grads = new Map<string, GpuLoraGrad>();
     for (const mb of this.mods) {
       grads.set(mb.m.path, { dA: await readF32(device, mb.dA, mb.m.A.length), dB: await readF32(device, mb.dB, mb.m.B.length), dGate: dg[mb.idx] });
     }
-    return { loss, rowLosses, grads };
+    return { loss, rowLosses, grads, klLoss };
   }
 
   dispose(): void {
