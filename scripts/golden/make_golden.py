@@ -40,6 +40,9 @@ Outputs (tests/fixtures/golden/):
                                   eps 1e-5, GQA 4:1, head_dim 16 != hidden/heads = 12; F16 weights
   peft-tiny-lora/adapter_config.json + adapter_model.safetensors
                               (d) a PEFT LoRA adapter on q_proj, v_proj of models/tiny
+  peft-tiny-lora-patterns/ + tiny-lora-patterns-logits.json
+                              (e) a PEFT adapter with rank_pattern / alpha_pattern (per-module r, alpha)
+                                  and its float64 logits (`--only-patterns` writes just these)
   tiny-lora-grads.json        (c) CE loss + logits with that adapter, and d loss / d every lora_A, lora_B
                                   (pure float64 autograd: the same math without HF's f32 islands, so
                                   that a central finite difference can check it; it does, below)
@@ -47,6 +50,7 @@ Outputs (tests/fixtures/golden/):
 import json
 import math
 import os
+import re
 import struct
 import sys
 
@@ -156,7 +160,8 @@ def linear(x, W, name, bias, lora=None):
     if bias:
         y = y + W[name + ".bias"]
     if lora is not None and name in lora["A"]:  # peft lora.Linear: + B(A(x)) * alpha/r (dropout 0)
-        y = y + (x @ lora["A"][name].T @ lora["B"][name].T) * lora["scaling"]
+        s = lora["scaling"][name] if isinstance(lora["scaling"], dict) else lora["scaling"]  # per module (rank/alpha_pattern)
+        y = y + (x @ lora["A"][name].T @ lora["B"][name].T) * s
     return y
 
 
@@ -386,8 +391,63 @@ def make_lora(cfg, W, ids, adapter_dir):
     }
 
 
+def get_pattern_key(pattern_keys, key_to_match):
+    """peft src/peft/utils/other.py get_pattern_key @ 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 (first match wins)."""
+    for key in pattern_keys:
+        if re.match(rf"(.*\.)?({key})$", key_to_match):
+            return key
+    return key_to_match
+
+
+def make_lora_patterns(cfg, W, ids, adapter_dir):
+    """(e) a PEFT adapter with rank_pattern / alpha_pattern, resolved as peft's LoraModel._create_and_replace
+    does (r = rank_pattern.get(get_pattern_key(...), r), same for alpha), and its float64 logits."""
+    targets = ["down_proj", "k_proj", "q_proj"]
+    r0, a0 = 2, 4
+    rank_pattern = {"layers.0.self_attn.q_proj": 6, "^model.layers.1.mlp.down_proj": 1, "q_proj": 3}
+    alpha_pattern = {"k_proj": 3, r"layers\.1\.self_attn\.q_proj": 12}
+    g = torch.Generator().manual_seed(11)
+    A, B, scaling, ranks = {}, {}, {}, {}
+    for l in range(cfg.L):
+        for m, sub in (("q_proj", "self_attn"), ("k_proj", "self_attn"), ("down_proj", "mlp")):
+            name = f"model.layers.{l}.{sub}.{m}"
+            r = rank_pattern.get(get_pattern_key(rank_pattern.keys(), name), r0)
+            alpha = alpha_pattern.get(get_pattern_key(alpha_pattern.keys(), name), a0)
+            out_f, in_f = W[name + ".weight"].shape
+            A[name] = ((torch.rand(r, in_f, generator=g) * 2 - 1) / math.sqrt(in_f)).to(torch.float32)
+            B[name] = (torch.randn(out_f, r, generator=g) * 0.2).to(torch.float32)
+            scaling[name] = alpha / r
+            ranks[name] = [r, alpha]
+    cfgj = peft_adapter_config()
+    cfgj.update({"r": r0, "lora_alpha": a0, "target_modules": targets, "rank_pattern": rank_pattern, "alpha_pattern": alpha_pattern})
+    os.makedirs(adapter_dir, exist_ok=True)
+    json.dump(cfgj, open(os.path.join(adapter_dir, "adapter_config.json"), "w"), indent=2, sort_keys=True)
+    tensors = {}
+    for name in A:
+        tensors[f"base_model.model.{name}.lora_A.weight"] = A[name]
+        tensors[f"base_model.model.{name}.lora_B.weight"] = B[name]
+    write_safetensors(os.path.join(adapter_dir, "adapter_model.safetensors"), tensors, {"format": "pt"})
+    lora = {"scaling": scaling, "A": {k: v.to(torch.float64) for k, v in A.items()}, "B": {k: v.to(torch.float64) for k, v in B.items()}}
+    with torch.no_grad():
+        logits = forward(cfg, W, ids, torch.float64, lora, hf_casts=False)
+    print(f"lora patterns: ranks/alphas {ranks}")
+    return {
+        "source": "scripts/golden/make_golden.py make_lora_patterns (peft get_pattern_key mirrored with Python re)",
+        "adapter": "tests/fixtures/golden/peft-tiny-lora-patterns",
+        "ids": ids,
+        "modules": ranks,
+        "logits": r6(logits),
+    }
+
+
 def main():
     torch.set_num_threads(1)
+    if "--only-patterns" in sys.argv:
+        tiny_cfg = Cfg(json.load(open(os.path.join(ROOT, BASE, "config.json"))))
+        tiny_W = read_safetensors(os.path.join(ROOT, BASE, "model.safetensors"))
+        fx = make_lora_patterns(tiny_cfg, tiny_W, fixed_ids(12, tiny_cfg.V, 37, 3), os.path.join(OUT, "peft-tiny-lora-patterns"))
+        json.dump(fx, open(os.path.join(OUT, "tiny-lora-patterns-logits.json"), "w"))
+        return 0
     os.makedirs(OUT, exist_ok=True)
     src = "scripts/golden/make_golden.py (PyTorch mirror of HF modeling_qwen2/modeling_llama, float64)"
 
@@ -408,6 +468,8 @@ def main():
     lora_ids = fixed_ids(16, tiny_cfg.V, 71, 9)
     fx = make_lora(tiny_cfg, tiny_W, lora_ids, os.path.join(OUT, "peft-tiny-lora"))
     json.dump(fx, open(os.path.join(OUT, "tiny-lora-grads.json"), "w"))
+    fx = make_lora_patterns(tiny_cfg, tiny_W, fixed_ids(12, tiny_cfg.V, 37, 3), os.path.join(OUT, "peft-tiny-lora-patterns"))
+    json.dump(fx, open(os.path.join(OUT, "tiny-lora-patterns-logits.json"), "w"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT}: {total} bytes")
 

@@ -236,3 +236,15 @@ describe('per-module ranks: PEFT rank_pattern / alpha_pattern', () => {
     }
   });
 });
+
+describe('PEFT rank_pattern / alpha_pattern golden (PyTorch, patterns resolved by Python re as peft get_pattern_key)', () => {
+  it('the fixture imports with the golden per-module ranks and alphas and reproduces its float64 logits', async () => {
+    const dir = 'tests/fixtures/golden/peft-tiny-lora-patterns';
+    const g = JSON.parse(readFileSync('tests/fixtures/golden/tiny-lora-patterns-logits.json', 'utf8')) as { ids: number[]; modules: Record<string, [number, number]>; logits: number[] };
+    const a = loadPeftAdapter(config, readFileSync(`${dir}/adapter_config.json`, 'utf8'), new Uint8Array(readFileSync(`${dir}/adapter_model.safetensors`)));
+    expect(Object.fromEntries(a.modules.map((m) => [m.path, [m.r, m.alpha]]))).toEqual(g.modules);
+    expect(new Set(a.modules.map((m) => m.r)).size).toBeGreaterThan(2);
+    const model = await tinyReference({ ropeAngle: ropeAngleExact });
+    expect(loraLogits(model, a, g.ids)).toBeAllclose(g.logits, { atol: 2e-6, rtol: 0 });
+  });
+});
