@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { allBoxed, gradeResponse } from '../../../src/grading/index.ts';
+import { allBoxed, gradeAnswer, gradeResponse, parseAnswer } from '../../../src/grading/index.ts';
 import { FORMS } from './forms-corpus.ts';
 
 describe('answer forms corpus', () => {
@@ -46,4 +46,25 @@ describe('MATH500 solutions with the boxes removed', () => {
     for (const f of failures) console.log(`  ${f}`);
     expect(rows.length - failures.length).toBeGreaterThanOrEqual(rows.length >= 500 ? UNBOXED_FLOOR.all : UNBOXED_FLOOR.head60);
   }, 120_000);
+});
+
+describe('the parsed structure and the time limit', () => {
+  it('parses each form into its kind', () => {
+    const kinds: [string, string][] = [
+      ['\\frac{3}{4}', 'number'], ['1\\,000', 'number'], ['x^2+1', 'expression'], ['\\text{east}', 'text'],
+      ['x \\geq 5', 'relation'], ['z = 1+1 = 2', 'relation'], ['(3,4]', 'interval'], ['(-\\infty, 0) \\cup (1, 2)', 'interval'],
+      ['(1,2)', 'tuple'], ['\\{1,2\\}', 'set'], ['3; 5', 'set'], ['\\pm 2', 'set'], ['\\begin{bmatrix}1&2\\end{bmatrix}', 'matrix'],
+    ];
+    for (const [text, kind] of kinds) expect(parseAnswer(text).kind, text).toBe(kind);
+    expect(parseAnswer('x \\geq 5')).toMatchObject({ sides: ['x', '5'], ops: ['≥'] });
+    expect(parseAnswer('1 \\pm \\sqrt{19}')).toMatchObject({ items: ['1+\\sqrt{19}', '1-\\sqrt{19}'] });
+  });
+
+  it('stops a pathological item at the per-item limit and says so', async () => {
+    const a = Array.from({ length: 200 }, (_, i) => `\\sqrt{${i + 2}}x^{${i}}`).join(', ');
+    const b = Array.from({ length: 200 }, (_, i) => `\\sqrt{${201 - i}}x^{${199 - i}}+1`).join(', ');
+    const v = await gradeAnswer(a, b, { itemTimeoutMs: 300 });
+    expect(v.correct).toBe(false);
+    expect(v.reason).toMatch(/^mismatch: time limit of 300 ms for this item/);
+  }, 20_000);
 });
