@@ -137,7 +137,7 @@ function mathAnswer(content: string): string {
     const parts = splitTopLevel(t, rel);
     if (parts.length > 1 && parts[parts.length - 1] !== '') t = parts[parts.length - 1];
   }
-  t = t.trim().replace(/[.,;:]+$/, '').trim();
+  t = t.trim().replace(/[.,;:]+$/, '').replace(/^=\s*/, '').trim();
   const sides = splitTopLevel(t, '=');
   if (sides.length >= 2 && !isLabel(sides[0].replace(/\s+/g, '')) && sides.every((x) => x !== '')) return sides[sides.length - 1];
   return t;
@@ -161,7 +161,7 @@ function tidy(s: string): string {
   // A boxed answer inside the line wins.
   const boxed = lastBoxed(t);
   if (boxed !== null) return boxed.trim();
-  t = t.replace(/^[:\s]+/, '');
+  t = t.replace(/^[:\s*]+/, '').replace(/\*+$/, '').trim();
   t = t.replace(/\s*[.。]\s*$/, '');
   // "the larger of the two: $x=1$", "$3$ two-digit primes": words around math -> the last math.
   const maths = mathSegments(t).filter((m) => answerLike(m.content) || /[a-zA-Z]/.test(m.content));
@@ -189,8 +189,9 @@ export function extractAnswer(response: string, options: ExtractOptions = {}): E
   if (boxed !== null) return { answer: boxed, method: 'boxed' };
 
   // "Final Answer: ..." and "the answer is ..." (Minerva writes both on one line): the later wins.
-  const fa = lastMatch(response, /final answer\s*[:：]\s*([^\n]+)/i);
-  const tai = lastMatch(response, /the (?:final )?answer is\s*[:：]?\s*([^\n]+)/i);
+  // "Final Answer:", or a line that starts "Answer:" / "**Answer:**".
+  const fa = lastMatch(response, /(?:final answer|(?:^|\n)[\s*#]*answer)\s*\**\s*[:：]\s*\**\s*([^\n]*[^\s*][^\n]*)/i);
+  const tai = lastMatch(response, /the (?:final |correct )?(?:answer|option|choice) is\s*[:：]?\s*([^\n]+)/i);
   const pick = fa && (!tai || fa.index > tai.index) ? { m: fa, method: 'final-answer' as const } : tai ? { m: tai, method: 'the-answer-is' as const } : null;
   if (pick) {
     const a = tidy(pick.m[1].replace(/\.?\s*I hope it is correct\.?\s*$/i, ''));
@@ -210,7 +211,15 @@ export function extractAnswer(response: string, options: ExtractOptions = {}): E
   const maths = mathSegments(response).filter((m) => answerLike(m.content));
   const math = maths.length ? maths[maths.length - 1] : null;
   const n = lastNumberMatch(response);
-  if (math && (!n || n.index < math.end)) return { answer: mathAnswer(math.content), method: 'last-math' };
+  if (math && (!n || n.index < math.end)) {
+    // "$x=2$ and $x=-3$": the same label joined by "and"/"or" is several answers (a restatement
+    // such as "$x<2$, or $x \in (-\infty, 2)$" is not).
+    const run = [math];
+    const label = (m: { content: string }) => /^\s*([a-zA-Z](?:_\{?\w+\}?)?)\s*=[^=]*$/.exec(m.content)?.[1] ?? null;
+    const lab = label(math);
+    for (let i = maths.length - 2; lab && i >= 0 && label(maths[i]) === lab && /^\s*(?:and|or)\s*$/.test(response.slice(maths[i].end, run[0].start)); i--) run.unshift(maths[i]);
+    return { answer: run.map((m) => mathAnswer(m.content)).join(', '), method: 'last-math' };
+  }
   if (n !== null) return { answer: n.text, method: 'last-number' };
   return null;
 }

@@ -209,6 +209,7 @@ export function normalizeAnswer(input: string, options: NormalizeOptions = {}): 
   s = s.replace(/\\\$|\$/g, '').replace(/\\textdollar\b/g, '');
   // Trailing sentence period.
   s = s.replace(/\.\s*$/, '');
+  s = s.replace(/\\mathbb\s*\{?R\}?|\\R\b|^(?:\\text\{)?\s*(?:all real numbers|every real number|all reals)\s*\}?$/i, '(-\\infty,\\infty)');
   s = s.replace(/\\varnothing\b|\\\{\s*\\\}|∅/g, '\\emptyset');
   // A number with a unit in \text{} that is not in the lists: "5 \text{ m/s}", "3\text{ km}^2".
   s = s.replace(/^(-?[\d.,]+)\s*\\text\s*\{\s*[a-zA-Z][a-zA-Z/.\s]*\}(?:\^\{?[23]\}?)?\s*$/, '$1');
