@@ -9,6 +9,7 @@ import { generateApi } from './engine/generate-api.ts';
 import { difficultyApi } from './engine/difficulty-api.ts';
 import { trainApi } from './engine/train-api.ts';
 import { adapterApi } from './engine/adapter-api.ts';
+import { clusterApi } from './engine/cluster-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
 export type { AdapterChoice, AdapterInfo, AdapterStatus } from './engine/adapter-api.ts';
@@ -24,6 +25,7 @@ const api = {
   ...difficultyApi,
   ...trainApi,
   ...adapterApi,
+  ...clusterApi,
 };
 
 export type EngineApi = typeof api;
