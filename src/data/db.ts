@@ -10,6 +10,7 @@ import type { TeacherJobRecord, TeacherKey } from '../domain/teacher.ts';
 import type { Pool, Trace } from '../domain/trace.ts';
 import type { Selection } from '../domain/selection.ts';
 import type { TrainCheckpointRecord } from '../domain/train.ts';
+import type { AdapterRecord } from '../domain/adapter.ts';
 
 export const DB_NAME = 'reasonbridge';
 
@@ -24,6 +25,7 @@ export interface RBSchema extends DBSchema {
   teacherKeys: { key: string; value: TeacherKey };
   settings: { key: string; value: Setting };
   trainCheckpoints: { key: string; value: TrainCheckpointRecord; indexes: { updatedAt: number } };
+  adapters: { key: string; value: AdapterRecord; indexes: { createdAt: number; baseModel: string } };
 }
 
 /** A row of the `settings` store. */
@@ -63,6 +65,12 @@ const MIGRATIONS: Migration[] = [
   // v2: training checkpoints (resume after a reload), one record per run.
   (db) => {
     db.createObjectStore('trainCheckpoints', { keyPath: 'runId' }).createIndex('updatedAt', 'updatedAt');
+  },
+  // v3: adapters (trained or imported), by content hash, so they survive a reload.
+  (db) => {
+    const s = db.createObjectStore('adapters', { keyPath: 'sha256' });
+    s.createIndex('createdAt', 'createdAt');
+    s.createIndex('baseModel', 'baseModel');
   },
 ];
 

@@ -3,22 +3,30 @@
 // (src/engine/adapter/merge.ts adapterHash, 64 hex digits), and the one selected for generation.
 // Guided runs and evaluation name the adapter they need by hash and call withAdapter(), which
 // merges it into the loaded decoder for the run and restores the base weights after.
+import { deleteAdapter, getAdapter, listAdapters, renameAdapter } from '../../src/data/adapter-store.ts';
+import type { AdapterRecord } from '../../src/domain/adapter.ts';
 import { type LoraAdapter, loadPeftAdapter, loraRankLabel } from '../../src/engine/adapter/lora.ts';
 import { adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
 import { gpuContext } from './device-api.ts';
 import { setEvalAdapterRunner } from './eval-api.ts';
 import { currentModel } from './model-api.ts';
 import { trainedLora } from './train-api.ts';
+import { saveImportedAdapter } from './adapter-records.ts';
 
 export type AdapterChoice = 'none' | 'trained' | 'loaded';
 
-export interface AdapterInfo { kind: 'trained' | 'loaded'; sha256: string; label: string; r: number; targetModules: string[] }
+export interface AdapterInfo { kind: 'trained' | 'loaded' | 'stored'; sha256: string; label: string; r: number; targetModules: string[] }
 
 export interface AdapterStatus {
   selected: AdapterChoice;
   trained?: AdapterInfo;
   loaded?: AdapterInfo;
+  /** adapters kept in IndexedDB for the loaded model (trained or imported earlier, also before a reload) */
+  stored: AdapterInfo[];
 }
+
+/** A stored adapter's row for the library (files left out). */
+export type AdapterSummaryRow = Omit<AdapterRecord, 'files'> & { bytes: number };
 
 let loaded: { adapter: LoraAdapter; info: AdapterInfo; modelId: string } | undefined;
 let trainedCache: { adapter: LoraAdapter; info: AdapterInfo } | undefined;
@@ -40,9 +48,29 @@ function loadedEntry(): typeof loaded {
   return loaded && m && loaded.modelId === m.id ? loaded : undefined;
 }
 
-/** The adapter with content hash `sha256`, among those known for the loaded model. */
+/** Stored adapters parsed for the loaded model, by hash. */
+const storedCache = new Map<string, LoraAdapter>();
+
+function storedInfo(rec: AdapterRecord): AdapterInfo {
+  const rs = rec.placement.modules.map((m) => m.r);
+  const r = rs.length ? Math.max(...rs) : 0;
+  const lo = rs.length ? Math.min(...rs) : 0;
+  return { kind: 'stored', sha256: rec.sha256, label: `${rec.name} (r ${lo === r ? r : `${lo}-${r}`}, ${rec.sha256.slice(0, 8)})`, r, targetModules: [...new Set(rec.placement.modules.map((m) => m.target))] };
+}
+
+/** The adapter with content hash `sha256`, among those known for the loaded model (session or stored). */
 export async function adapterBySha(sha256: string): Promise<LoraAdapter> {
   for (const e of [await trainedEntry(), loadedEntry()]) if (e && e.info.sha256 === sha256) return e.adapter;
+  const m = currentModel();
+  const cached = storedCache.get(sha256);
+  if (cached && m) return cached;
+  const rec = await getAdapter(sha256).catch(() => undefined);
+  if (rec && m) {
+    if (rec.baseModel !== m.id) throw new Error(`adapter "${rec.name}" was made for ${rec.baseModel}; the loaded model is ${m.id}`);
+    const a = loadPeftAdapter(m.decoder.config, rec.files.adapterConfig, rec.files.safetensors, { config: `${rec.name}/adapter_config.json`, weights: `${rec.name}/adapter_model.safetensors` });
+    storedCache.set(sha256, a);
+    return a;
+  }
   throw new Error(`adapter ${sha256.slice(0, 12)}… is not available: train it in the Train view or load its PEFT files (for the loaded model) first`);
 }
 
@@ -70,8 +98,21 @@ setEvalAdapterRunner(withAdapter);
 
 export const adapterApi = {
   async adapterStatus(): Promise<AdapterStatus> {
-    const t = await trainedEntry(); const l = loadedEntry();
-    return { selected, ...(t ? { trained: t.info } : {}), ...(l ? { loaded: l.info } : {}) };
+    const t = await trainedEntry(); const l = loadedEntry(); const m = currentModel();
+    const stored = m ? (await listAdapters(m.id).catch(() => [])).map(storedInfo) : [];
+    return { selected, ...(t ? { trained: t.info } : {}), ...(l ? { loaded: l.info } : {}), stored };
+  },
+  /** Every stored adapter (any base model), newest first, without its files. */
+  async listStoredAdapters(): Promise<AdapterSummaryRow[]> {
+    return (await listAdapters()).map(({ files, ...rest }) => ({ ...rest, bytes: files.adapterConfig.length + files.safetensors.byteLength }));
+  },
+  async renameStoredAdapter(sha256: string, name: string): Promise<void> { await renameAdapter(sha256, name); },
+  async deleteStoredAdapter(sha256: string): Promise<void> { storedCache.delete(sha256); await deleteAdapter(sha256); },
+  /** The PEFT files of a stored adapter (download / export). */
+  async storedAdapterFiles(sha256: string): Promise<{ name: string; adapterConfig: string; safetensors: Uint8Array }> {
+    const rec = await getAdapter(sha256);
+    if (!rec) throw new Error(`adapter ${sha256.slice(0, 12)}… is not stored`);
+    return { name: rec.name, ...rec.files };
   },
   /** Chooses the adapter for plain generation. */
   async useAdapter(choice: AdapterChoice): Promise<AdapterStatus> {
@@ -88,6 +129,7 @@ export const adapterApi = {
     const sha256 = await adapterHash(adapter);
     const info: AdapterInfo = { kind: 'loaded', sha256, label: `${names?.weights ?? 'PEFT file'} (${loraRankLabel(adapter)}, ${sha256.slice(0, 8)})`, r: adapter.r, targetModules: [...adapter.targetModules] };
     loaded = { adapter, info, modelId: m.id };
+    await saveImportedAdapter(adapter, m.id, names?.weights ? `imported ${names.weights}` : 'imported PEFT adapter', m.info.params).catch(() => undefined);
     return info;
   },
 };

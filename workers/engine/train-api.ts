@@ -7,6 +7,7 @@ import type { Trace } from '../../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
 import { type TrainProgress, type TrainSettings, type TrainSummary, planPlacement, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
 import type { PlacementCandidate, PlacementPlan } from '../../src/engine/adapter/placement.ts';
+import { saveTrainedAdapter } from './adapter-records.ts';
 import { gpuContext } from './device-api.ts';
 import { currentModel } from './model-api.ts';
 
@@ -18,6 +19,9 @@ export interface TrainSpec extends TrainSettings { poolId?: string; selectionId?
 let trained: { adapter: LoraAdapter; summary: TrainSummary; modelId: string } | undefined;
 let running = false;
 let cancelled = false;
+
+/** The traces a run over `spec` reads (also for the cluster export). */
+export async function tracesForSpec(spec: TrainSpec): Promise<Trace[]> { return tracesFor(spec); }
 
 async function tracesFor(spec: TrainSpec): Promise<Trace[]> {
   const db = await openDb();
@@ -54,6 +58,8 @@ export const trainApi = {
         onProgress, isCancelled: () => cancelled, baseModel: model.id, baseParams: model.info.params,
       });
       trained = { ...r, modelId: model.id };
+      // kept in IndexedDB: offered in Playground / Evaluate after a reload (a failed write loses only the record)
+      await saveTrainedAdapter(r.adapter, r.summary, model.id, { ...spec }).catch((e: unknown) => { console.warn(`adapter record not saved: ${(e as Error).message}`); });
       return r.summary;
     } finally {
       running = false;
