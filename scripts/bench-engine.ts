@@ -2,8 +2,8 @@
 //   device peaks (FMA GFLOP/s, copy GB/s) | matmul GFLOP/s per kernel variant | prefill and decode
 //   tokens/s of the tiny model and of a Qwen2.5-0.5B-shaped random model (fewer layers on a fallback
 //   adapter, said in the output) | decode bandwidth efficiency = weight bytes per second / copy GB/s
-//   | GPU memory of the model at 2k context | per-op decode time.
-//   npm run bench:engine [-- --layers N --context N]
+//   | GPU memory of the model at 2k context | batched decode tok/s at B = 1, 4, 8, 16 | per-op decode time.
+//   npm run bench:engine [-- --layers N --context N] [-- --batch-only: only the batched decode section]
 import { readFileSync } from 'node:fs';
 import { measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
 import { measureCopyBandwidth, measurePeakGflops } from '../src/engine/device/microbench.ts';
@@ -43,6 +43,38 @@ async function benchModel(ctx: GpuContext, name: string, dec: Decoder, prefillTo
     r: { name, layers: layersNote, prefillTokens, prefillTps: prefillTokens / (prefillMs / 1000), decodeTps: 1000 / decodeMs, decodeMs, weightBytes: dec.weightBytes, gpuBytes: dec.gpuBytes, gbps: bytesPerToken / (decodeMs * 1e6) },
     session,
   };
+}
+
+interface BatchBench { b: number; tps: number; msPerStep: number }
+
+/** Batched decode: B sequences (prompts of P tokens, prefilled in one feed), then `steps` decode
+ *  steps of B tokens each (greedy, top-k 5 read back); tokens/s = B·steps / decode time. */
+async function benchBatch(dec: Decoder, sizes: readonly number[], prefill: number, steps: number): Promise<BatchBench[]> {
+  const out: BatchBench[] = [];
+  const V = dec.config.vocabSize;
+  for (const b of sizes) {
+    const session = dec.newBatchSession(b, prefill + steps + 2);
+    const greedy = { temperature: 0, topP: 1, topK: 5, u: 0 };
+    const prompts = Array.from({ length: b }, (_, s) => Array.from({ length: prefill }, (_, i) => 5 + ((i * 7919 + s * 104729) % (V - 5))));
+    // warm-up (pipelines compile on first use), then the timed run from an empty cache
+    let toks = await session.feed(prompts.map((ids, slot) => ({ slot, ids: ids.slice(0, 2), opts: greedy })));
+    await session.feed(toks.map((t, slot) => ({ slot, ids: [t.id], opts: greedy })));
+    for (let s = 0; s < b; s++) session.truncate(s, 0);
+    toks = await session.feed(prompts.map((ids, slot) => ({ slot, ids, opts: greedy })));
+    const t0 = performance.now();
+    for (let i = 0; i < steps; i++) toks = await session.feed(toks.map((t, slot) => ({ slot, ids: [t.id], opts: greedy })));
+    const ms = performance.now() - t0;
+    session.dispose();
+    out.push({ b, tps: (b * steps) / (ms / 1000), msPerStep: ms / steps });
+  }
+  return out;
+}
+
+function printBatch(name: string, rows: BatchBench[]): void {
+  console.log(`\n== batched decode: ${name} (B sequences per step, one KV region each; greedy, top-k 5 read back) ==`);
+  console.log('   B   decode tok/s   ms/step   x B=1');
+  for (const r of rows) console.log(`${String(r.b).padStart(4)} ${fmt(r.tps, 1).padStart(14)} ${fmt(r.msPerStep, 2).padStart(9)} ${fmt(r.tps / rows[0].tps, 2).padStart(7)}`);
+  console.log(`decode tok/s at B = ${rows.map((r) => `${r.b}: ${fmt(r.tps, 1)}`).join(', ')}`);
 }
 
 /** Per-op time of one decode step. With timestamp-query: every dispatch in its own pass with
@@ -92,10 +124,29 @@ async function perOp(ctx: GpuContext, session: unknown, pos: number): Promise<{ 
   return { how, rows: [...totals.entries()].sort((a, b) => b[1] - a[1]) };
 }
 
+const qwenShaped = (layers: number): ModelConfig => parseModelConfig({
+  architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: layers,
+  num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true,
+}, 'qwen2.5-0.5b-shaped');
+
+async function batchOnly(ctx: GpuContext, fallback: boolean): Promise<void> {
+  const sizes = [1, 4, 8, 16];
+  const tinyCfg = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
+  const tiny = await createDecoder(ctx, tinyCfg, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'))));
+  printBatch('tiny (models/tiny)', await benchBatch(tiny, sizes, 32, 24));
+  tiny.dispose();
+  const layers = arg('layers') ?? (fallback ? 2 : 24);
+  const cfg = qwenShaped(layers);
+  const big = await createDecoder(ctx, cfg, randomModelTensors(cfg, { seed: 1, tiled: true, embedStd: 0.05 }));
+  printBatch(`Qwen2.5-0.5B-shaped (random), ${layers} layers`, await benchBatch(big, sizes, fallback ? 4 : 128, fallback ? 3 : 32));
+  big.dispose();
+}
+
 async function main(): Promise<void> {
   const ctx = await nodeGpuContext();
   const fallback = ctx.report.isFallbackAdapter;
   console.log(`device: ${ctx.report.description || ctx.report.vendor} (${ctx.report.architecture || '?'})${fallback ? ', fallback adapter (CPU)' : ''}; shader-f16: ${ctx.report.features.includes('shader-f16')}`);
+  if (args.includes('--batch-only')) { await batchOnly(ctx, fallback); ctx.device.destroy(); return; }
 
   const peak = await measurePeakGflops(ctx, fallback ? 64 * 64 : 64 * 4096, fallback ? 512 : 4096);
   const bw = await measureCopyBandwidth(ctx, fallback ? 32 << 20 : 256 << 20);
@@ -124,15 +175,14 @@ async function main(): Promise<void> {
   const t = await benchModel(ctx, 'tiny (models/tiny)', tiny, 128, 32, 512, `${tinyCfg.numLayers}/${tinyCfg.numLayers}`);
   results.push(t.r);
   t.session.dispose();
+  const batchSizes = [1, 4, 8, 16];
+  const tinyBatch = await benchBatch(tiny, batchSizes, 32, 24);
   tiny.dispose();
 
   // Qwen2.5-0.5B-shaped, random weights
   const fullLayers = 24;
   const layers = arg('layers') ?? (fallback ? 2 : fullLayers);
-  const qwen: ModelConfig = parseModelConfig({
-    architectures: ['Qwen2ForCausalLM'], vocab_size: 151936, hidden_size: 896, intermediate_size: 4864, num_hidden_layers: layers,
-    num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true,
-  }, 'qwen2.5-0.5b-shaped');
+  const qwen = qwenShaped(layers);
   const tl = performance.now();
   const big = await createDecoder(ctx, qwen, randomModelTensors(qwen, { seed: 1, tiled: true, embedStd: 0.05 }), undefined, { matmul: pre.best, decode: decv.best });
   const loadS = (performance.now() - tl) / 1000;
@@ -144,6 +194,7 @@ async function main(): Promise<void> {
   const perLayerKv = big.kvBytes(context) / layers;
   const fullBytes = big.gpuBytes + (fullLayers - layers) * (perLayerW + perLayerKv);
   b.session.dispose();
+  const bigBatch = await benchBatch(big, batchSizes, fallback ? 4 : 128, fallback ? 3 : 32);
   big.dispose();
 
   console.log(`\n== models (prefill in one feed of P tokens; decode = one token per step incl. top-p sampling and readback) ==`);
@@ -153,6 +204,8 @@ async function main(): Promise<void> {
   }
   console.log(`decode bandwidth efficiency = weight bytes read per second / measured copy bandwidth (${fmt(bw.best, 1)} GB/s); bound = ${fmt(bw.best / (results[1].weightBytes / 1e9), 1)} tok/s for these weights`);
   console.log(`Qwen2.5-0.5B at ${fullLayers} layers, ${context} context: ${MiB(fullBytes)} of GPU memory (${layers < fullLayers ? `measured ${layers} layers + ${fullLayers - layers} x (weights ${MiB(perLayerW)} + KV ${MiB(perLayerKv)})` : 'measured'}; target <= 1.3 GB); load of the random weights ${fmt(loadS, 1)} s`);
+  printBatch('tiny (models/tiny)', tinyBatch);
+  printBatch(`${results[1].name}, ${layers} layers`, bigBatch);
   const opTotal = ops.rows.reduce((a, r) => a + r[1], 0);
   console.log(`\n== decode step time per op (${results[1].name}, ${layers} layers; ${ops.how}) ==`);
   for (const [k, ms] of ops.rows) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(9)} ms ${fmt((100 * ms) / opTotal, 1).padStart(6)}%`);

@@ -7,7 +7,9 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { generateBatch, type BatchRequest } from '../../src/engine/generation/batch.ts';
 import { generate, type GenerateDeps, type GenerateResult } from '../../src/engine/generation/generate.ts';
-import type { Decoder } from '../../src/engine/model/decoder.ts';
+import { parseModelConfig } from '../../src/engine/model/config.ts';
+import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
+import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
 import { attentionParams, attentionRowsDispatch, attentionRowsRef } from '../../src/engine/ops/attention.ts';
 import { gatherRowsDispatch, gatherRowsParams, gatherRowsRef } from '../../src/engine/ops/gather-rows.ts';
 import { kvStoreDispatch, kvStoreParams, kvStoreRef } from '../../src/engine/ops/kv-store.ts';
@@ -147,6 +149,18 @@ describe('generateBatch() on the tiny model equals one-at-a-time generate()', ()
       expect(dec.gpuBytes).toBe(dec.weightBytes + 16);
     });
   }
+
+  it('the workgroup kernels (real GPUs\' choice: barrier-reduced attention and norms, 256-thread sampling) give the same greedy ids', async () => {
+    const cfg = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'));
+    const wg = await createDecoder(ctx, cfg, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'))), undefined, { barrierFree: false, sampleWorkgroup: 256 });
+    const requests: BatchRequest[] = prompts.map((p, i) => ({ prompt: tok.encode(p), maxTokens: 8, temperature: 0, topP: 1, topK: 2, seed: i }));
+    const a = dec.newBatchSession(4, 128); const b = wg.newBatchSession(4, 128);
+    const ra = await generateBatch(a, requests, { eosTokenIds: tok.eosTokenIds });
+    const rb = await generateBatch(b, requests, { eosTokenIds: tok.eosTokenIds });
+    a.dispose(); wg.dispose();
+    expect(rb.sequences.map((s) => s.tokens.map((t) => t.id))).toEqual(ra.sequences.map((s) => s.tokens.map((t) => t.id)));
+    expect(rb.sequences.flatMap((s) => s.tokens.map((t) => t.logprob))).toBeAllclose(ra.sequences.flatMap((s) => s.tokens.map((t) => t.logprob)), { atol: 1e-4, rtol: 1e-4 });
+  });
 
   it('a prefill split over chunks, per-sequence suppress, context stop and cancellation', async () => {
     const long = tok.encode(prompts.join(' ').repeat(3)).slice(0, 150); // > one 128-row chunk

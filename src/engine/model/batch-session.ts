@@ -14,11 +14,12 @@ import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeVariant, PrefillVariant } from '../device/kernel-choice.ts';
 import type { BatchDecodeSession, BatchFeed, SampledToken } from '../generation/types.ts';
 import { attentionParams, attentionRowsDispatch } from '../ops/attention.ts';
+import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
 import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
 import { gatherRowsDispatch, gatherRowsParams } from '../ops/gather-rows.ts';
 import { kvStoreDispatch, kvStoreParams } from '../ops/kv-store.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams, variantFits } from '../ops/matmul.ts';
-import { rmsnormDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
+import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
 import { ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
 import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, sampleParams } from '../ops/sample.ts';
 import { swigluDispatch, swigluParams } from '../ops/swiglu.ts';
@@ -37,6 +38,8 @@ export interface DecoderParts {
   readonly decodeVariant: DecodeVariant;
   readonly sampleWorkgroup: number;
   readonly prefillChunk: number;
+  /** Thread-per-row attention and norms (no barriers): the fallback adapter's choice. */
+  readonly barrierFree: boolean;
   weight(name: string): GpuWeight | undefined;
 }
 
@@ -89,6 +92,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     const kb = buf('batch.k', P * KD * 4);
     const vb = buf('batch.v', P * KD * 4);
     const att = buf('batch.att', P * QD * 4);
+    const lse = buf('batch.lse', P * c.numHeads * 4);
     const g = buf('batch.gate', P * F * 4);
     const u = buf('batch.up', P * F * 4);
     const s = buf('batch.swiglu', P * F * 4);
@@ -133,22 +137,26 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
     }
     const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
-    const attP = uni('params.attn', attentionParams(c.numHeads, c.numKvHeads, D));
+    const barrierFree = dec.barrierFree && D % 4 === 0;
+    const norm = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
+    const attP = uni('params.attn', barrierFree ? attentionPackedParams(c.numHeads, c.numKvHeads, D, P) : attentionParams(c.numHeads, c.numKvHeads, D));
     const ropeQ = uni('params.ropeq', ropeParams(c.numHeads, D));
     const kvP = uni('params.kvstore', kvStoreParams(c.numKvHeads, D));
     const swP = uni('params.swiglu', swigluParams(F));
     const rows = this.rows;
     for (let l = 0; l < c.numLayers; l++) {
       const p = `model.layers.${l}`;
-      add(rmsnormDispatch(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
+      add(norm(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
       add(linear(h, `${p}.self_attn.q_proj.weight`, `${p}.self_attn.q_proj.bias`, q, 0, step));
       add(linear(h, `${p}.self_attn.k_proj.weight`, `${p}.self_attn.k_proj.bias`, kb, 0, step));
       add(linear(h, `${p}.self_attn.v_proj.weight`, `${p}.self_attn.v_proj.bias`, vb, 0, step));
       add(ropeRowsDispatch(device, { x: q, table, params: ropeQ, step, rows }, c.numHeads, D));
       add(kvStoreDispatch(device, { k: kb, v: vb, kcache: this.kcache[l], vcache: this.vcache[l], table, rows, params: kvP, step }, c.numKvHeads, D));
-      add(attentionRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step, rows }, c.numHeads));
+      add(barrierFree
+        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows, params: attP, step }, { h: c.numHeads, d: D })
+        : attentionRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step, rows }, c.numHeads));
       add(linear(att, `${p}.self_attn.o_proj.weight`, `${p}.self_attn.o_proj.bias`, x, FLAG_ACCUMULATE, step));
-      add(rmsnormDispatch(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
+      add(norm(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
       add(linear(h, `${p}.mlp.gate_proj.weight`, `${p}.mlp.gate_proj.bias`, g, 0, step));
       add(linear(h, `${p}.mlp.up_proj.weight`, `${p}.mlp.up_proj.bias`, u, 0, step));
       add(swigluDispatch(device, { gate: g, up: u, out: s, params: swP, step }, F));
@@ -159,9 +167,9 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     const head = linear(hs, headName, undefined, logits, 0, tailStep);
     const pre = [
       gatherRowsDispatch(device, { x, src: this.src, out: xs, params: uni('params.gather', gatherRowsParams(C)), step: tailStep }, C),
-      rmsnormDispatch(device, { x: xs, w: chunk0('model.norm.weight'), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps)), step: tailStep }, (t) => t),
+      norm(device, { x: xs, w: chunk0('model.norm.weight'), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps)), step: tailStep }, (t) => t),
     ];
-    const sample = sampleDispatch(device, { logits, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, dec.sampleWorkgroup, (t) => t);
+    const sample = sampleDispatch(device, { logits, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, barrierFree ? 32 : dec.sampleWorkgroup, (t) => t);
     this.tail = { one: [...pre, ...head.one, sample], many: [...pre, ...head.many, sample] };
   }
 

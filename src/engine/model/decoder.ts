@@ -34,6 +34,8 @@ export interface DecoderOptions {
   /** Largest weight buffer; default the device's storage binding / buffer limit (tests lower it to
    *  exercise row-split weights). */
   maxBindingBytes?: number;
+  /** Batched decoding with thread-per-row attention and norms. Default: on fallback adapters. */
+  barrierFree?: boolean;
 }
 
 export interface Decoder {
@@ -105,6 +107,8 @@ class WebGpuDecoder implements Decoder {
   readonly sampleWorkgroup: number;
   readonly prefillChunk: number;
   readonly dummy: GPUBuffer;
+  /** Batched decoding's attention and norms one thread per row (barriers cost ~100x on SwiftShader). */
+  readonly barrierFree: boolean;
   private sessions = new Set<{ dispose(): void }>();
   private disposed = false;
 
@@ -118,6 +122,7 @@ class WebGpuDecoder implements Decoder {
     this.sampleWorkgroup = options.sampleWorkgroup ?? defaultSampleWorkgroup(ctx);
     this.prefillChunk = options.prefillChunk ?? 128;
     this.dummy = alloc.storage('dummy', 16);
+    this.barrierFree = options.barrierFree ?? ctx.report.isFallbackAdapter;
   }
 
   get gpuBytes(): number { return this.alloc.liveBytes; }

@@ -23,7 +23,9 @@ const D4 = ${d / 4}u;`;
 /** Q, K, V, O (rw), LSE (rw), rows, params, step. Grid: ceil(t·H/64) threads. */
 export const ATTN_PACKED_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'];
 
-function forwardWgsl(d: number): string {
+/** cache: batched decoding, where K/V are a KV cache and row t's keys are its sequence's cache rows
+ *  base..base+pos (packed training: keys base..t, the rows themselves). */
+function forwardWgsl(d: number, cache = false): string {
   return /* wgsl */ `${head(d)}
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
@@ -42,7 +44,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
   var q: array<vec4<f32>, D4>; var acc: array<vec4<f32>, D4>;
   for (var e = 0u; e < D4; e++) { q[e] = Q[i * D4 + e] * p.scale; acc[e] = vec4<f32>(0.0); }
   var m = -1e30; var l = 0.0;
-  for (var j = base; j <= t; j++) {
+  let jend = ${cache ? 'base + rows[t].y' : 't'};
+  for (var j = base; j <= jend; j++) {
     let kb = (j * p.hkv + kvh) * D4;
     var s = 0.0;
     for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); }
@@ -153,6 +156,13 @@ const threads = (n: number): [number, number, number] => grid2(Math.ceil(n / 64)
 export function attentionPackedDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
   const k = kernel(device, 'attention-packed', forwardWgsl(s.d), ATTN_PACKED_BINDINGS);
   return { label: 'attention-packed', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
+}
+
+/** Batched decoding on adapters where barriers are expensive (SwiftShader): one thread per (row,
+ *  head), keys from the KV cache at rows base..base+pos (rows[t] = (base, pos)); lse is scratch. */
+export function attentionCacheRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
+  const k = kernel(device, 'attention-cache-rows', forwardWgsl(s.d, true), ATTN_PACKED_BINDINGS);
+  return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
 }
 
 /** dq (writes δ) then dk/dv; dkv holds dK (cap,Hkv,D) followed by dV (cap,Hkv,D). */

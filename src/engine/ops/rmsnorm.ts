@@ -125,6 +125,12 @@ export function rmsnormDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuff
   return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.out, b.params, b.step]), grid: (t) => [rows(t), 1, 1] };
 }
 
+/** One thread per row (RMSNORM_ROWS_WGSL): for adapters where barriers are expensive (SwiftShader). */
+export function rmsnormRowsDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, rows: (t: number) => number, label = 'rmsnorm'): Dispatch {
+  const k = kernel(device, 'rmsnorm-rows', RMSNORM_ROWS_WGSL, RMSNORM_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.out, b.params, b.step]), grid: (t) => [Math.ceil(rows(t) / 64), 1, 1] };
+}
+
 // ---------------------------------------------------------------- CPU reference (float64)
 
 /** x (T,C), w (C) -> (T,C) */
