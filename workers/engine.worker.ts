@@ -1,7 +1,7 @@
 // The engine worker owns the GPU. The UI reaches it only through comlink (src/app/engine-client.ts).
 // Each concern lives in its own module under workers/engine/ and is merged here.
 import * as Comlink from 'comlink';
-import { deviceApi } from './engine/device-api.ts';
+import { asDeviceLoss, deviceApi } from './engine/device-api.ts';
 import { evalApi } from './engine/eval-api.ts';
 import { modelApi } from './engine/model-api.ts';
 import { guideApi } from './engine/guide-api.ts';
@@ -14,9 +14,24 @@ import { clusterApi } from './engine/cluster-api.ts';
 export type { GpuStatus } from './engine/device-api.ts';
 export type { AdapterChoice, AdapterInfo, AdapterStatus } from './engine/adapter-api.ts';
 export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
-export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from './engine/model-api.ts';
+export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource, RecoveryResult } from './engine/model-api.ts';
 
-const api = {
+/** Every call's failure after a device loss reads as one clear message, not the raw GPU error. */
+function guarded<T extends Record<string, unknown>>(mods: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(mods)) {
+    out[name] = typeof fn !== 'function' ? fn : async (...args: unknown[]) => {
+      try {
+        return await (fn as (...a: unknown[]) => unknown)(...args);
+      } catch (e) {
+        throw await asDeviceLoss(e);
+      }
+    };
+  }
+  return out as T;
+}
+
+const api = guarded({
   ...deviceApi,
   ...evalApi,
   ...modelApi,
@@ -26,7 +41,7 @@ const api = {
   ...trainApi,
   ...adapterApi,
   ...clusterApi,
-};
+});
 
 export type EngineApi = typeof api;
 Comlink.expose(api);

@@ -1,7 +1,9 @@
 // App-wide state of the engine's model: what is loaded, a load in progress, the last error, and the
-// browser-cached downloads. Every action crosses comlink into workers/engine/model-api.ts.
+// browser-cached downloads. Every action crosses comlink into workers/engine/model-api.ts. A device
+// loss marks the model unloaded; recoverGpu() gets a new device and loads the model again.
 import * as Comlink from 'comlink';
 import { engine } from './engine-client.ts';
+import { deviceBack, gpu, onGpuLost } from './gpu-status.svelte.ts';
 import type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from '../../workers/engine.worker.ts';
 
 export const model = $state<{
@@ -12,7 +14,43 @@ export const model = $state<{
   progress: LoadProgress | null;
   error: string | null;
   cached: ModelCacheRecord[];
-}>({ info: null, loading: false, loadingLabel: '', progress: null, error: null, cached: [] });
+  /** The model a device loss unloaded (label), until it is loaded again. */
+  lostLabel: string | null;
+}>({ info: null, loading: false, loadingLabel: '', progress: null, error: null, cached: [], lostLabel: null });
+
+onGpuLost(() => {
+  model.lostLabel = model.info?.label ?? null;
+  model.info = null;
+  // A model loaded by another view is known to the worker only.
+  void engine().lostModel().then((l) => { if (l && gpu.lost) model.lostLabel = l; }, () => {});
+});
+
+/** A load went through after a device loss: the worker opened a new device, so the banner goes. */
+async function afterLossLoad(): Promise<void> {
+  if (!gpu.lost) return;
+  model.lostLabel = null;
+  deviceBack(await engine().initDevice());
+}
+
+/** The banner's one click after a device loss: a new device, the lost model loaded again. */
+export async function recoverGpu(): Promise<void> {
+  if (model.loading) return;
+  model.loading = true;
+  model.loadingLabel = model.lostLabel ?? 'a new GPU device';
+  model.progress = null;
+  model.error = null;
+  try {
+    const r = await engine().recoverDevice(Comlink.proxy((p: LoadProgress) => { model.progress = p; }));
+    deviceBack(r.status);
+    if (!r.status.ok) model.error = `No new GPU device: ${r.status.message}`;
+    if (r.model) { model.info = r.model; model.lostLabel = null; }
+    if (r.reloadError) model.error = `A new GPU device is ready, but the model did not load again: ${r.reloadError}`;
+  } catch (e) {
+    model.error = `Reconnecting failed: ${message(e)}`;
+  } finally {
+    model.loading = false;
+  }
+}
 
 /** The tiny model bundled with the app (served from models/tiny next to index.html). */
 export function bundledSource(): ModelSource {
@@ -32,6 +70,7 @@ export async function loadModel(source: ModelSource, label: string, contextLengt
   model.error = null;
   try {
     model.info = await engine().loadModel(source, Comlink.proxy((p: LoadProgress) => { model.progress = p; }), { contextLength });
+    await afterLossLoad();
   } catch (e) {
     model.error = message(e);
     // A failed load may have replaced the previous model (after its checks passed): ask the worker.

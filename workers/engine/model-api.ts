@@ -1,16 +1,19 @@
 // Engine worker: the loaded model. loadModel() opens a source (hub id, URL, picked files), checks it
-// fits the device, loads the tokenizer, then streams the weights onto the GPU with progress; one
-// model at a time. Other worker modules reach it through currentModel() (module level, not comlink).
+// fits the device's budget, loads the tokenizer, streams the weights onto the GPU with one monotone
+// progress fraction, and runs one token through them (so "loaded" means resident); one model at a
+// time. A bad cached copy is deleted and fetched again once. On a device loss the model is dropped;
+// recoverDevice() opens a new device and loads the same source again. Other worker modules reach
+// the model through currentModel() (module level, not comlink).
 import { measureMatmulVariants, type PrefillVariant } from '../../src/engine/device/kernel-choice.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
 import {
-  accessFor, deleteCachedModel, LoadCancelledError, listCachedModels, openModel, type ModelCacheRecord, type ModelSource,
+  accessFor, CachedCopyError, deleteCachedModel, LoadCancelledError, listCachedModels, openModel, type ModelCacheRecord, type ModelSource,
 } from '../../src/engine/model/sources.ts';
 import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
-import { gpuContext } from './device-api.ts';
+import { deviceApi, deviceMemoryBudget, gpuContext, onDeviceLostInWorker, type GpuStatus } from './device-api.ts';
 import { setEvalModelSource } from './eval-api.ts';
 import type { BatchDecodeSession, DecodeSession } from '../../src/engine/generation/types.ts';
 
@@ -34,8 +37,18 @@ export interface LoadedModelInfo {
   estimate: MemoryEstimate;
   loadMs: number;
   matmul: PrefillVariant;
-  /** Problems that did not stop the load (e.g. weights beyond the f16 range became +-inf). */
+  /** Problems that did not stop the load (e.g. weights beyond the f16 range became +-inf, the cache refused a file). */
   warnings: string[];
+  /** Milliseconds of the one-token warm-up that made the weights resident. */
+  warmupMs: number;
+}
+
+/** What recoverDevice() did: the new device, and the model loaded again (if one was lost with the device). */
+export interface RecoveryResult {
+  status: GpuStatus;
+  model?: LoadedModelInfo;
+  /** The model that was lost, if it could not be loaded again (with why). */
+  reloadError?: string;
 }
 
 /** The loaded model, for other engine-worker modules (generate, eval, training). */
@@ -53,6 +66,10 @@ export interface LoadedModel {
 let current: LoadedModel | undefined;
 /** KV-cache bytes an evaluation batch may take. */
 const EVAL_BATCH_KV_BYTES = 256 * 2 ** 20;
+/** How the current model was loaded, to load it again after a device loss. */
+let currentSource: { source: ModelSource; contextLength?: number; budgetBytes?: number } | undefined;
+/** The model a device loss took, until recoverDevice() loads it again. */
+let lostSource: { source: ModelSource; contextLength?: number; budgetBytes?: number; label: string } | undefined;
 let loading: { cancelled: boolean; abort: AbortController } | undefined;
 let matmulChoice: { ctx: GpuContext; best: PrefillVariant } | undefined;
 let evalSession: DecodeSession | undefined;
@@ -96,12 +113,114 @@ async function* cancellable(src: AsyncIterable<HostTensor>, flag: { cancelled: b
 }
 
 function unloadCurrent(): void {
-  evalSession?.dispose();
+  try {
+    evalSession?.dispose();
+    evalBatch?.dispose();
+    current?.decoder.dispose();
+  } catch {
+    // buffers of a lost device
+  }
   evalSession = undefined;
-  evalBatch?.dispose();
   evalBatch = undefined;
-  current?.decoder.dispose();
   current = undefined;
+  currentSource = undefined;
+}
+
+// A lost device takes the model with it: drop it (not "loaded" any more) and remember its source.
+onDeviceLostInWorker(() => {
+  if (current && currentSource) lostSource = { ...currentSource, label: current.info.label };
+  unloadCurrent();
+  matmulChoice = undefined;
+  loading?.abort.abort();
+});
+
+/** One token through every layer: the upload completes and the weights are resident before "loaded". */
+async function warmUp(decoder: Decoder, tokenId: number): Promise<number> {
+  const t0 = performance.now();
+  const s = decoder.newSession(2);
+  try {
+    await s.feed([tokenId], { temperature: 0, topP: 1, topK: 0, u: 0 });
+  } finally {
+    s.dispose();
+  }
+  return Math.round(performance.now() - t0);
+}
+
+async function loadOnce(
+  source: ModelSource,
+  onProgress: ((p: LoadProgress) => void) | undefined,
+  opts: { contextLength?: number; budgetBytes?: number },
+  flag: { cancelled: boolean; abort: AbortController },
+  notes: string[],
+): Promise<LoadedModelInfo> {
+  const progress = throttled(onProgress);
+  const t0 = performance.now();
+  const ctx = await gpuContext();
+  const access = accessFor(source, { signal: flag.abort.signal });
+  let last: LoadProgress = { phase: 'tokenizer', loadedBytes: 0, totalBytes: 0, fraction: 0 };
+  const track = (p: LoadProgress): void => { last = p; progress(p); };
+  try {
+    const budget = opts.budgetBytes ?? (await deviceMemoryBudget())?.bytes;
+    const opened = await openModel(access, {
+      contextLength: opts.contextLength,
+      budgetBytes: budget,
+      limits: { maxBufferSize: ctx.report.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.report.limits.maxStorageBufferBindingSize },
+      onProgress: track,
+    });
+    const tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, source: access.label, extraEosIds: opened.eosTokenIds });
+    if (tokenizer.vocabSize > opened.config.vocabSize) {
+      throw new Error(`${access.label}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${opened.config.vocabSize}; they do not belong to the same model`);
+    }
+    if (flag.cancelled) throw new LoadCancelledError();
+    const matmul = await prefillVariant(ctx);
+    unloadCurrent(); // free the GPU for the new weights
+    const decoder = await createDecoder(ctx, opened.config, cancellable(opened.tensors(), flag), undefined, { matmul });
+    let warmupMs: number;
+    try {
+      progress({ phase: 'warmup', loadedBytes: 0, totalBytes: 0, fraction: Math.max(last.fraction, 0.99) }, true);
+      warmupMs = await warmUp(decoder, opened.config.bosTokenId ?? opened.eosTokenIds[0] ?? 0);
+      if (flag.cancelled) throw new LoadCancelledError();
+    } catch (e) {
+      decoder.dispose();
+      throw e;
+    }
+    try {
+      await access.commit?.();
+    } catch {
+      // The model is loaded; only the cache record failed (quota): not worth failing the load.
+    }
+    const eos = [...new Set([...opened.eosTokenIds, ...tokenizer.eosTokenIds])];
+    const info: LoadedModelInfo = {
+      id: access.id,
+      label: access.label,
+      architecture: opened.config.architecture,
+      hfArchitecture: opened.config.hfArchitecture,
+      params: decoder.params,
+      gpuBytes: decoder.gpuBytes,
+      weightBytes: decoder.weightBytes,
+      contextLength: opened.contextLength,
+      vocabSize: opened.config.vocabSize,
+      config: opened.config,
+      estimate: opened.estimate,
+      loadMs: Math.round(performance.now() - t0),
+      matmul,
+      warnings: [
+        ...notes, ...(access.warnings ?? []), ...opened.warnings,
+        ...decoder.ignoredTensors.length ? [`ignored tensors not used by the decoder: ${decoder.ignoredTensors.slice(0, 5).join(', ')}${decoder.ignoredTensors.length > 5 ? ', ...' : ''}`] : [],
+      ],
+      warmupMs,
+    };
+    current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info };
+    currentSource = { source, contextLength: opts.contextLength, budgetBytes: opts.budgetBytes };
+    lostSource = undefined;
+    progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes, fraction: 1 }, true);
+    return info;
+  } catch (e) {
+    await access.abandon?.().catch(() => {});
+    // An aborted download surfaces as a stream or fetch error: say what happened instead.
+    if (flag.cancelled) throw new LoadCancelledError();
+    throw e;
+  }
 }
 
 export const modelApi = {
@@ -112,61 +231,26 @@ export const modelApi = {
   async loadModel(
     source: ModelSource,
     onProgress?: (p: LoadProgress) => void,
-    /** contextLength: KV-cache size to plan for (default 2048); budgetBytes: GPU memory allowed (default: half of navigator.deviceMemory, else 4 GB). */
+    /** contextLength: KV-cache size to plan for (default 2048); budgetBytes: GPU memory allowed (default: the device's budget, see memory.ts deviceBudget). */
     opts: { contextLength?: number; budgetBytes?: number } = {},
   ): Promise<LoadedModelInfo> {
     if (loading) throw new Error('A model is already loading; cancel it or wait');
     const flag = { cancelled: false, abort: new AbortController() };
     loading = flag;
-    const progress = throttled(onProgress);
-    const t0 = performance.now();
     try {
-      const ctx = await gpuContext();
-      const access = accessFor(source, { signal: flag.abort.signal });
-      const opened = await openModel(access, {
-        contextLength: opts.contextLength,
-        budgetBytes: opts.budgetBytes,
-        limits: { maxBufferSize: ctx.report.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.report.limits.maxStorageBufferBindingSize },
-        onProgress: progress,
-      });
-      const tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, source: access.label, extraEosIds: opened.eosTokenIds });
-      if (tokenizer.vocabSize > opened.config.vocabSize) {
-        throw new Error(`${access.label}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${opened.config.vocabSize}; they do not belong to the same model`);
-      }
-      if (flag.cancelled) throw new LoadCancelledError();
-      const matmul = await prefillVariant(ctx);
-      unloadCurrent(); // free the GPU for the new weights
-      const total = opened.estimate.weightBytes;
-      const decoder = await createDecoder(ctx, opened.config, cancellable(opened.tensors(), flag), (bytes) => progress({ phase: 'upload', loadedBytes: bytes, totalBytes: Math.max(bytes, total) }), { matmul });
       try {
-        await access.commit?.();
-      } catch {
-        // The model is loaded; only the cache record failed (quota): not worth failing the load.
+        return await loadOnce(source, onProgress, opts, flag, []);
+      } catch (e) {
+        if (!(e instanceof CachedCopyError) || flag.cancelled) throw e;
+        // A cached copy failed its checks (and was deleted): say so and fetch it again, once.
+        const note = `${e.message}; it was downloaded again.`;
+        try {
+          return await loadOnce(source, onProgress, opts, flag, [note]);
+        } catch (e2) {
+          if (e2 instanceof Error) e2.message = `${e2.message} (before this, ${e.message})`;
+          throw e2;
+        }
       }
-      const eos = [...new Set([...opened.eosTokenIds, ...tokenizer.eosTokenIds])];
-      const info: LoadedModelInfo = {
-        id: access.id,
-        label: access.label,
-        architecture: opened.config.architecture,
-        hfArchitecture: opened.config.hfArchitecture,
-        params: decoder.params,
-        gpuBytes: decoder.gpuBytes,
-        weightBytes: decoder.weightBytes,
-        contextLength: opened.contextLength,
-        vocabSize: opened.config.vocabSize,
-        config: opened.config,
-        estimate: opened.estimate,
-        loadMs: Math.round(performance.now() - t0),
-        matmul,
-        warnings: [...opened.warnings, ...decoder.ignoredTensors.length ? [`ignored tensors not used by the decoder: ${decoder.ignoredTensors.slice(0, 5).join(', ')}${decoder.ignoredTensors.length > 5 ? ', ...' : ''}`] : []],
-      };
-      current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info };
-      progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes }, true);
-      return info;
-    } catch (e) {
-      // An aborted download surfaces as a stream or fetch error: say what happened instead.
-      if (flag.cancelled) throw new LoadCancelledError();
-      throw e;
     } finally {
       if (loading === flag) loading = undefined;
     }
@@ -182,6 +266,28 @@ export const modelApi = {
   /** Frees the loaded model's GPU memory. */
   unload(): void {
     unloadCurrent();
+    lostSource = undefined;
+  },
+
+  /** The model a device loss took (label), if it has not been loaded again. */
+  lostModel(): string | undefined {
+    return lostSource?.label;
+  },
+
+  /**
+   * After a device loss: opens a new device and loads the lost model again from the same source
+   * (from the browser cache where it was cached). `onProgress` as for loadModel.
+   */
+  async recoverDevice(onProgress?: (p: LoadProgress) => void): Promise<RecoveryResult> {
+    const status = await deviceApi.reconnectDevice();
+    const again = lostSource;
+    if (!status.ok || !again) return { status };
+    try {
+      const model = await modelApi.loadModel(again.source, onProgress, { contextLength: again.contextLength, budgetBytes: again.budgetBytes });
+      return { status, model };
+    } catch (e) {
+      return { status, reloadError: `${again.label}: ${(e as Error).message}` };
+    }
   },
 
   /** The loaded model's info (GPU bytes refreshed), or undefined. */

@@ -9,6 +9,8 @@ export interface DeviceReport {
   isFallbackAdapter: boolean;
   features: string[];
   limits: Record<string, number>;
+  /** GPUAdapterInfo.memoryHeaps where the browser exposes them (Chrome's WebGPU developer features). */
+  memoryHeaps?: { size: number; properties: number }[];
 }
 
 export interface GpuContext {
@@ -84,5 +86,7 @@ export async function requestGpuContext(
     features: [...device.features].map(String).sort(),
     limits: readLimits(device.limits),
   };
+  const heaps = (info as unknown as { memoryHeaps?: { size: number; properties: number }[] } | undefined)?.memoryHeaps;
+  if (heaps?.length) report.memoryHeaps = [...heaps].map((h) => ({ size: Number(h.size), properties: Number(h.properties) }));
   return { device, adapter, report, has: (f) => device.features.has(f) };
 }

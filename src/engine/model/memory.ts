@@ -1,5 +1,6 @@
 // GPU memory a model needs, from its config alone (before any weight is downloaded), and the check
 // that refuses a model the device cannot hold with a message saying how large it is and what fits.
+import { formatBytes } from '../../lib/bytes.ts';
 import { countParams } from './config.ts';
 import type { ModelConfig } from './types.ts';
 
@@ -35,13 +36,7 @@ export function estimateGpuBytes(cfg: ModelConfig, contextLength: number): Memor
   return { params, weightBytes, kvCacheBytes, scratchBytes, totalBytes: weightBytes + kvCacheBytes + scratchBytes, largestTensorBytes, contextLength };
 }
 
-/** Human-readable bytes: "1.9 GB", "312 MB", "40 KB". */
-export function formatBytes(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(n >= 1e10 ? 0 : 1)} GB`;
-  if (n >= 1e6) return `${Math.round(n / 1e6)} MB`;
-  if (n >= 1e3) return `${Math.round(n / 1e3)} KB`;
-  return `${n} B`;
-}
+export { formatBytes };
 
 /** Models worth suggesting, smallest first, with their f16 weight bytes. */
 export const SUGGESTED_MODELS: readonly { id: string; weightBytes: number }[] = [
@@ -58,9 +53,53 @@ export class ModelTooLargeError extends Error {
   }
 }
 
-/** The default memory budget: half the device memory the browser reports (Chrome caps it at 8 GB), else 4 GB. */
+/** The default memory budget without an adapter: half the device memory the browser reports (Chrome caps it at 8 GB), else 4 GB. */
 export function defaultBudgetBytes(deviceMemoryGb?: number): number {
   return deviceMemoryGb && deviceMemoryGb > 0 ? (deviceMemoryGb * 1e9) / 2 : 4e9;
+}
+
+/** What the adapter tells about memory (DeviceReport fields). */
+export interface AdapterMemoryInfo {
+  isFallbackAdapter: boolean;
+  /** GPUAdapterInfo.memoryHeaps where the browser exposes them (Chrome with WebGPU developer features). */
+  memoryHeaps?: { size: number; properties: number }[];
+}
+
+export interface MemoryBudget {
+  bytes: number;
+  /** One line for the device panel: where the figure comes from. */
+  basis: string;
+}
+
+/**
+ * Process memory per byte of model weights on a software (CPU) adapter (SwiftShader): GPU buffers are
+ * CPU memory there, and staging copies and the host tensors come on top. Measured with
+ * scripts/measure-load-memory.ts (Qwen2.5-0.5B shapes, 942 MiB f16 in two shards, headless Chromium
+ * 156): all Chromium processes' RSS rose by 3.25x the weight bytes at the peak, 3.12x settled.
+ */
+export const SOFTWARE_MEMORY_FACTOR = 3.25;
+
+const GIB = 2 ** 30;
+/** GPUHeapProperty DEVICE_LOCAL. */
+const DEVICE_LOCAL = 0x1;
+
+/** The GPU memory budget for an adapter, and why. `deviceMemoryGb`: navigator.deviceMemory. */
+export function deviceBudget(adapter: AdapterMemoryInfo, deviceMemoryGb?: number): MemoryBudget {
+  const reported = deviceMemoryGb && deviceMemoryGb > 0 ? deviceMemoryGb * GIB : undefined;
+  const host = reported ?? 4 * GIB;
+  const hostText = reported ? `the ${formatBytes(host)} of memory the browser reports` : `an assumed ${formatBytes(host)} of memory (the browser reports none)`;
+  if (adapter.isFallbackAdapter) {
+    return {
+      bytes: Math.floor(host / 2 / SOFTWARE_MEMORY_FACTOR),
+      basis: `software adapter: GPU buffers are CPU memory and the browser's processes use about ${SOFTWARE_MEMORY_FACTOR}x a model's GPU bytes, so half of ${hostText}, divided by ${SOFTWARE_MEMORY_FACTOR}`,
+    };
+  }
+  const local = (adapter.memoryHeaps ?? []).filter((h) => h.properties & DEVICE_LOCAL).reduce((a, h) => Math.max(a, h.size), 0);
+  if (local > 0) return { bytes: Math.floor(local * 0.8), basis: `80% of the adapter's ${formatBytes(local)} device-local memory heap` };
+  return {
+    bytes: Math.floor(host / 2),
+    basis: `WebGPU does not report this GPU's memory: half of ${hostText} (browsers cap that figure at 8 GiB; a discrete GPU may hold more)`,
+  };
 }
 
 /**

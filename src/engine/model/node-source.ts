@@ -33,6 +33,10 @@ export function nodeDirAccess(dir: string): FileAccess {
       const stream = Readable.toWeb(createReadStream(path, { highWaterMark: 1 << 20 })) as unknown as ReadableStream<Uint8Array>;
       return { stream, size, sizeHint: size };
     },
+    async probe(name) {
+      const st = await stat(join(root, name)).catch(() => undefined);
+      return st?.isFile() ? { size: st.size } : undefined;
+    },
   };
 }
 

@@ -37,8 +37,12 @@ export interface HostTensor {
 }
 
 export interface LoadProgress {
-  phase: 'download' | 'convert' | 'upload' | 'tokenizer' | 'done';
+  /** probe: checking every weight file exists; warmup: one token through the uploaded weights. */
+  phase: 'tokenizer' | 'probe' | 'download' | 'convert' | 'upload' | 'warmup' | 'done';
   file?: string;
+  /** Bytes of `file` so far and its size (0 when unknown). */
   loadedBytes: number;
   totalBytes: number;
+  /** The whole load, 0..1, never decreasing: bytes downloaded plus bytes converted over their total. */
+  fraction: number;
 }

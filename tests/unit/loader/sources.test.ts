@@ -1,6 +1,7 @@
 // Model sources over a real HTTP server on 127.0.0.1 (the hub URL layout), picked File objects and a
 // directory. The browser Cache API path is covered by the end-to-end test (tests/e2e/models.spec.ts).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,7 +42,16 @@ const REPOS: Record<string, Record<string, string | Uint8Array | number>> = {
   'test/slow': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER },
   // Served like a single-page app: a missing file comes back as index.html with status 200.
   'test/spa': { 'config.json': JSON.stringify(CONFIG), 'model.safetensors': WEIGHTS },
+  // The index names two shards; the second is not there.
+  'test/missing-shard': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors.index.json': INDEX, 'model-00001-of-00002.safetensors': SHARD1 },
+  // Hub headers: x-linked-size and x-linked-etag (the SHA-256) on every file.
+  'test/hashed': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
+  // The stated SHA-256 is of other bytes: the download must be refused.
+  'test/badhash': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
+  // A server that refuses HEAD (405): the probe falls back to a one-byte range GET.
+  'test/nohead': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors.index.json': INDEX, 'model-00001-of-00002.safetensors': SHARD1, 'model-00002-of-00002.safetensors': SHARD2 },
 };
+const sha = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 let server: Server;
 let slowConfig = false;
@@ -50,10 +60,26 @@ const requests: string[] = [];
 
 beforeAll(async () => {
   server = createServer((req, res) => {
-    requests.push(req.url ?? '');
+    requests.push(req.method === 'GET' ? req.url ?? '' : `${req.method} ${req.url}`);
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
     const body = m ? REPOS[m[1]]?.[m[2]] : undefined;
     if (typeof body === 'number') { res.writeHead(body).end('denied'); return; }
+    const bytesOf = (b: string | Uint8Array) => (typeof b === 'string' ? Buffer.from(b) : Buffer.from(b));
+    const hubHeaders = (b: Buffer): Record<string, string> => m && (m[1] === 'test/hashed' || m[1] === 'test/badhash')
+      ? { 'x-linked-size': String(b.byteLength), 'x-linked-etag': `"${m[1] === 'test/badhash' ? sha('other bytes') : sha(b)}"` } : {};
+    if (req.method === 'HEAD') {
+      if (m?.[1] === 'test/nohead') { res.writeHead(405).end(); return; }
+      if (m?.[1] === 'test/slow' && m[2] === 'model.safetensors') { res.writeHead(200, { 'content-length': WEIGHTS.byteLength }).end(); return; }
+      if (body === undefined) { res.writeHead(m && REPOS[m[1]] ? 404 : 401).end(); return; }
+      const b = bytesOf(body);
+      res.writeHead(200, { 'content-length': b.byteLength, 'content-type': 'application/octet-stream', ...hubHeaders(b) }).end();
+      return;
+    }
+    if (m?.[1] === 'test/nohead' && req.headers.range === 'bytes=0-0' && body !== undefined) {
+      const b = bytesOf(body);
+      res.writeHead(206, { 'content-range': `bytes 0-0/${b.byteLength}`, 'content-length': 1 }).end(b.subarray(0, 1));
+      return;
+    }
     if (m?.[1] === 'test/slow' && m[2] === 'model.safetensors') { // headers and 100 bytes, then nothing for a long time
       res.writeHead(200, { 'content-length': WEIGHTS.byteLength });
       res.write(Buffer.from(WEIGHTS.subarray(0, 100)));
@@ -64,8 +90,8 @@ beforeAll(async () => {
     if (m?.[1] === 'test/slow' && m[2] === 'config.json' && slowConfig) { setTimeout(() => res.writeHead(200).end(JSON.stringify(CONFIG)), 20_000); return; }
     if (body === undefined && m?.[1] === 'test/spa') { res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><html></html>'); return; }
     if (body === undefined) { res.writeHead(m && REPOS[m[1]] ? 404 : 401).end('Entry not found'); return; }
-    const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
-    res.writeHead(200, { 'content-length': bytes.byteLength, 'content-type': 'application/octet-stream' }).end(bytes);
+    const bytes = bytesOf(body);
+    res.writeHead(200, { 'content-length': bytes.byteLength, 'content-type': 'application/octet-stream', ...hubHeaders(bytes) }).end(bytes);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   hubBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -97,10 +123,40 @@ describe('openModel over HTTP (hub layout)', () => {
     await expect(all(m.tensors())).rejects.toThrow(/streams the weights once/);
   });
 
-  it('iterates a sharded checkpoint', async () => {
-    const m = await openModel(hub('test/sharded'));
+  it('iterates a sharded checkpoint with one monotone progress fraction, stage named', async () => {
+    const events: LoadProgress[] = [];
+    const m = await openModel(hub('test/sharded'), { onProgress: (p) => events.push(p) });
+    expect(m.weightBytes).toBe(SHARD1.byteLength + SHARD2.byteLength); // sizes from HEAD, before any weight
     const ts = await all(m.tensors());
     expect(ts.map((t) => t.name)).toEqual(['model.embed_tokens.weight', 'model.norm.weight']);
+    const fr = events.map((e) => e.fraction);
+    expect(fr.every((f, i) => i === 0 || f >= fr[i - 1])).toBe(true);
+    expect(fr[fr.length - 1]).toBeGreaterThan(0.98);
+    expect(new Set(events.map((e) => e.phase))).toEqual(new Set(['tokenizer', 'probe', 'convert']));
+    // Per-file bytes are of that file: the second shard starts again from 0, the fraction does not.
+    const second = events.filter((e) => e.file === 'model-00002-of-00002.safetensors');
+    expect(second[second.length - 1]).toMatchObject({ loadedBytes: SHARD2.byteLength, totalBytes: SHARD2.byteLength });
+  });
+
+  it('checks every shard the index names before streaming any weights', async () => {
+    requests.length = 0;
+    await expect(openModel(hub('test/missing-shard'))).rejects.toThrow(
+      'model-00002-of-00002.safetensors (named in model.safetensors.index.json) is not found in test/missing-shard; checked before downloading any weights (1 of 2 shards present)');
+    expect(requests.filter((u) => u.includes('safetensors') && !u.includes('index') && !u.startsWith('HEAD'))).toEqual([]);
+    expect(requests.filter((u) => u.startsWith('HEAD'))).toHaveLength(2);
+    // A server refusing HEAD is asked with a one-byte range GET instead.
+    const m = await openModel(hub('test/nohead'));
+    expect(m.weightBytes).toBe(SHARD1.byteLength + SHARD2.byteLength);
+    expect((await all(m.tensors())).length).toBe(2);
+  });
+
+  it("verifies a download against the hub's SHA-256 where it states one", async () => {
+    const ok = await openModel(hub('test/hashed'));
+    expect((await all(ok.tensors())).length).toBe(2);
+    const bad = await openModel(hub('test/badhash'));
+    const err = await (async () => { const it = bad.tensors(); for await (const t of it) void t; })().then(() => null, (e: Error) => e);
+    // The parser stops after the last tensor; the hash is checked once the whole file has passed.
+    expect(err?.message).toMatch(/^model\.safetensors of test\/badhash does not match the hub's SHA-256 \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\)/);
   });
 
   it('says which file is missing, or that the repo is unknown or gated', async () => {
@@ -124,12 +180,12 @@ describe('openModel over HTTP (hub layout)', () => {
   it('refuses a model too large for the device before fetching any weight, and says what fits', async () => {
     requests.length = 0;
     const err = await openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 4e9 }).then(() => null, (e: Error) => e);
-    expect(err?.message).toMatch(/^test\/big needs 15 GB of GPU memory \(weights 14 GB, KV cache 235 MB at 2048 tokens\); this device allows ~4\.0 GB \(up to 1\.1 GB per buffer\); try Qwen\/Qwen2\.5-1\.5B-Instruct/);
+    expect(err?.message).toMatch(/^test\/big needs 13\.5 GiB of GPU memory \(weights 13\.2 GiB, KV cache 224 MiB at 2048 tokens\); this device allows ~3\.73 GiB \(up to 1 GiB per buffer\); try Qwen\/Qwen2\.5-1\.5B-Instruct/);
     expect(requests.some((u) => u.includes('safetensors'))).toBe(false);
     expect(requests.some((u) => u.includes('tokenizer'))).toBe(false);
     // The weights fit but a long context does not: it says which context would.
     const ctxErr = await openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 16e9, contextLength: 32768 }).then(() => null, (e: Error) => e);
-    expect(ctxErr?.message).toMatch(/KV cache 3\.8 GB at 32768 tokens.*a context of \d+ tokens would fit/);
+    expect(ctxErr?.message).toMatch(/KV cache 3\.5 GiB at 32768 tokens.*a context of \d+ tokens would fit/);
     await expect(openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 20e9 })).resolves.toBeTruthy();
   });
 

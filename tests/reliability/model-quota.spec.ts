@@ -1,0 +1,90 @@
+// Storage full for a model download: a Chromium profile on a 64 MB tmpfs (as root), a cached small
+// model, the disk filled with random bytes, then an 8 MB model from a real HTTP server on 127.0.0.1.
+// The load must still succeed (without caching), say how much space caching needs and which cached
+// models could be deleted, and lose nothing stored: the small model still loads from the cache with
+// its server gone. Once space is freed the same model is cached. Skipped where tmpfs cannot be mounted.
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test, type Page } from '@playwright/test';
+import { modelBytes, randomModelFiles, startModelServer, tinyModelFiles } from '../support/model-server.ts';
+import { launchProfile, report } from './support.ts';
+
+function mountTmpfs(dir: string): string | null {
+  if (process.getuid?.() !== 0) return 'not root: cannot mount a tmpfs';
+  try { execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir], { stdio: 'pipe' }); return null; } catch (e) { return `mount failed: ${(e as Error).message.slice(0, 200)}`; }
+}
+
+/** Fills the file system of `path` with random bytes until about `leave` bytes are free. */
+function fill(path: string, leave: number): number {
+  const free = () => { const s = statfsSync(path); return s.bavail * s.bsize; };
+  const fd = openSync(path, 'w');
+  const buf = Buffer.alloc(1 << 20);
+  let wrote = 0;
+  try {
+    while (free() > leave + buf.length) { randomFillSync(buf); writeSync(fd, buf); wrote += buf.length; }
+  } finally { closeSync(fd); }
+  return wrote;
+}
+
+async function loadUrl(page: Page, url: string): Promise<void> {
+  await page.getByTestId('model-url').fill(url);
+  await page.getByTestId('load-url').click();
+  await expect(page.getByTestId('model-progress')).toHaveCount(0, { timeout: 120_000 });
+}
+
+test('a model download on a full disk loads without caching, says what it needs and what to delete, and loses nothing stored', async () => {
+  test.setTimeout(300_000);
+  const dir = mkdtempSync(join(tmpdir(), 'rb-model-quota-'));
+  const why = mountTmpfs(dir);
+  test.skip(why !== null, why ?? '');
+  // 4 layers of width 256: about 8 MB of random f16 weights (incompressible).
+  const big = randomModelFiles({ hidden_size: 256, intermediate_size: 1024, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64 }, { seed: 7 });
+  const srv = await startModelServer({ small: await tinyModelFiles(), big });
+  const ctx = await launchProfile(join(dir, 'profile'));
+  try {
+    const page = await ctx.newPage();
+    await page.goto('./?view=models');
+    await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+    await loadUrl(page, srv.folder('small'));
+    await expect(page.getByTestId('model-info')).toBeVisible();
+    await expect(page.getByTestId('cached-model')).toHaveCount(1);
+
+    const filled = fill(join(dir, 'filler.bin'), 3 << 20);
+    await loadUrl(page, srv.folder('big'));
+    await expect(page.getByTestId('model-info')).toBeVisible();
+    await expect(page.getByTestId('model-label')).toHaveText(srv.folder('big'));
+    const warn = (await page.getByTestId('model-warnings').textContent()) ?? '';
+    console.log(`warning shown: ${warn}`);
+    const quota = /The browser's storage is full/.test(warn);
+    expect(warn).toMatch(/(The browser's storage is full: model\.safetensors of \S+ could not be kept in the browser cache|The browser cache refused model\.safetensors of \S+ \(.*; the storage may be full\)); caching this model needs [\d.]+ [KMG]iB more/);
+    expect(warn).toContain(`To make room, delete cached models in Models / Device: ${srv.folder('small')} (`);
+    expect(warn).toContain('The model was loaded without caching (nothing stored was deleted)');
+    // Nothing stored was lost: the small model is listed whole and loads with its server gone.
+    const rows = page.getByTestId('cached-model');
+    await expect(rows.filter({ hasText: srv.folder('small') })).not.toContainText('incomplete');
+    await expect(rows.filter({ hasText: srv.folder('big') })).toHaveCount(0);
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) srv.set('small', f, undefined);
+    await rows.filter({ hasText: srv.folder('small') }).getByRole('button', { name: 'Load' }).click();
+    await expect(page.getByTestId('model-label')).toHaveText(srv.folder('small'), { timeout: 90_000 });
+    await expect(page.getByTestId('model-error')).toHaveCount(0);
+
+    // Space freed: the same model is cached now.
+    rmSync(join(dir, 'filler.bin'));
+    await loadUrl(page, srv.folder('big'));
+    await expect(page.getByTestId('model-info')).toBeVisible();
+    await expect(page.getByTestId('model-warnings')).toHaveCount(0);
+    await expect(rows.filter({ hasText: srv.folder('big') })).not.toContainText('incomplete');
+    report('model download on a full disk', {
+      'filler MiB': Math.round(filled / 2 ** 20), 'model MiB': (modelBytes(big) / 2 ** 20).toFixed(1),
+      'error kind': quota ? 'quota' : 'cache refused', 'loads that failed': 0, 'cached models lost': 0,
+    });
+  } finally {
+    await ctx.close().catch(() => {});
+    await srv.close();
+    try { execFileSync('umount', [dir], { stdio: 'pipe' }); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
