@@ -60,7 +60,7 @@ test('an import on a full disk says what it needs and what to delete; nothing st
     await expect(status).toHaveAttribute('data-status', /rolled-back|cancelled-kept|failed/, { timeout: 120_000 });
     const msg = await status.innerText();
     console.log('quota message:', msg);
-    const saysNeeded = /about [\d.]+ (B|KB|MB|GB) more/.test(msg);
+    const saysNeeded = /about [\d.]+ (B|KiB|MiB|GiB) more/.test(msg);
     const saysDelete = msg.includes('pool "before" (300 traces') && msg.includes('Data view');
     const after = await idbCounts(page);
     const beforeWhole = after.pools.find((p) => p.id === before.id)?.traces === 300;

@@ -84,7 +84,7 @@ describe('storage full', () => {
     expect(kept.res.status).toBe('cancelled-kept');
     expect(kept.res.rows).toBe(200);
     expect(kept.res.storageFull!.neededBytes).toBeGreaterThan(0);
-    expect(kept.res.message).toMatch(/storage is full; the rest of this file needs about [\d.]+ (B|KB|MB) more: kept the 200 rows/);
+    expect(kept.res.message).toMatch(/storage is full; the rest of this file needs about [\d.]+ (B|KiB|MiB|GiB) more: kept the 200 rows/);
     full.batches = 0;
     full.pools.clear();
     full.traces.clear();
