@@ -19,7 +19,8 @@ export function idbSink(db: RBDatabase): TraceSink {
     },
     async write(traces) {
       const tx = db.transaction('traces', 'readwrite');
-      for (const t of traces) void tx.store.put(t);
+      // A failed transaction rejects tx.done (handled by the importer); each put's own rejection is the same failure.
+      for (const t of traces) tx.store.put(t).catch(() => {});
       await tx.done;
     },
     async finish(pool) {
@@ -77,10 +78,10 @@ export async function getPool(id: string, db?: RBDatabase): Promise<Pool | undef
 export async function deletePool(poolId: string, db?: RBDatabase): Promise<void> {
   const d = db ?? (await openDb());
   const tx = d.transaction(['pools', 'traces', 'selections'], 'readwrite');
-  void tx.objectStore('traces').delete(poolKeyRange(poolId));
+  tx.objectStore('traces').delete(poolKeyRange(poolId)).catch(() => {}); // failures reject tx.done
   const sels = await tx.objectStore('selections').index('poolId').getAllKeys(poolId);
-  for (const k of sels) void tx.objectStore('selections').delete(k);
-  void tx.objectStore('pools').delete(poolId);
+  for (const k of sels) tx.objectStore('selections').delete(k).catch(() => {});
+  tx.objectStore('pools').delete(poolId).catch(() => {});
   await tx.done;
 }
 

@@ -8,6 +8,8 @@ import { listCachedModels } from '../engine/model/sources.ts';
 
 export interface Deletable {
   kind: 'pool' | 'model' | 'eval-runs' | 'guide-runs';
+  /** Pool id (pools only). */
+  id?: string;
   name: string;
   bytes?: number;
   where: string;
@@ -19,7 +21,7 @@ export async function deletables(exceptPoolId?: string, db?: RBDatabase): Promis
   const out: Deletable[] = [];
   for (const p of await listPools(d).catch(() => [])) {
     if (p.id === exceptPoolId) continue;
-    out.push({ kind: 'pool', name: `pool "${p.name}" (${p.counts.traces.toLocaleString('en-US')} traces)`, bytes: await poolBytes(p, d).catch(() => undefined), where: 'Data view, Pools (✕)' });
+    out.push({ kind: 'pool', id: p.id, name: `pool "${p.name}" (${p.counts.traces.toLocaleString('en-US')} traces)`, bytes: await poolBytes(p, d).catch(() => undefined), where: 'Data view, Pools (✕)' });
   }
   for (const m of await listCachedModels().catch(() => [])) out.push({ kind: 'model', name: `cached model ${m.label || m.id}`, bytes: m.bytes, where: 'Models view, cached models (Delete)' });
   const evalRuns = await d.count('evalRuns').catch(() => 0);
@@ -30,12 +32,14 @@ export async function deletables(exceptPoolId?: string, db?: RBDatabase): Promis
 }
 
 /** One paragraph: needed space, the browser's estimate, and what can be deleted (at most 6 items). */
-export async function storageFullAdvice(neededBytes: number, exceptPoolId?: string): Promise<string> {
+export async function storageFullAdvice(neededBytes: number, exceptPoolId?: string, known?: Deletable[]): Promise<string> {
   const est = await navigator.storage?.estimate?.().catch(() => undefined);
-  const list = await deletables(exceptPoolId).catch(() => []);
+  // A full disk can leave the database unopenable until space is freed: then use the list taken before.
+  const fresh = await deletables(exceptPoolId).catch(() => []);
+  const list = fresh.length || !known ? fresh : known.filter((x) => x.id === undefined || x.id !== exceptPoolId);
   const items = list.slice(0, 6).map((x) => `${x.name}${x.bytes ? `, about ${formatBytes(x.bytes)}` : ''} (${x.where})`);
   const usage = est?.usage !== undefined ? ` The browser reports ${formatBytes(est.usage)} used${est.quota ? ` of a ${formatBytes(est.quota)} quota, but the disk itself is full` : ''}.` : '';
   return `Storage is full: about ${formatBytes(neededBytes)} more is needed.${usage} `
     + (items.length ? `You can free space by deleting: ${items.join('; ')}${list.length > 6 ? `; and ${list.length - 6} more` : ''}.` : 'Nothing of this app is stored to delete: free space on the disk or in the browser\'s site data.')
-    + ' Nothing stored before was lost.';
+    + ' Nothing stored before was lost. After freeing space, reload the page.';
 }

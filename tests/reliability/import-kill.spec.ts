@@ -10,7 +10,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mulberry32 } from '../../src/lib/rng.ts';
 import { browserPid, count, idbCounts, installHooks, launchProfile, newHooks, readHooks, report, watchPage } from './support.ts';
 
-const CYCLES = count(6, 102);
+const CYCLES = Number(process.env.RB_KILL_CYCLES) || count(6, 100);
 const ROWS = 2000;
 const gsm = readFileSync(new URL('../../public/data/gsm8k_train.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
 
@@ -33,9 +33,32 @@ test('kill cycles mid-import lose no stored row and continue where they stopped'
     if (!ctx) { ctx = await launchProfile(profile); await installHooks(ctx); }
     const page = await ctx.newPage();
     watchPage(page, hooks);
+    if (process.env.RB_DEBUG) page.on('console', (m) => console.log('page:', m.text().slice(0, 200)));
     await page.goto('./?view=data');
     await expect(page.getByTestId('pool-list')).toBeVisible();
     return page;
+  };
+
+  // Every finished kill-cycles pool (the import may finish just before or while the kill lands):
+  // check it whole, then delete it so the next import starts afresh.
+  const verifyFinished = async (page: Page) => {
+    for (const done of (await idbCounts(page)).pools.filter((p) => p.name === 'kill-cycles' && p.status === 'ready')) {
+      const rows = (await idbCounts(page, done.id)).poolTraces!;
+      const got = new Set(rows.map((r) => r.line));
+      lost += want.filter((_, k) => !got.has(k + 1)).length;
+      doubled += rows.length - got.size;
+      if (rows.some((r) => r.problem !== want[r.line - 1])) lost++;
+      completed++;
+      await page.evaluate((id) => new Promise<void>((res) => {
+        const r = indexedDB.open('reasonbridge');
+        r.onsuccess = () => {
+          const tx = r.result.transaction(['pools', 'traces'], 'readwrite');
+          tx.objectStore('traces').delete(IDBKeyRange.bound(`${id}:`, `${id};`, false, true));
+          tx.objectStore('pools').delete(id);
+          tx.oncomplete = () => { r.result.close(); res(); };
+        };
+      }), done.id);
+    }
   };
 
   try {
@@ -50,12 +73,16 @@ test('kill cycles mid-import lose no stored row and continue where they stopped'
 
     for (let i = 0; i < CYCLES; i++) {
       page = await open();
+      if (process.env.RB_DEBUG) console.log(`cycle ${i}: opened`);
       // Invariants after the previous kill.
+      await verifyFinished(page);
       const db = await idbCounts(page);
+      if (process.env.RB_DEBUG) console.log(`cycle ${i}: ${JSON.stringify(db.pools)}`);
       if (db.pools.find((p) => p.id === refId)?.traces !== 300) refBroken++;
       for (const p of db.pools.filter((x) => x.status === 'importing')) {
-        const shown = await page.locator(`[data-testid="pool-item"][data-pool-id="${p.id}"]`).innerText();
-        if (!shown.includes(`${p.traces.toLocaleString('en-US')} traces`)) wrongCount++;
+        const item = page.locator(`[data-testid="pool-item"][data-pool-id="${p.id}"]`);
+        const ok = await expect(item).toContainText(`${p.traces.toLocaleString('en-US')} traces`, { timeout: 10_000 }).then(() => true, () => false);
+        if (!ok) { wrongCount++; console.log(`cycle ${i}: pool ${p.id} holds ${p.traces}, shown: ${await item.innerText({ timeout: 1000 }).catch(() => '(not listed)')}`); }
         const rows = (await idbCounts(page, p.id)).poolTraces!;
         if (rows.some((r, k) => r.seq !== k || r.line !== k + 1 || r.problem !== want[k])) gaps++;
       }
@@ -68,37 +95,18 @@ test('kill cycles mid-import lose no stored row and continue where they stopped'
       const t0 = Date.now();
       for (;;) {
         if (await page.getByTestId('import-status').count()) break;
-        const txt = (await page.getByTestId('import-progress').innerText().catch(() => '')) ?? '';
+        if (await page.getByTestId('import-error').count()) throw new Error(`cycle ${i}: import error: ${await page.getByTestId('import-error').innerText()}`);
+        const txt = (await page.getByTestId('import-progress').innerText({ timeout: 500 }).catch(() => '')) ?? '';
         const m = /^([\d,]+) rows/.exec(txt.trim());
         if (m && Number(m[1].replace(/,/g, '')) >= target) break;
         if (Date.now() - t0 > 60_000) throw new Error('import made no progress in 60 s');
         await page.waitForTimeout(20);
       }
-      if (await page.getByTestId('import-status').count()) {
-        // Finished before the kill: check it whole, then delete it to start the next import afresh.
-        const db2 = await idbCounts(page);
-        const done = db2.pools.find((p) => p.name === 'kill-cycles' && p.status === 'ready');
-        if (done) {
-          const rows = (await idbCounts(page, done.id)).poolTraces!;
-          const got = new Set(rows.map((r) => r.line));
-          lost += want.filter((_, k) => !got.has(k + 1)).length;
-          doubled += rows.length - got.size;
-          if (rows.some((r) => r.problem !== want[r.line - 1])) lost++;
-          completed++;
-          await page.evaluate((id) => new Promise<void>((res) => {
-            const r = indexedDB.open('reasonbridge');
-            r.onsuccess = () => {
-              const tx = r.result.transaction(['pools', 'traces'], 'readwrite');
-              tx.objectStore('traces').delete(IDBKeyRange.bound(`${id}:`, `${id};`, false, true));
-              tx.objectStore('pools').delete(id);
-              tx.oncomplete = () => { r.result.close(); res(); };
-            };
-          }), done.id);
-        }
-      }
+      if (await page.getByTestId('import-status').count()) await verifyFinished(page);
       await readHooks(page, hooks);
       const mode = (['page', 'context', 'process'] as const)[i % 3];
       modes[mode]++;
+      if (process.env.RB_DEBUG) console.log(`cycle ${i}: ${mode}, target ${target}, resumed ${resumable}, ${Date.now() - t0} ms`);
       if (mode === 'page') await page.close();
       else if (mode === 'context') { await ctx!.close(); ctx = null; }
       else {
@@ -115,12 +123,7 @@ test('kill cycles mid-import lose no stored row and continue where they stopped'
     await expect(page.getByTestId('detected-shape')).toHaveText('gsm8k');
     if (await page.getByTestId('import-resumable').count()) { resumed++; await page.getByTestId('import-resume').click(); } else await page.getByTestId('import-start').click();
     await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', /ok|partial/, { timeout: 120_000 });
-    const last = (await idbCounts(page)).pools.find((p) => p.name === 'kill-cycles' && p.status === 'ready')!;
-    const rows = (await idbCounts(page, last.id)).poolTraces!;
-    const got = new Set(rows.map((r) => r.line));
-    lost += want.filter((_, k) => !got.has(k + 1)).length;
-    doubled += rows.length - got.size;
-    completed++;
+    await verifyFinished(page);
     if ((await idbCounts(page)).pools.find((p) => p.id === refId)?.traces !== 300) refBroken++;
     await readHooks(page, hooks);
     report('kill cycles mid-import', {

@@ -62,12 +62,13 @@ test('an import on a full disk says what it needs and what to delete; nothing st
     console.log('quota message:', msg);
     const saysNeeded = /about [\d.]+ (B|KiB|MiB|GiB) more/.test(msg);
     const saysDelete = msg.includes('pool "before" (300 traces') && msg.includes('Data view');
-    const after = await idbCounts(page);
-    const beforeWhole = after.pools.find((p) => p.id === before.id)?.traces === 300;
 
-    // Free the space: the same import now succeeds.
+    // Free the space (a full disk can leave the database unopenable until then): the earlier pool is
+    // whole, and the same import now succeeds.
     rmSync(join(dir, 'filler.bin'));
     await page.reload();
+    const after = await idbCounts(page);
+    const beforeWhole = after.pools.find((p) => p.id === before.id)?.traces === 300;
     await page.getByTestId('import-file').setInputFiles(big);
     await expect(page.getByTestId('detected-shape')).toHaveText('gsm8k');
     if (await page.getByTestId('import-resumable').count()) await page.getByTestId('import-resume').click();

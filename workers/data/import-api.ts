@@ -7,7 +7,7 @@ import { blobBuffer, hfBuffer, hfParquetFiles, parquetRows } from '../../src/dat
 import { detectShapeFromSample, SHAPE_SAMPLE_ROWS, type FieldMapping, type ShapeName } from '../../src/data/import/shapes.ts';
 import { fileFingerprint } from '../../src/data/import/fingerprint.ts';
 import { idbSink, interruptedImport, lastStored } from '../../src/data/pool-store.ts';
-import { storageFullAdvice } from '../../src/data/storage-advice.ts';
+import { deletables, storageFullAdvice } from '../../src/data/storage-advice.ts';
 import { baseUrl, endJob, evalIndex, startJob } from './context.ts';
 
 export interface ImportRequest {
@@ -75,13 +75,15 @@ async function run(jobId: string, rows: (signal: AbortSignal) => AsyncIterable<R
       shape = (pool.source.shape as ShapeName | undefined) ?? shape;
       mapping = (pool.source.mapping as FieldMapping | undefined) ?? mapping;
     }
+    // What could be deleted, listed now: after a disk-full failure the database may not open until space is freed.
+    const before = await deletables(undefined, db).catch(() => []);
     const src = { ...source, ...(shape ? { shape } : {}), ...(mapping ? { mapping: { ...mapping } as Record<string, string> } : {}) };
     const res = await importRows(rows(signal), idbSink(db), {
       poolName: req.poolName || source.name, source: src, mapping, shape,
       onBadRows: req.onBadRows, onCancel: req.onCancel, teacher: req.teacher, signal,
       evalGuard: await guard(), onProgress, resume,
     }, total);
-    if (res.storageFull) res.message = `${res.message}. ${await storageFullAdvice(res.storageFull.neededBytes, res.status === 'rolled-back' ? res.poolId : undefined)}`;
+    if (res.storageFull) res.message = `${res.message}. ${await storageFullAdvice(res.storageFull.neededBytes, res.status === 'rolled-back' ? res.poolId : undefined, before)}`;
     return res;
   } finally {
     endJob(jobId);

@@ -80,16 +80,17 @@ export function splitMath(text: string, budget = { chars: VIEW_TEX_CHARS, formul
   return parts;
 }
 
-/** Renders the math parts in order, a slice of at most `sliceMs` per task, so the main thread is
+/** Renders the math parts in order, at most `perSlice` formulas or `sliceMs` per task, so the main thread is
  *  never held long (each formula is bounded by MAX_TEX_CHARS). `onHtml(i, html)` gets each result
  *  (null = show raw). Returns a cancel function. */
-export function renderLazily(parts: Part[], onHtml: (i: number, html: string | null) => void, sliceMs = 30): () => void {
+export function renderLazily(parts: Part[], onHtml: (i: number, html: string | null) => void, sliceMs = 15, perSlice = 20): () => void {
   let i = 0;
   let stopped = false;
   const step = () => {
     if (stopped) return;
     const t0 = performance.now();
-    while (i < parts.length && performance.now() - t0 < sliceMs) {
+    // Few formulas per slice: the DOM work of inserting their HTML follows the slice in the same task.
+    for (let n = 0; i < parts.length && n < perSlice && performance.now() - t0 < sliceMs; n++) {
       const p = parts[i];
       if (p.math) onHtml(i, renderTex(p.tex, p.display));
       i++;
