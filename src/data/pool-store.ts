@@ -78,11 +78,13 @@ export async function getPool(id: string, db?: RBDatabase): Promise<Pool | undef
 export async function deletePool(poolId: string, db?: RBDatabase): Promise<void> {
   const d = db ?? (await openDb());
   const tx = d.transaction(['pools', 'traces', 'selections'], 'readwrite');
+  const done = tx.done;
+  done.catch(() => {}); // awaited below; an abort must not surface unhandled when a request fails first
   tx.objectStore('traces').delete(poolKeyRange(poolId)).catch(() => {}); // failures reject tx.done
   const sels = await tx.objectStore('selections').index('poolId').getAllKeys(poolId);
   for (const k of sels) tx.objectStore('selections').delete(k).catch(() => {});
   tx.objectStore('pools').delete(poolId).catch(() => {});
-  await tx.done;
+  await done;
 }
 
 /** An import interrupted by a closed tab leaves a pool 'importing': keep the rows it wrote. */

@@ -10,7 +10,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { mulberry32 } from '../../src/lib/rng.ts';
 import { browserPid, count, idbCounts, installHooks, launchProfile, newHooks, readHooks, report, watchPage } from './support.ts';
 
-const CYCLES = Number(process.env.RB_KILL_CYCLES) || count(6, 100);
+const CYCLES = Number(process.env.RB_KILL_CYCLES) || count(3, 100);
 const ROWS = 2000;
 const gsm = readFileSync(new URL('../../public/data/gsm8k_train.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean);
 
