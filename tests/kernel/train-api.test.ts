@@ -4,8 +4,11 @@
 // reproduces the trained adapter, and a cancel stops between steps.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportPeftAdapter, loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
-import { buildExample, buildExamples, type TrainTrace } from '../../src/engine/adapter/train-examples.ts';
-import { DEFAULT_TRAIN_SETTINGS, type TrainProgress, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
+import { buildExample, buildExamples, type TrainTrace } from '../../src/distill/examples.ts';
+import { DEFAULT_TRAIN_SETTINGS } from '../../src/distill/settings.ts';
+import { trainLoraOnTraces } from '../../src/distill/train.ts';
+import { trainLora, type TrainProgress } from '../../src/engine/adapter/train-run.ts';
+import { causalLmBatch } from '../../src/engine/adapter/batch.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import type { Decoder } from '../../src/engine/model/decoder.ts';
@@ -89,5 +92,8 @@ describe('LoRA training run on the tiny model', () => {
   it('settings errors name the field', async () => {
     await expect(trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, rank: 0 }, { baseParams: 1 })).rejects.toThrow(/"rank"/);
     await expect(trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, seqLen: 8 }, { baseParams: 1 })).rejects.toThrow(/no training example fits seqLen 8/);
+    await expect(trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, maxExamples: 0 }, { baseParams: 1 })).rejects.toThrow(/"maxExamples"/);
+    // the engine's run takes token batches of exactly seqLen tokens
+    await expect(trainLora(ctx, decoder, [causalLmBatch([1, 2, 3])], { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64 }, { baseParams: 1 })).rejects.toThrow(/batch 0 has 3 tokens, seqLen is 64/);
   });
 });

@@ -1,22 +1,26 @@
 // Engine-worker module for adapter training: reads a pool's or a Reason1K selection's traces from
-// IndexedDB, trains a LoRA adapter on the loaded model (src/engine/adapter/train-run.ts) with
+// IndexedDB, trains a LoRA adapter on the loaded model (src/distill/train.ts) with
 // progress per step and cancel, keeps the trained adapter here and exports it as PEFT files.
 import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection } from '../../src/data/pool-store.ts';
 import type { Trace } from '../../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
-import { type TrainProgress, type TrainSettings, type TrainSummary, planPlacement, trainLoraOnTraces } from '../../src/engine/adapter/train-run.ts';
+import type { TrainProgress } from '../../src/engine/adapter/train-run.ts';
+import type { TrainSettings } from '../../src/distill/settings.ts';
+import { planPlacementOnTraces, trainLoraOnTraces, type DistillSummary } from '../../src/distill/train.ts';
 import type { PlacementCandidate, PlacementPlan } from '../../src/engine/adapter/placement.ts';
 import { saveTrainedAdapter } from './adapter-records.ts';
 import { gpuContext } from './device-api.ts';
 import { currentModel } from './model-api.ts';
 
-export type { TrainProgress, TrainSettings, TrainSummary } from '../../src/engine/adapter/train-run.ts';
+export type { TrainProgress } from '../../src/engine/adapter/train-run.ts';
+export type { TrainSettings } from '../../src/distill/settings.ts';
+export type { DistillSummary } from '../../src/distill/train.ts';
 
 /** What to train on: a whole pool (in import order) or a selection (in its sampling order). */
 export interface TrainSpec extends TrainSettings { poolId?: string; selectionId?: string }
 
-let trained: { adapter: LoraAdapter; summary: TrainSummary; modelId: string } | undefined;
+let trained: { adapter: LoraAdapter; summary: DistillSummary; modelId: string } | undefined;
 let running = false;
 let cancelled = false;
 
@@ -44,7 +48,7 @@ export function trainedLora(): { adapter: LoraAdapter; modelId: string } | undef
 
 export const trainApi = {
   /** Trains a fresh adapter; resolves with its summary (also after a cancel, with the steps done). */
-  async startTraining(spec: TrainSpec, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {
+  async startTraining(spec: TrainSpec, onProgress?: (p: TrainProgress) => void): Promise<DistillSummary> {
     const model = currentModel();
     if (!model) throw new Error('no model loaded: load a student in Models / Device first');
     if (running) throw new Error('a training run is already in progress');
@@ -75,14 +79,14 @@ export const trainApi = {
     running = true; cancelled = false;
     try {
       const traces = await tracesFor({ ...spec, maxExamples: Math.max(spec.maxExamples, spec.placement.probeExamples) });
-      return await planPlacement(await gpuContext(), model.decoder, model.tokenizer, traces, spec, model.info.params, { onProbe, isCancelled: () => cancelled });
+      return await planPlacementOnTraces(await gpuContext(), model.decoder, model.tokenizer, traces, spec, model.info.params, { onProbe, isCancelled: () => cancelled });
     } finally { running = false; }
   },
   cancelTraining(): void {
     cancelled = true;
   },
   /** Summary of the adapter kept in the worker, if any. */
-  trainedAdapter(): TrainSummary | undefined {
+  trainedAdapter(): DistillSummary | undefined {
     return trained?.summary;
   },
   /** PEFT files of the trained adapter, for download. */

@@ -1,7 +1,7 @@
-// A LoRA training run on the GPU over in-memory traces: build the examples (train-examples.ts), one
-// LoraTrainPass for the fixed length T, LoraAdamW steps over the examples in a seeded shuffled
-// order (one sequence per step), progress after each step, cancellable between steps. The caller
-// (workers/engine/train-api.ts) reads traces from IndexedDB; tests pass them directly.
+// A LoRA training run on the GPU over token batches (ids, targets and per-token loss weights, all of
+// the fixed length T): one LoraTrainPass for T, LoraAdamW steps over the batches in a seeded
+// shuffled order (one sequence per step), progress after each step, cancellable between steps.
+// Batches from traces are built one layer up (src/distill/examples.ts, src/distill/train.ts).
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { Decoder } from '../model/decoder.ts';
 import { createLoraAdapter, type LoraAdapter, type LoraModuleSpec, type LoraTarget, loraParamCount } from './lora.ts';
@@ -9,18 +9,16 @@ import { probeImportance } from './importance.ts';
 import { type PlacementCandidate, type PlacementPlan, budgetReport, solvePlacement } from './placement.ts';
 import { LoraAdamW } from './optimizer.ts';
 import { LoraTrainPass } from './train-pass.ts';
-import { buildExamples, type ExampleTokenizer, type TrainTrace } from './train-examples.ts';
-import { checkSettings, type TrainSettings } from './train-settings.ts';
+import type { TrainBatch } from './batch.ts';
+import { checkLoraSettings, type LoraTrainSettings } from './train-settings.ts';
 import { mulberry32 } from '../../lib/rng.ts';
-
-export { DEFAULT_TRAIN_SETTINGS, checkSettings, type TrainSettings } from './train-settings.ts';
 
 export interface TrainProgress {
   step: number;
   steps: number;
   /** loss of this step's example (before its update) */
   loss: number;
-  /** tokens carrying loss in this step's example */
+  /** tokens carrying loss in this step's batch */
   tokens: number;
   msPerStep: number;
 }
@@ -29,7 +27,6 @@ export interface TrainSummary {
   steps: number;
   cancelled: boolean;
   examples: number;
-  skipped: number;
   /** trainable LoRA parameters (A and B of every module) */
   params: number;
   baseParams: number;
@@ -48,20 +45,16 @@ export interface TrainSummary {
   placement: { mode: 'manual' | 'importance' | 'uniform'; report: string; modules: LoraModuleSpec[]; candidates?: PlacementCandidate[] };
 }
 
-/** Reasoning tokens only (strategy + tactics): the loss the importance probe differentiates. */
-export const PROBE_LOSS = { strategy: 1, tactics: 1, answer: 0 } as const;
-
-/** The importance probe over the first probeExamples traces and the budget solver (settings.placement). */
-export async function planPlacement(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, baseParams: number, hooks: { onProbe?: (done: number, total: number) => void; isCancelled?: () => boolean } = {}): Promise<{ candidates: PlacementCandidate[]; plan: PlacementPlan }> {
+/** The importance probe over `probe` (batches weighting the reasoning tokens only) and the budget solver (settings.placement). */
+export async function planPlacement(ctx: GpuContext, decoder: Decoder, probe: readonly TrainBatch[], s: LoraTrainSettings, baseParams: number, hooks: { onProbe?: (done: number, total: number) => void; isCancelled?: () => boolean } = {}): Promise<{ candidates: PlacementCandidate[]; plan: PlacementPlan }> {
   const p = s.placement;
   if (!p || p.mode === 'manual') throw new Error('planPlacement: settings.placement.mode must be importance or uniform');
-  const { examples } = buildExamples(tok, traces, s.seqLen, PROBE_LOSS, p.probeExamples);
-  const candidates = await probeImportance(ctx, decoder, examples.map((e) => e.batch), { targets: s.targetModules, rand: mulberry32(s.seed ^ 0x5eed), onProgress: hooks.onProbe, isCancelled: hooks.isCancelled });
+  const candidates = await probeImportance(ctx, decoder, probe, { targets: s.targetModules, rand: mulberry32(s.seed ^ 0x5eed), onProgress: hooks.onProbe, isCancelled: hooks.isCancelled });
   const plan = solvePlacement(candidates, { baseParams, fraction: p.budget, mode: p.mode, alphaPerRank: s.alpha / s.rank });
   return { candidates, plan };
 }
 
-/** Examples whose mean loss is reported before and after training. */
+/** Batches whose mean loss is reported before and after training. */
 export const EVAL_EXAMPLES = 8;
 
 export interface TrainRunHooks {
@@ -71,19 +64,19 @@ export interface TrainRunHooks {
   baseParams: number;
 }
 
-/** Trains a fresh LoRA adapter on `traces`; returns it (read back from the GPU) and a summary. */
-export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, hooks: TrainRunHooks): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
+/** Trains a fresh LoRA adapter on `batches` (each of s.seqLen tokens); returns it (read back from the GPU) and a summary.
+ *  `planned`: a placement solved beforehand (planPlacement); without it, s.modules or every layer's targetModules. */
+export async function trainLora(ctx: GpuContext, decoder: Decoder, batches: readonly TrainBatch[], s: LoraTrainSettings, hooks: TrainRunHooks, planned?: TrainSummary['placement']): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
   const c = decoder.config;
-  checkSettings(s, c.maxPositionEmbeddings);
+  checkLoraSettings(s, c.maxPositionEmbeddings);
+  if (batches.length === 0) throw new Error('no training batch given');
+  for (const [i, b] of batches.entries()) if (b.ids.length !== s.seqLen) throw new Error(`training batch ${i} has ${b.ids.length} tokens, seqLen is ${s.seqLen}`);
   const rand = mulberry32(s.seed);
-  const { examples, skipped } = buildExamples(tok, traces, s.seqLen, s.loss, s.maxExamples);
-  if (examples.length === 0) throw new Error(`no training example fits seqLen ${s.seqLen}: ${traces.length} trace(s), ${skipped} with a prompt of ${s.seqLen} tokens or more (raise seqLen)`);
+  const examples = batches.map((batch) => ({ batch, targetTokens: batch.targets.reduce((n, t) => n + (t >= 0 ? 1 : 0), 0) }));
   let placement: TrainSummary['placement'];
   if (s.modules) placement = { mode: s.placement?.mode ?? 'manual', report: '', modules: s.modules };
-  else if (s.placement && s.placement.mode !== 'manual') {
-    const { candidates, plan } = await planPlacement(ctx, decoder, tok, traces, s, hooks.baseParams, { isCancelled: hooks.isCancelled });
-    placement = { mode: plan.mode, report: plan.report, modules: plan.modules, candidates };
-  } else placement = { mode: 'manual', report: '', modules: [] };
+  else if (planned) placement = { ...planned, modules: [...planned.modules] };
+  else placement = { mode: 'manual', report: '', modules: [] };
   const adapter = createLoraAdapter(c, placement.modules.length ? { r: s.rank, alpha: s.alpha, modules: placement.modules, baseModel: hooks.baseModel } : { r: s.rank, alpha: s.alpha, targetModules: s.targetModules, baseModel: hooks.baseModel }, rand);
   if (!placement.modules.length) placement.modules = adapter.modules.map((m) => ({ layer: m.layer, target: m.target, r: m.r, alpha: m.alpha }));
   placement.report = hooks.baseParams > 0 ? budgetReport(loraParamCount(adapter), hooks.baseParams) : `${loraParamCount(adapter)} trainable`;
@@ -118,7 +111,7 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
     const trained = await pass.readAdapter();
     const params = trained.modules.reduce((a, m) => a + m.A.length + m.B.length, 0);
     const summary: TrainSummary = {
-      steps: losses.length, cancelled, examples: examples.length, skipped, params, baseParams: hooks.baseParams,
+      steps: losses.length, cancelled, examples: examples.length, params, baseParams: hooks.baseParams,
       percentOfBase: hooks.baseParams > 0 ? (100 * params) / hooks.baseParams : 0, lossBefore, lossAfter, losses,
       msPerStep: losses.length ? (performance.now() - t0) / losses.length : 0,
       targetModules: [...trained.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen, placement,

@@ -1,7 +1,7 @@
-// Reply pieces and per-kind loss weights of training examples (src/engine/adapter/train-examples.ts)
+// Reply pieces and per-kind loss weights of training examples (src/distill/examples.ts)
 // with a character-level stand-in tokenizer, so every boundary is exact.
 import { describe, expect, it } from 'vitest';
-import { buildExample, buildExamples, replyPieces, type ExampleTokenizer } from '../../src/engine/adapter/train-examples.ts';
+import { buildExample, buildExamples, replyPieces, type ExampleTokenizer } from '../../src/distill/examples.ts';
 
 // one token per character (code point + 10); the "template" wraps the user turn in <u>…</u>
 const tok: ExampleTokenizer = {

@@ -2,13 +2,13 @@
 // (user = problem) followed by the assistant's reply (reasoning + final answer + end of turn), fixed
 // to T tokens (truncated, or padded with weight-0 positions). Only assistant tokens carry loss:
 // strategy, tactic and answer tokens share lambda_strategy, lambda_tactics, lambda_answer each
-// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch.
-import type { Segment } from '../../domain/trace.ts';
-import { segmentTrace } from '../../segment/segment.ts';
-import type { ChatMessage } from '../generation/types.ts';
-import { type LossSegment, type TrainBatch, segmentBatch } from './batch.ts';
-
-export interface LossWeights { strategy: number; tactics: number; answer: number }
+// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch. The engine trains
+// on the token batches alone (src/engine/adapter/train-run.ts).
+import type { Segment } from '../domain/trace.ts';
+import { segmentTrace } from '../segment/segment.ts';
+import type { ChatMessage } from '../engine/generation/types.ts';
+import { type LossSegment, type TrainBatch, segmentBatch } from '../engine/adapter/batch.ts';
+import type { LossWeights } from './settings.ts';
 
 /** What example building needs of a tokenizer (HfTextTokenizer has it). */
 export interface ExampleTokenizer {
