@@ -4,6 +4,7 @@
 // interventions.budget.maxThinking.
 import type { DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
 import { runGuided } from '../guide/engine.ts';
+import { INTERVENTION_DEFAULTS } from '../guide/interventions/defaults.ts';
 import type { Interventions } from '../domain/guide.ts';
 import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
@@ -12,7 +13,7 @@ import { DEFAULT_SYSTEM_PROMPT, PromptTooLongError, type GenerateOptions, type G
 /** s1-style budget forcing at `budget` thinking tokens (answer phrase forced at the cap). */
 export function budgetInterventions(budget: number): Interventions {
   return {
-    budget: { minThinking: 0, maxThinking: Math.max(1, Math.floor(budget)), extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: ['</think>'], maxAnswerTokens: 32 },
+    budget: { ...INTERVENTION_DEFAULTS.budget, endMarkers: [...INTERVENTION_DEFAULTS.budget.endMarkers], minThinking: 0, maxThinking: Math.max(1, Math.floor(budget)) },
   };
 }
 

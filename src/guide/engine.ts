@@ -1,5 +1,6 @@
-// The intervention engine: drives a DecodeSession token by token and applies budget forcing,
-// strategy injection, step verification and self-consistency, recording everything on a timeline.
+// The guided-inference loop: drives a DecodeSession token by token for each sample, calls the
+// interventions' hooks (src/guide/interventions/: strategy injection, budget forcing, step
+// verification; self-consistency over the samples) and records everything on a timeline.
 // Deterministic: every random draw comes from streams derived from the run's seed, so the same
 // settings, model and problem give the same timeline.
 import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../engine/generation/types.ts';
@@ -9,6 +10,10 @@ import { exactTrimmed, majorityVote, type Equivalent, type Extract } from './ans
 import { extractAnswerText } from '../grading/index.ts';
 import { stepConfidence } from './confidence.ts';
 import { stepEndToken } from './steps.ts';
+import { createInterventions } from './interventions/index.ts';
+import { mainSample, sampleCount } from './interventions/consistency.ts';
+import { INTERVENTION_DEFAULTS } from './interventions/defaults.ts';
+import type { Intervention, SampleControl } from './interventions/types.ts';
 import type { AnswerTrace, BranchRecord, Confidence, GuideProgress, GuideSettings, InterventionEvent, SampleRecord, StepRecord, Timeline, TokenRecord } from '../domain/guide.ts';
 
 export interface GuideInput {
@@ -58,8 +63,6 @@ class Context {
   }
 }
 
-const DEFAULT_MAX_ANSWER = 48;
-
 /** Runs the guided generation for a problem and returns its timeline. */
 export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Timeline> {
   const { settings } = input;
@@ -73,7 +76,7 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   const prompt = tok.applyChatTemplate(messages);
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
   const ctx = new Context(deps.session);
-  const n = Math.max(1, Math.floor(settings.interventions.consistency?.n ?? 1));
+  const n = sampleCount(settings.interventions);
 
   const samples: SampleRecord[] = [];
   for (let i = 0; i < n; i++) {
@@ -87,7 +90,7 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
     for (const s of samples) s.correct = s.answer !== null ? await equivalent(s.answer, reference) : false;
   }
   const vote = n > 1 ? await majorityVote(samples.map((s) => s.answer), equivalent, equivalenceName) : null;
-  const main = vote && vote.answer !== null ? (vote.groups.find((g) => g.answer === vote.answer)?.samples[0] ?? 0) : 0;
+  const main = mainSample(vote);
   const finalAnswer = vote ? vote.answer : samples[0].answer;
   const correct = reference === null ? null : finalAnswer !== null && (await equivalent(finalAnswer, reference));
   const timeline: Timeline = {
@@ -105,7 +108,7 @@ async function traceAnswer(
   ctx: Context, tok: TextTokenizer, prompt: number[], sample: SampleRecord, target: string, settings: GuideSettings,
   opt: { topK?: number; maxSteps?: number },
 ): Promise<AnswerTrace> {
-  const phrase = settings.interventions.budget?.answerPhrase || 'Final Answer:';
+  const phrase = settings.interventions.budget?.answerPhrase || INTERVENTION_DEFAULTS.budget.answerPhrase;
   const ids = sample.tokens.map((t) => t.id);
   const thinkingSteps = sample.steps.filter((s) => sample.tokens[s.start]?.phase !== 'answer');
   const steps = thinkingSteps.slice(0, opt.maxSteps ?? 32);
@@ -131,23 +134,24 @@ async function traceAnswer(
   return { target, points };
 }
 
-/** One sample: the generate loop and its interventions. */
-class SampleRun {
+/** One sample: the generate loop, calling the interventions' hooks. */
+class SampleRun implements SampleControl {
   readonly tokens: TokenRecord[] = [];
   readonly steps: StepRecord[] = [];
   readonly events: InterventionEvent[] = [];
   readonly branches: BranchRecord[] = [];
-  private phase: 'thinking' | 'answer' = 'thinking';
+  phase: 'thinking' | 'answer' = 'thinking';
   /** Open step starts here; resampling never rewinds before it. */
-  private stepStart = 0;
+  stepStart = 0;
   /** Token index where the answer phase began (after the answer phrase). */
   private answerStart = -1;
-  private attempts = new Map<number, { count: number }>();
   private rng: SeededRng;
   readonly seed: number;
   private draws = 0;
   private readonly eos: Set<number>;
   private readonly vocab: number;
+  private readonly policies: Intervention[];
+  private readonly answerPhrase: string;
 
   constructor(
     readonly index: number, readonly of: number, readonly prompt: number[], readonly input: GuideInput,
@@ -157,14 +161,13 @@ class SampleRun {
     this.rng = new SeededRng(this.seed);
     this.eos = new Set(deps.tokenizer.eosTokenIds);
     this.vocab = deps.tokenizer.vocabSize;
+    this.policies = createInterventions(input.settings);
+    this.answerPhrase = input.settings.interventions.budget?.answerPhrase || INTERVENTION_DEFAULTS.budget.answerPhrase;
   }
 
-  private get s() { return this.input.settings; }
-  private get budget() { return this.s.interventions.budget; }
-  private get verify() { return this.s.interventions.verify; }
+  get settings(): GuideSettings { return this.input.settings; }
   private ids(): number[] { return [...this.prompt, ...this.tokens.map((t) => t.id)]; }
-  private text(from = 0, to = this.tokens.length): string { return this.tokens.slice(from, to).map((t) => t.text).join(''); }
-  private thinkingLen(): number { return this.phase === 'thinking' ? this.tokens.length : this.answerStart; }
+  text(from = 0, to = this.tokens.length): string { return this.tokens.slice(from, to).map((t) => t.text).join(''); }
 
   /** Text of `id` appended after the generated tokens so far (windowed decode keeps multi-byte pieces right). */
   private pieceText(prev: readonly number[], id: number): string {
@@ -187,14 +190,19 @@ class SampleRun {
     };
   }
 
-  private rewind(k: number): void {
+  rewind(k: number): void {
     this.tokens.length = k;
     for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i].at > k) this.events.splice(i, 1);
     while (this.steps.length && this.steps[this.steps.length - 1].end > k) this.steps.pop();
   }
 
-  /** Appends intervention text as its own step (never resampled). */
-  private insert(text: string): { at: number; ids: number[] } {
+  appendTokens(tokens: readonly TokenRecord[]): void { this.tokens.push(...tokens); }
+
+  reseed(...keys: (string | number)[]): void {
+    this.rng = new SeededRng(deriveSeed(this.settings.seed, 'sample', this.index, ...keys));
+  }
+
+  insert(text: string): { at: number; ids: number[] } {
     this.closeOpenStep();
     const at = this.tokens.length;
     const ids = this.deps.tokenizer.encode(text);
@@ -207,87 +215,25 @@ class SampleRun {
     return { at, ids };
   }
 
-  private pushStep(start: number, end: number, confidence: Confidence | null, resamples: number, verdict: StepRecord['verdict']): void {
+  pushStep(start: number, end: number, confidence: Confidence | null, resamples: number, verdict: StepRecord['verdict']): void {
     this.steps.push({ index: this.steps.length, start, end, text: this.text(start, end), confidence, resamples, verdict });
+  }
+
+  /** A thinking step [stepStart, end) has ended: the first policy that takes it records it; else it is unchecked. */
+  private closeStep(end: number, canAct: boolean): void {
+    const start = this.stepStart;
+    const confidence = stepConfidence(this.tokens.slice(start, end), this.vocab);
+    for (const p of this.policies) {
+      const ev = p.step?.(this, { start, end, confidence, canAct });
+      if (ev) { this.events.push(...ev); return; }
+    }
+    this.pushStep(start, end, confidence, 0, 'unchecked');
+    this.stepStart = end;
   }
 
   /** Closes the open step without acting on it (before an insertion, at the end). */
   private closeOpenStep(): void {
-    if (this.stepStart >= this.tokens.length) return;
-    const conf = stepConfidence(this.tokens.slice(this.stepStart), this.vocab);
-    const v = this.verify;
-    const verdict = !v || !conf ? 'unchecked' : conf.score < v.threshold ? 'low' : 'ok';
-    this.pushStep(this.stepStart, this.tokens.length, conf, this.attempts.get(this.stepStart)?.count ?? 0, verdict);
-    this.stepStart = this.tokens.length;
-  }
-
-  private measure(c: Confidence, threshold: number, extra: Record<string, number | string> = {}): Record<string, number | string> {
-    return { score: round(c.score), threshold, meanLogprob: round(c.meanLogprob), meanEntropy: round(c.meanEntropy), ...extra };
-  }
-
-  /** A thinking step [stepStart, end) has ended: measure it and apply step verification. */
-  private closeStep(end: number): void {
-    const start = this.stepStart;
-    const conf = stepConfidence(this.tokens.slice(start, end), this.vocab);
-    const v = this.verify;
-    if (!v || !conf || conf.score >= v.threshold) {
-      this.pushStep(start, end, conf, this.attempts.get(start)?.count ?? 0, v && conf ? 'ok' : 'unchecked');
-      this.stepStart = end;
-      return;
-    }
-    if (v.action === 'mark') {
-      this.pushStep(start, end, conf, 0, 'low');
-      this.events.push({ kind: 'mark', at: start, measurement: this.measure(conf, v.threshold), note: 'low-confidence step marked' });
-      this.stepStart = end;
-      return;
-    }
-    if (v.action === 'check') {
-      this.pushStep(start, end, conf, 0, 'low');
-      this.stepStart = end;
-      this.rewind(end);
-      const sep = /\s$/.test(this.text()) ? '' : ' ';
-      const ins = this.insert(sep + (v.checkPhrase || 'Let me check this step.'));
-      this.events.push({ kind: 'check', at: ins.at, inserted: sep + v.checkPhrase, measurement: this.measure(conf, v.threshold), note: 'check phrase inserted after a low-confidence step' });
-      return;
-    }
-    // resample
-    const a = this.attempts.get(start) ?? { count: 0 };
-    this.attempts.set(start, a);
-    const attemptTokens = this.tokens.slice(start, end);
-    const branch = (kept = false): BranchRecord => ({
-      id: `s${this.index}-t${start}-a${a.count}${kept ? '-kept' : ''}`, sample: this.index, kind: 'resample', at: start,
-      tokens: attemptTokens, text: attemptTokens.map((t) => t.text).join(''), confidence: conf,
-    });
-    if (a.count < v.maxResamples) {
-      const b = branch();
-      this.branches.push(b);
-      a.count++;
-      this.rewind(start);
-      this.events.push({
-        kind: 'resample', at: start, discarded: b.text, branchId: b.id,
-        measurement: this.measure(conf, v.threshold, { attempt: a.count }), note: `step resampled (attempt ${a.count} of ${v.maxResamples})`,
-      });
-      this.rng = new SeededRng(deriveSeed(this.input.settings.seed, 'sample', this.index, 'resample', start, a.count));
-      return;
-    }
-    // Out of attempts: keep the most confident of the discarded attempts and this one.
-    const tried = this.branches.filter((b) => b.at === start && b.sample === this.index && b.confidence);
-    const best = tried.reduce<BranchRecord | null>((m, b) => (!m || b.confidence!.score > m.confidence!.score ? b : m), null);
-    if (!best || best.confidence!.score <= conf.score) {
-      this.pushStep(start, end, conf, a.count, 'low');
-      this.stepStart = end;
-      return;
-    }
-    const cur = branch();
-    this.branches.push(cur);
-    this.rewind(start);
-    this.tokens.push(...best.tokens.map((t) => ({ ...t, alternatives: t.alternatives.map((x) => ({ ...x })) })));
-    this.pushStep(start, this.tokens.length, best.confidence, a.count, 'low');
-    this.events.push({
-      kind: 'restore', at: start, discarded: cur.text, inserted: best.text, branchId: best.id,
-      measurement: this.measure(best.confidence!, v.threshold, { discardedScore: round(conf.score) }), note: 'all resamples below threshold: most confident attempt kept',
-    });
-    this.stepStart = this.tokens.length;
+    if (this.stepStart < this.tokens.length) this.closeStep(this.tokens.length, false);
   }
 
   /** Where `marker` (case-insensitive) completes within the last token of the thinking text, as a token index; -1 if not. */
@@ -312,71 +258,59 @@ class SampleRun {
     return 0;
   }
 
-  private extend(discarded: string, measurement: Record<string, number | string>): void {
-    const b = this.budget!;
-    const sep = /\s$/.test(this.text()) || this.tokens.length === 0 ? '' : ' ';
-    const ins = this.insert(sep + b.extension);
-    this.events.push({ kind: 'extend', at: ins.at, inserted: sep + b.extension, discarded, measurement, note: `thinking shorter than ${b.minThinking} tokens: end suppressed, "${b.extension}" appended` });
-  }
-
   private enterAnswer(): void {
     this.phase = 'answer';
     this.answerStart = this.tokens.length;
   }
 
-  private forceAnswer(reason: Record<string, number | string>): void {
-    const b = this.budget!;
+  forceAnswer(measurement: Record<string, number | string>, note: string): InterventionEvent {
     const sep = /\n$/.test(this.text()) || this.tokens.length === 0 ? '' : '\n';
-    const text = `${sep}${b.answerPhrase} `;
+    const text = `${sep}${this.answerPhrase} `;
     const ins = this.insert(text);
-    this.events.push({ kind: 'force-answer', at: ins.at, inserted: text, measurement: reason, note: `thinking reached ${b.maxThinking} tokens: answer phrase forced` });
     this.enterAnswer();
     // The forced phrase belongs to the answer phase.
     for (let i = ins.at; i < this.tokens.length; i++) this.tokens[i].phase = 'answer';
+    return { kind: 'force-answer', at: ins.at, inserted: text, measurement, note };
+  }
+
+  /** Calls `hook` on each policy until one returns events; records them. True when one acted. */
+  private firstActing(hook: (p: Intervention) => InterventionEvent[] | undefined): boolean {
+    for (const p of this.policies) {
+      const ev = hook(p);
+      if (ev && ev.length) { this.events.push(...ev); return true; }
+    }
+    return false;
   }
 
   private progress(): void {
-    this.deps.onProgress?.({ sample: this.index, samples: this.of, tokens: this.tokens.length, maxTokens: this.s.sampling.maxNewTokens, text: this.text() });
+    this.deps.onProgress?.({ sample: this.index, samples: this.of, tokens: this.tokens.length, maxTokens: this.settings.sampling.maxNewTokens, text: this.text() });
   }
 
   async generate(): Promise<SampleRecord> {
-    const { sampling, interventions } = this.s;
-    const budget = interventions.budget;
-    const maxAnswer = budget?.maxAnswerTokens ?? DEFAULT_MAX_ANSWER;
-    const answerPhrase = budget?.answerPhrase || 'Final Answer:';
-    const endMarkers = (budget?.endMarkers ?? []).filter((m) => m.length > 0);
-    const maxDraws = sampling.maxNewTokens * ((this.verify?.maxResamples ?? 0) + 2) + 64;
+    const { sampling, interventions } = this.settings;
+    const maxAnswer = interventions.budget?.maxAnswerTokens ?? INTERVENTION_DEFAULTS.budget.maxAnswerTokens;
+    const endMarkers = (interventions.budget?.endMarkers ?? []).filter((m) => m.length > 0);
+    const maxDraws = sampling.maxNewTokens * ((interventions.verify?.maxResamples ?? 0) + 2) + 64;
+    const stepCap = Math.max(0, ...this.policies.map((p) => p.maxStepTokens ?? 0));
     let stop: SampleRecord['stop'] = 'max-tokens';
 
-    if (interventions.strategy?.plan.trim()) {
-      const plan = `Plan: ${interventions.strategy.plan.trim()}\n\n`;
-      const ins = this.insert(plan);
-      this.events.push({
-        kind: 'strategy', at: ins.at, inserted: plan,
-        measurement: interventions.strategy.source === 'reason1k' ? { source: 'reason1k', traceId: interventions.strategy.traceId ?? '' } : { source: 'typed' },
-        note: 'strategy plan injected before the reasoning',
-      });
-    }
+    for (const p of this.policies) if (p.start) this.events.push(...p.start(this));
 
     for (;;) {
       if (this.deps.signal?.aborted) { stop = 'cancelled'; break; }
       if (this.tokens.length >= sampling.maxNewTokens || this.draws >= maxDraws) { stop = 'max-tokens'; break; }
       if (this.prompt.length + this.tokens.length >= this.deps.session.maxLength) { stop = 'context-full'; break; }
-      if (this.phase === 'thinking' && budget && budget.maxThinking > 0 && this.tokens.length >= budget.maxThinking) {
-        this.forceAnswer({ thinkingTokens: this.tokens.length, maxThinking: budget.maxThinking });
-        continue;
-      }
+      if (this.phase === 'thinking' && this.firstActing((p) => p.token?.(this))) continue;
       if (this.phase === 'answer' && this.tokens.length - this.answerStart >= maxAnswer) { stop = 'max-answer'; break; }
 
       const cand = await this.ctx.next(this.ids(), {
         temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, u: this.rng.next(),
       });
       this.draws++;
-      const below = this.phase === 'thinking' && budget !== undefined && budget.minThinking > 0 && this.tokens.length < budget.minThinking;
+      const thinkingTokens = this.tokens.length;
 
       if (this.eos.has(cand.id)) {
-        if (below) {
-          this.extend('<eos>', { thinkingTokens: this.tokens.length, minThinking: budget!.minThinking, markerLogprob: round(cand.logprob) });
+        if (this.phase === 'thinking' && this.firstActing((p) => p.endOfThinking?.(this, { at: thinkingTokens, marker: '<eos>', thinkingTokens, logprob: cand.logprob }))) {
           this.progress();
           continue;
         }
@@ -389,16 +323,12 @@ class SampleRun {
       // End-of-thinking in the text: an end marker or the answer phrase.
       let hit = -1;
       let marker = '';
-      for (const m of [answerPhrase, ...endMarkers]) {
+      for (const m of [this.answerPhrase, ...endMarkers]) {
         const at = this.markerStart(m);
         if (at >= 0 && (hit < 0 || at < hit)) { hit = at; marker = m; }
       }
       if (hit >= 0) {
-        if (below) {
-          const discarded = this.text(hit);
-          this.rewind(hit);
-          if (this.stepStart > hit) this.stepStart = hit;
-          this.extend(discarded, { thinkingTokens: hit, minThinking: budget!.minThinking, marker });
+        if (this.firstActing((p) => p.endOfThinking?.(this, { at: hit, marker, thinkingTokens }))) {
           this.progress();
           continue;
         }
@@ -406,7 +336,7 @@ class SampleRun {
         const markerTokens = this.tokens.splice(hit);
         this.closeOpenStep();
         this.tokens.push(...markerTokens);
-        if (marker.toLowerCase() === answerPhrase.toLowerCase()) {
+        if (marker.toLowerCase() === this.answerPhrase.toLowerCase()) {
           // The answer phrase and the answer make one final step.
           this.enterAnswer();
           for (let i = hit; i < this.tokens.length; i++) this.tokens[i].phase = 'answer';
@@ -414,15 +344,14 @@ class SampleRun {
         } else {
           this.pushStep(hit, this.tokens.length, null, 0, 'unchecked');
           this.stepStart = this.tokens.length;
-          this.forceAnswer({ thinkingTokens: hit, marker });
+          this.events.push(this.forceAnswer({ thinkingTokens: hit, marker }, `end marker "${marker}": answer phrase forced`));
         }
         this.progress();
         continue;
       }
       const end = stepEndToken(this.tokens.map((t) => t.text), this.stepStart);
-      const cap = this.verify?.maxStepTokens ?? 0;
-      if (end >= 0) this.closeStep(end);
-      else if (cap > 0 && this.tokens.length - this.stepStart >= cap) this.closeStep(this.tokens.length);
+      if (end >= 0) this.closeStep(end, true);
+      else if (stepCap > 0 && this.tokens.length - this.stepStart >= stepCap) this.closeStep(this.tokens.length, true);
       this.progress();
     }
 
@@ -437,7 +366,7 @@ class SampleRun {
     const text = this.text();
     const answerText = this.answerStart >= 0 ? this.text(this.answerStart) : null;
     let answer: string | null = null;
-    if (answerText !== null) answer = this.extract(`${answerPhrase} ${answerText}`) ?? (answerText.trim().split('\n')[0].trim() || null);
+    if (answerText !== null) answer = this.extract(`${this.answerPhrase} ${answerText}`) ?? (answerText.trim().split('\n')[0].trim() || null);
     if (answer === null) answer = this.extract(text);
     this.progress();
     return {
@@ -445,8 +374,4 @@ class SampleRun {
       text, answer, stop,
     };
   }
-}
-
-function round(x: number): number {
-  return Math.round(x * 1e4) / 1e4;
 }

@@ -1,5 +1,6 @@
 // The Playground's settings form <-> a Recipe (what runs, what a share link carries).
 import type { Recipe } from '../../domain/recipe.ts';
+import { INTERVENTION_DEFAULTS } from '../../guide/interventions/defaults.ts';
 
 export interface FormState {
   problemMode: 'typed' | 'bench';
@@ -39,13 +40,15 @@ export interface FormState {
 }
 
 export function defaultForm(): FormState {
+  const b = INTERVENTION_DEFAULTS.budget;
+  const v = INTERVENTION_DEFAULTS.verify;
   return {
     problemMode: 'typed', typedText: 'What is 12 + 30?', typedReference: '42', benchSet: 'gsm8k_test', benchKey: '',
     seed: 1, temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 96,
-    budgetOn: true, minThinking: 32, maxThinking: 80, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: '</think>', maxAnswerTokens: 16,
+    budgetOn: true, minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens,
     strategyOn: false, strategySource: 'typed', plan: '', traceId: '',
-    verifyOn: false, threshold: 0.4, action: 'mark', maxResamples: 2, checkPhrase: 'Let me check this step.', maxStepTokens: 48,
-    consistencyOn: false, n: 3,
+    verifyOn: false, threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens,
+    consistencyOn: false, n: INTERVENTION_DEFAULTS.consistency.n,
     compare: true,
     adapterSha: '', compareWith: 'interventions',
   };

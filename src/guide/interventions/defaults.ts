@@ -1,0 +1,26 @@
+// The one table of intervention defaults: what each intervention uses when switched on without a
+// value of its own (the Playground form, evaluation's budget forcing and the engine read it here).
+import type { BudgetForcing, SelfConsistency, StepVerification } from '../../domain/guide.ts';
+
+export const INTERVENTION_DEFAULTS: {
+  readonly budget: Readonly<BudgetForcing>;
+  readonly verify: Readonly<Required<StepVerification>>;
+  readonly consistency: Readonly<SelfConsistency>;
+} = {
+  budget: {
+    minThinking: 32,
+    maxThinking: 80,
+    extension: 'Wait',
+    answerPhrase: 'Final Answer:',
+    endMarkers: ['</think>'],
+    maxAnswerTokens: 32,
+  },
+  verify: {
+    threshold: 0.4,
+    action: 'mark',
+    maxResamples: 2,
+    checkPhrase: 'Let me check this step.',
+    maxStepTokens: 48,
+  },
+  consistency: { n: 3 },
+};

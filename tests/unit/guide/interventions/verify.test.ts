@@ -1,0 +1,77 @@
+// Step verification (src/guide/interventions/verify.ts) on the scripted session.
+import { describe, expect, it } from 'vitest';
+import { runGuided } from '../../../../src/guide/engine.ts';
+import { INTERVENTION_DEFAULTS } from '../../../../src/guide/interventions/defaults.ts';
+import { STEPS, session, settings, stepModel, tok } from '../scripted-fixtures.ts';
+
+describe('step verification', () => {
+  const verify = (action: 'resample' | 'check' | 'mark', maxResamples = 2, temperature = 0) =>
+    settings({ sampling: { temperature, topP: 0.9, topK: 3, maxNewTokens: 120 }, interventions: { verify: { threshold: 0.5, action, maxResamples, checkPhrase: 'Let me check.' } } });
+
+  it('mark: flags low-confidence steps and leaves the text as without verification', async () => {
+    const plain = await runGuided({ problem: 'p', settings: { ...verify('mark'), interventions: {} } }, { session: session(stepModel()), tokenizer: tok });
+    const t = await runGuided({ problem: 'p', settings: verify('mark') }, { session: session(stepModel()), tokenizer: tok });
+    expect(t.samples[0].text).toBe(plain.samples[0].text);
+    expect(t.samples[0].text).toBe(STEPS);
+    const marks = t.samples[0].events.filter((e) => e.kind === 'mark');
+    expect(marks).toHaveLength(1);
+    expect(t.samples[0].steps.find((x) => x.start === marks[0].at)!.text).toBe('Step 2: y is 3.\n\n');
+    expect(t.samples[0].steps.map((x) => x.verdict)).toEqual(['ok', 'low', 'ok', 'unchecked']);
+    for (const m of marks) expect(m.measurement.score as number).toBeLessThan(0.5);
+    const low = t.samples[0].steps.filter((s) => s.verdict === 'low');
+    expect(low.length).toBe(marks.length);
+    expect(t.samples[0].steps.some((s) => s.verdict === 'ok')).toBe(true);
+    expect(plain.samples[0].steps.every((s) => s.verdict === 'unchecked')).toBe(true);
+  });
+
+  it('resample: discards a low step at most k times, keeps branches, and never rewinds before the step', async () => {
+    const sess = session(stepModel());
+    const t = await runGuided({ problem: 'p', settings: verify('resample', 2, 0.6) }, { session: sess, tokenizer: tok });
+    const s = t.samples[0];
+    const rs = s.events.filter((e) => e.kind === 'resample');
+    expect(rs.length).toBeGreaterThan(0);
+    const perPos = new Map<number, number>();
+    for (const e of rs) perPos.set(e.at, (perPos.get(e.at) ?? 0) + 1);
+    for (const c of perPos.values()) expect(c).toBeLessThanOrEqual(2);
+    for (const e of rs) {
+      const b = s.branches.find((x) => x.id === e.branchId)!;
+      expect(b.text).toBe(e.discarded);
+      expect(b.confidence!.score).toBeLessThan(0.5);
+      expect(b.at).toBe(e.at);
+    }
+    // Steps are contiguous and cover the tokens.
+    let pos = 0;
+    for (const st of s.steps) { expect(st.start).toBe(pos); pos = st.end; }
+    expect(pos).toBe(s.tokens.length);
+    // The first step (confident) was never resampled.
+    expect(s.steps[0].resamples).toBe(0);
+    expect(s.steps[0].text).toBe(STEPS.slice(0, s.steps[0].text.length));
+    // Resampling produced something different from the discarded attempt at least once.
+    const kept = (at: number) => s.steps.find((x) => x.start === at)?.text;
+    expect(rs.some((e) => kept(e.at) !== e.discarded)).toBe(true);
+  });
+
+  it('check: inserts the check phrase after a low-confidence step', async () => {
+    const t = await runGuided({ problem: 'p', settings: verify('check') }, { session: session(stepModel()), tokenizer: tok });
+    const s = t.samples[0];
+    const c = s.events.filter((e) => e.kind === 'check');
+    expect(c.length).toBeGreaterThan(0);
+    expect(c.length).toBeGreaterThan(0);
+    expect(s.tokens[c[0].at].source).toBe('inserted');
+    expect(s.text.startsWith('Step 1: x is 2.\n\nStep 2: y is 3.\n\nLet me check.')).toBe(true);
+  });
+});
+
+describe('step verification: the check phrase recorded is the one inserted', () => {
+  it('an empty check phrase inserts the default phrase, and the event records that text', async () => {
+    const st = settings({ sampling: { temperature: 0, topP: 0.9, topK: 3, maxNewTokens: 120 }, interventions: { verify: { threshold: 0.5, action: 'check', maxResamples: 2, checkPhrase: '' } } });
+    const s = (await runGuided({ problem: 'p', settings: st }, { session: session(stepModel()), tokenizer: tok })).samples[0];
+    const c = s.events.find((e) => e.kind === 'check')!;
+    expect(c).toBeDefined();
+    let end = c.at;
+    while (end < s.tokens.length && s.tokens[end].source === 'inserted') end++;
+    const insertedText = s.tokens.slice(c.at, end).map((t) => t.text).join('');
+    expect(insertedText.trim()).toBe(INTERVENTION_DEFAULTS.verify.checkPhrase);
+    expect(c.inserted).toBe(insertedText);
+  });
+});
