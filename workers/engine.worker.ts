@@ -1,14 +1,15 @@
 // The engine worker owns the GPU. The UI reaches it only through comlink (src/app/engine-client.ts).
-// Each concern lives in its own module under workers/engine/ and is merged here.
+// Each concern lives in its own module under workers/engine/; they are composed here: modules that
+// need another's services get them as arguments (evaluation: the loaded model and the adapter merge).
 import * as Comlink from 'comlink';
 import { asDeviceLoss, deviceApi } from './engine/device-api.ts';
-import { evalApi } from './engine/eval-api.ts';
-import { modelApi } from './engine/model-api.ts';
+import { createEvalApi } from './engine/eval-api.ts';
+import { evalModel, modelApi } from './engine/model-api.ts';
 import { guideApi } from './engine/guide-api.ts';
 import { generateApi } from './engine/generate-api.ts';
 import { difficultyApi } from './engine/difficulty-api.ts';
 import { trainApi } from './engine/train-api.ts';
-import { adapterApi } from './engine/adapter-api.ts';
+import { adapterApi, withAdapter } from './engine/adapter-api.ts';
 import { clusterApi } from './engine/cluster-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
@@ -33,7 +34,7 @@ function guarded<T extends Record<string, unknown>>(mods: T): T {
 
 const api = guarded({
   ...deviceApi,
-  ...evalApi,
+  ...createEvalApi({ model: evalModel, withAdapter }),
   ...modelApi,
   ...guideApi,
   ...generateApi,

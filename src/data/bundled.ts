@@ -1,7 +1,10 @@
 // Data bundled with the app under public/data/ (copied unchanged from the project's shared data;
 // provenance from its README). The GSM8K train split is offered as a pool; the test sets are
 // evaluation sets only: the importer refuses them as pools and the selection decontaminates
-// every pool against all of them.
+// every pool against all of them. loadEvalSet is the one way to read an evaluation set (views,
+// the engine worker, scripts).
+import { parseBenchmark, type Benchmark } from '../eval/benchmarks.ts';
+import type { ProblemRef } from '../domain/recipe.ts';
 
 export interface BundledFile {
   id: string;
@@ -27,4 +30,42 @@ export const EVAL_SETS: BundledFile[] = [
 /** URL of a bundled file, relative to the app's base (works on static hosts under a sub-path). */
 export function bundledUrl(base: string, file: string): string {
   return new URL(`data/${file}`, base).href;
+}
+
+/** Reads a bundled file's text: over HTTP under the app's base URL in the app, from disk in scripts. */
+export type BundledReader = (file: string) => Promise<string>;
+
+/** Fetches bundled files under `base` (the page's or worker's base URL). */
+export function fetchBundled(base: string): BundledReader {
+  return async (file) => {
+    const url = bundledUrl(base, file);
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`could not load ${file}: HTTP ${res.status} from ${url}`);
+    return res.text();
+  };
+}
+
+const loaded = new Map<string, Promise<Benchmark>>();
+
+/** The bundled evaluation set `setId`, parsed (bad rows listed, not thrown). Cached per reader key
+ *  (the base URL or data folder), since the bundled files never change. */
+export function loadEvalSet(setId: string, read: BundledReader, key = ''): Promise<Benchmark> {
+  const meta = EVAL_SETS.find((s) => s.id === setId);
+  if (!meta) return Promise.reject(new Error(`unknown evaluation set "${setId}" (bundled: ${EVAL_SETS.map((s) => s.id).join(', ')})`));
+  const k = `${key}\n${setId}`;
+  let p = loaded.get(k);
+  if (!p) {
+    p = read(meta.file).then((text) => parseBenchmark(setId, text));
+    loaded.set(k, p);
+    p.catch(() => loaded.delete(k));
+  }
+  return p;
+}
+
+/** Problem text and reference of a recipe's problem (a bench problem is looked up in its bundled set). */
+export async function resolveProblem(problem: ProblemRef, base: string): Promise<{ text: string; reference: string | null }> {
+  if (problem.kind === 'text') return { text: problem.text, reference: problem.reference ?? null };
+  const item = (await loadEvalSet(problem.set, fetchBundled(base), base)).items.find((i) => i.key === problem.id);
+  if (!item) throw new Error(`problem "${problem.id}" is not in the bundled ${problem.set} set`);
+  return { text: item.problem, reference: item.answer };
 }

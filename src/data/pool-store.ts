@@ -130,3 +130,13 @@ export async function putSelection(s: Selection, db?: RBDatabase): Promise<void>
 export async function deleteSelection(id: string, db?: RBDatabase): Promise<void> {
   await (db ?? (await openDb())).delete('selections', id);
 }
+
+/** The newest Reason1K selection in the database and its kept traces in sampling order (null when there is none or it is empty). */
+export async function newestSelectionTraces(db?: RBDatabase): Promise<{ name: string; traces: Trace[] } | null> {
+  const d = db ?? (await openDb());
+  const sels = await d.getAllFromIndex('selections', 'createdAt');
+  const newest = sels[sels.length - 1];
+  if (!newest || newest.ids.length === 0) return null;
+  const traces = (await Promise.all(newest.ids.map((id) => d.get('traces', id)))).filter((t): t is Trace => t !== undefined);
+  return { name: newest.name, traces };
+}

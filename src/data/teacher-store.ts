@@ -74,10 +74,6 @@ export async function problemsFromPool(poolId: string, dbName?: string, limit = 
   return out;
 }
 
-export async function listPools(dbName?: string): Promise<Pool[]> {
-  return (await openDb(dbName)).getAll('pools');
-}
-
 // ---- remembered keys: only after the user confirmed the warning in the panel ----
 /** Keys are remembered per provider and API origin, e.g. "openai@https://openrouter.ai". */
 export function keySlot(provider: string, baseUrl: string): string {

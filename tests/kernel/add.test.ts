@@ -4,6 +4,7 @@ import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { addForward, addRef } from '../../src/engine/ops/add.ts';
 import { allocStorage, readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { vectorAddSelfTest } from '../../src/engine/selftest.ts';
+import { randArray, rng } from './helpers.ts';
 
 let ctx: GpuContext;
 beforeAll(async () => { ctx = await nodeGpuContext(); });
@@ -18,8 +19,9 @@ describe('add kernel (Node, Dawn)', () => {
 
   for (const n of [1, 7, 256, 1000, 65537]) {
     it(`matches the CPU reference for N=${n}`, async () => {
-      const a = Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-      const b = Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
+      const r = rng(n);
+      const a = randArray(r, n);
+      const b = randArray(r, n);
       const [ga, gb, go] = [uploadStorage(ctx.device, a), uploadStorage(ctx.device, b), allocStorage(ctx.device, n * 4)];
       const enc = ctx.device.createCommandEncoder();
       addForward(ctx.device, enc, ga, gb, go, n);

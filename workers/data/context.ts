@@ -1,6 +1,6 @@
 // State shared by the data worker's modules: the app's base URL (for bundled files), running jobs
 // (for cancel) and the lazily built evaluation-set index.
-import { EVAL_SETS, bundledUrl } from '../../src/data/bundled.ts';
+import { EVAL_SETS, fetchBundled } from '../../src/data/bundled.ts';
 import { EvalIndex, evalItemsFromJsonl } from '../../src/selection/eval-index.ts';
 
 let base = '';
@@ -37,11 +37,8 @@ export function evalIndex(n: number): Promise<EvalIndex> {
   let p = indexes.get(n);
   if (!p) {
     p = (async () => {
-      const items = await Promise.all(EVAL_SETS.map(async (s) => {
-        const res = await fetch(bundledUrl(baseUrl(), s.file));
-        if (!res.ok) throw new Error(`cannot load evaluation set ${s.file}: HTTP ${res.status}`);
-        return evalItemsFromJsonl(s.id, await res.text());
-      }));
+      const read = fetchBundled(baseUrl());
+      const items = await Promise.all(EVAL_SETS.map(async (s) => evalItemsFromJsonl(s.id, await read(s.file))));
       return new EvalIndex(items.flat(), n);
     })();
     indexes.set(n, p);

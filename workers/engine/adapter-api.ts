@@ -8,7 +8,6 @@ import type { AdapterRecord } from '../../src/domain/adapter.ts';
 import { type LoraAdapter, loadPeftAdapter, loraRankLabel } from '../../src/engine/adapter/lora.ts';
 import { adapterHash, applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
 import { gpuContext } from './device-api.ts';
-import { setEvalAdapterRunner } from './eval-api.ts';
 import { currentModel } from './model-api.ts';
 import { trainedLora } from './train-api.ts';
 import { saveImportedAdapter } from './adapter-records.ts';
@@ -93,8 +92,6 @@ export async function withAdapter<T>(sha256: string | null | undefined, fn: () =
   await applyAdapter(device, m.decoder, await adapterBySha(sha256), sha256);
   try { return await fn(); } finally { restoreBase(device, m.decoder); }
 }
-
-setEvalAdapterRunner(withAdapter);
 
 export const adapterApi = {
   async adapterStatus(): Promise<AdapterStatus> {

@@ -2,10 +2,11 @@
 // runner (src/eval/runner.ts) with the loaded model, storing each item in IndexedDB as it comes.
 // One run at a time; cancel() stops after the current token; resume() continues a stored run.
 // Plain runs (no interventions) decode batchSize items, all k samples each, as one batch.
+// Built by createEvalApi from the loaded model and the adapter merge, wired in workers/engine.worker.ts.
 import type { DecodeSession, TextTokenizer } from '../../src/engine/generation/types.ts';
-import { EVAL_SETS } from '../../src/data/bundled.ts';
+import { fetchBundled, loadEvalSet } from '../../src/data/bundled.ts';
 import { IdbEvalStore } from '../../src/data/eval-store.ts';
-import { parseBenchmark, selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
+import { selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
 import { generatePlain, generatePlainBatch, type OpenBatchSession } from '../../src/eval/generate.ts';
 import { generateGuided, hasInterventions } from '../../src/eval/guided.ts';
 import { createRun, DEFAULT_EVAL_BATCH, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
@@ -29,34 +30,23 @@ export function setEvalBatchSize(n: number): void {
   batchSize = n;
 }
 
-let modelSource: (() => Promise<EvalModel>) | undefined;
-
-/** Other worker modules register how to reach the loaded model (see model wiring below). */
-export function setEvalModelSource(source: () => Promise<EvalModel>): void {
-  modelSource = source;
-}
-
-/** Runs a function with an adapter merged (workers/engine/adapter-api.ts registers it; avoids an import cycle). */
+/** Runs a function with an adapter merged (workers/engine/adapter-api.ts withAdapter). */
 export type AdapterRunner = <T>(sha256: string | null | undefined, fn: () => Promise<T>) => Promise<T>;
-let adapterRunner: AdapterRunner | undefined;
-export function setEvalAdapterRunner(r: AdapterRunner): void {
-  adapterRunner = r;
+
+export interface EvalDeps {
+  /** The loaded model's evaluation session; throws when none is loaded. */
+  model: () => Promise<EvalModel>;
+  withAdapter: AdapterRunner;
 }
 
-async function loadBenchmark(evalSet: string, baseUrl: string): Promise<Benchmark> {
-  const meta = EVAL_SETS.find((s) => s.id === evalSet);
-  if (!meta) throw new Error(`unknown evaluation set "${evalSet}" (known: ${EVAL_SETS.map((s) => s.id).join(', ')})`);
-  const url = new URL(`data/${meta.file}`, baseUrl).href;
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`could not load ${meta.file}: HTTP ${res.status} from ${url}`);
-  return parseBenchmark(evalSet, await res.text());
+function loadBenchmark(evalSet: string, baseUrl: string): Promise<Benchmark> {
+  return loadEvalSet(evalSet, fetchBundled(baseUrl), baseUrl);
 }
 
 let active: { runId: string; signal: { aborted: boolean }; done: Promise<EvalRunRecord> } | undefined;
 
-async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProgress) => void, store: IdbEvalStore): Promise<EvalRunRecord> {
-  if (!modelSource) throw new Error('No model is loaded in the engine: load one in the Models view first.');
-  const model = await modelSource();
+async function execute(deps: EvalDeps, runId: string, bench: Benchmark, onProgress: (p: EvalProgress) => void, store: IdbEvalStore): Promise<EvalRunRecord> {
+  const model = await deps.model();
   const signal = { aborted: false };
   const run = await store.getRun(runId);
   const iv = run?.config.interventions;
@@ -69,10 +59,9 @@ async function execute(runId: string, bench: Benchmark, onProgress: (p: EvalProg
     ? (reqs) => generatePlainBatch(model.openBatch!, model.tokenizer, reqs, { slots: batchSize * k, contextLength: model.contextLength, signal })
     : undefined;
   const sha = run?.config.adapter ?? null;
-  if (sha && !adapterRunner) throw new Error('adapters are not available in this engine');
   const runIt = () => runEvaluation(runId, bench.items, { store, generate, generateBatch, batchSize, signal, onProgress });
   // the adapter (config.adapter = its content hash) is merged for the run, the base restored after
-  const done = adapterRunner ? adapterRunner(sha, runIt) : runIt();
+  const done = deps.withAdapter(sha, runIt);
   active = { runId, signal, done };
   try { return await done; } finally { if (active?.runId === runId) active = undefined; }
 }
@@ -89,40 +78,41 @@ async function fail(store: IdbEvalStore, runId: string, e: unknown, onProgress: 
   onProgress({ runId, done: r?.summary?.done ?? 0, total: r?.config.itemKeys.length ?? 0, correct: 0, etaMs: null, elapsedMs: r?.summary?.elapsedMs ?? 0, status: 'failed', error: message });
 }
 
-export const evalApi = {
-  /** Creates a run over the chosen subset and starts it; resolves with the run id once stored. */
-  async startEval(config: Omit<EvalConfig, 'itemKeys'>, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<string> {
-    if (active) throw new Error(`an evaluation is already running (${active.runId})`);
-    const bench = await loadBenchmark(config.evalSet, baseUrl);
-    const items = selectSubset(bench.items, config.subset);
-    if (items.length === 0) throw new Error('the chosen subset has no items');
-    const store = new IdbEvalStore(dbName);
-    const run = await createRun(store, config, items, bench.bad.map((b) => b.error));
-    void execute(run.id, bench, onProgress, store).catch((e) => fail(store, run.id, e, onProgress));
-    return run.id;
-  },
-  /** Continues a stored run: items already stored are skipped. */
-  async resumeEval(runId: string, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<void> {
-    if (active) throw new Error(`an evaluation is already running (${active.runId})`);
-    const store = new IdbEvalStore(dbName);
-    const run = await store.getRun(runId);
-    if (!run) throw new Error(`evaluation run ${runId} not found`);
-    const bench = await loadBenchmark(run.evalSet, baseUrl);
-    void execute(runId, bench, onProgress, store).catch((e) => fail(store, runId, e, onProgress));
-  },
-  /** Whether a model is reachable for evaluation, and its name. */
-  async evalModelStatus(): Promise<{ loaded: boolean; name?: string; error?: string }> {
-    if (!modelSource) return { loaded: false };
-    try { return { loaded: true, name: (await modelSource()).name }; } catch (e) { return { loaded: false, error: e instanceof Error ? e.message : String(e) }; }
-  },
-  cancelEval(): void {
-    if (active) active.signal.aborted = true;
-  },
-  activeEval(): string | null {
-    return active?.runId ?? null;
-  },
-  /** Items decoded together in plain runs (default 16). */
-  setEvalBatchSize(n: number): void {
-    setEvalBatchSize(n);
-  },
-};
+export function createEvalApi(deps: EvalDeps) {
+  return {
+    /** Creates a run over the chosen subset and starts it; resolves with the run id once stored. */
+    async startEval(config: Omit<EvalConfig, 'itemKeys'>, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<string> {
+      if (active) throw new Error(`an evaluation is already running (${active.runId})`);
+      const bench = await loadBenchmark(config.evalSet, baseUrl);
+      const items = selectSubset(bench.items, config.subset);
+      if (items.length === 0) throw new Error('the chosen subset has no items');
+      const store = new IdbEvalStore(dbName);
+      const run = await createRun(store, config, items, bench.bad.map((b) => b.error));
+      void execute(deps, run.id, bench, onProgress, store).catch((e) => fail(store, run.id, e, onProgress));
+      return run.id;
+    },
+    /** Continues a stored run: items already stored are skipped. */
+    async resumeEval(runId: string, baseUrl: string, onProgress: (p: EvalProgress) => void, dbName?: string): Promise<void> {
+      if (active) throw new Error(`an evaluation is already running (${active.runId})`);
+      const store = new IdbEvalStore(dbName);
+      const run = await store.getRun(runId);
+      if (!run) throw new Error(`evaluation run ${runId} not found`);
+      const bench = await loadBenchmark(run.evalSet, baseUrl);
+      void execute(deps, runId, bench, onProgress, store).catch((e) => fail(store, runId, e, onProgress));
+    },
+    /** Whether a model is reachable for evaluation, and its name. */
+    async evalModelStatus(): Promise<{ loaded: boolean; name?: string; error?: string }> {
+      try { return { loaded: true, name: (await deps.model()).name }; } catch (e) { return { loaded: false, error: e instanceof Error ? e.message : String(e) }; }
+    },
+    cancelEval(): void {
+      if (active) active.signal.aborted = true;
+    },
+    activeEval(): string | null {
+      return active?.runId ?? null;
+    },
+    /** Items decoded together in plain runs (default 16). */
+    setEvalBatchSize(n: number): void {
+      setEvalBatchSize(n);
+    },
+  };
+}

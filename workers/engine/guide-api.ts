@@ -6,7 +6,8 @@ import { currentModel } from './model-api.ts';
 import { runGuided, type GuideDeps } from '../../src/guide/engine.ts';
 import type { GuideProgress, GuideSettings, Timeline } from '../../src/domain/guide.ts';
 import { extractAnswer, gradeAnswer } from '../../src/grading/index.ts';
-import type { Recipe } from '../../src/domain/recipe.ts';
+import type { GuideRun, Recipe } from '../../src/domain/recipe.ts';
+import { newId } from '../../src/lib/id.ts';
 
 export interface GuideRequest {
   recipe: Recipe;
@@ -16,10 +17,9 @@ export interface GuideRequest {
 }
 
 export interface GuideResult {
-  timeline: Timeline;
-  /** Same problem and seed without interventions (recipe.compare), or with the base weights
-   *  (recipe.compareWith 'adapter': timeline = with the adapter, baseline = base model). */
-  baseline?: Timeline;
+  /** The run record: run.timeline, and run.baseline = the same problem and seed without
+   *  interventions (recipe.compare), or with the base weights (recipe.compareWith 'adapter'). */
+  run: GuideRun;
   cancelled: boolean;
 }
 
@@ -28,11 +28,6 @@ export interface GuideProgressMsg extends GuideProgress {
 }
 
 let active: { aborted: boolean } | undefined;
-
-/** Model ids a share link may name: hub ids and the bundled model. */
-export function modelIdForLink(id: string): string | null {
-  return /^(?:bundled:)?[A-Za-z0-9][A-Za-z0-9._-]*(?:\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/.test(id) ? id : null;
-}
 
 export const guideApi = {
   /** Runs a recipe on the loaded model. `onProgress` must be a Comlink.proxy from the UI. */
@@ -84,7 +79,10 @@ export const guideApi = {
           deps('baseline'),
         ));
       }
-      return { timeline, baseline, cancelled: signal.aborted };
+      const run: GuideRun = {
+        id: newId('run'), createdAt: Date.now(), recipe: r, problemText: req.problemText, timeline, ...(baseline ? { baseline } : {}),
+      };
+      return { run, cancelled: signal.aborted };
     } finally {
       session.dispose();
       if (active === signal) active = undefined;

@@ -14,7 +14,7 @@ import {
 import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { deviceApi, deviceMemoryBudget, gpuContext, onDeviceLostInWorker, type GpuStatus } from './device-api.ts';
-import { setEvalModelSource } from './eval-api.ts';
+import type { EvalModel } from './eval-api.ts';
 import type { BatchDecodeSession, DecodeSession } from '../../src/engine/generation/types.ts';
 
 export type { ModelSource, ModelCacheRecord } from '../../src/engine/model/sources.ts';
@@ -304,8 +304,8 @@ export const modelApi = {
   },
 };
 
-// Evaluation runs reach the loaded model through one shared session at the model's context length.
-setEvalModelSource(async () => {
+/** Evaluation runs reach the loaded model through one shared session at the model's context length. */
+export async function evalModel(): Promise<EvalModel> {
   const m = current;
   if (!m) throw new Error('No model is loaded in the engine: load one in the Models view first.');
   evalSession ??= m.decoder.newSession(m.contextLength);
@@ -321,4 +321,4 @@ setEvalModelSource(async () => {
       return evalBatch;
     },
   };
-});
+}

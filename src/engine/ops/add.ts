@@ -1,6 +1,7 @@
 // Residual add: out = a + b, elementwise.
 // forward:  a (N), b (N) -> out (N)
 // backward: dout (N) -> da = dout, db = dout (identity; no kernel needed, the caller aliases dout)
+import { BufferUsage } from '../runtime/buffers.ts';
 
 export const ADD_WGSL = /* wgsl */ `
 struct Params { n: u32 }
@@ -40,7 +41,7 @@ function pipelineFor(device: GPUDevice): GPUComputePipeline {
 
 /** Records out (N) = a (N) + b (N) into `enc`. */
 export function addForward(device: GPUDevice, enc: GPUCommandEncoder, a: GPUBuffer, b: GPUBuffer, out: GPUBuffer, n: number): void {
-  const params = device.createBuffer({ size: 16, usage: 0x40 | 0x08 }); // UNIFORM | COPY_DST
+  const params = device.createBuffer({ size: 16, usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST });
   device.queue.writeBuffer(params, 0, new Uint32Array([n, 0, 0, 0]));
   const pipeline = pipelineFor(device);
   const bind = device.createBindGroup({

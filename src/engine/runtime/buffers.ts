@@ -1,9 +1,8 @@
 // Buffer helpers shared by every op: upload, allocate, read back.
 
-const STORAGE = 0x80; // GPUBufferUsage.STORAGE (constants inlined so this file loads before globals exist)
-const COPY_SRC = 0x04;
-const COPY_DST = 0x08;
-const MAP_READ = 0x01;
+/** GPUBufferUsage flags by name (inlined so this file loads where the WebGPU globals do not exist yet, e.g. Node before npm `webgpu`). */
+export const BufferUsage = { MAP_READ: 0x01, COPY_SRC: 0x04, COPY_DST: 0x08, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const { STORAGE, COPY_SRC, COPY_DST, MAP_READ } = BufferUsage;
 
 /** A storage buffer holding `data` (f32 / u32 / i32 words). */
 export function uploadStorage(device: GPUDevice, data: Float32Array | Uint32Array | Int32Array, label?: string): GPUBuffer {

@@ -1,5 +1,8 @@
 // GPU allocation tracker: every engine buffer is created and destroyed through one of these, so the
 // live GPU bytes are known at every moment (Models panel, benchmark, "does it fit" checks).
+import { BufferUsage } from './buffers.ts';
+
+const STORAGE_RW = BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST;
 
 export interface TrackedBuffer { buffer: GPUBuffer; bytes: number; label: string }
 
@@ -26,12 +29,12 @@ export class GpuAllocator {
 
   /** Storage buffer (STORAGE | COPY_SRC | COPY_DST). */
   storage(label: string, bytes: number): GPUBuffer {
-    return this.create(label, bytes, 0x80 | 0x04 | 0x08);
+    return this.create(label, bytes, STORAGE_RW);
   }
 
   /** Storage buffer initialised with `data`. */
   upload(label: string, data: Float32Array | Uint32Array | Int32Array): GPUBuffer {
-    const buf = this.create(label, data.byteLength, 0x80 | 0x04 | 0x08, true);
+    const buf = this.create(label, data.byteLength, STORAGE_RW, true);
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
     return buf;
@@ -40,7 +43,7 @@ export class GpuAllocator {
   /** Uniform buffer (UNIFORM | COPY_DST) initialised with `words`. */
   uniform(label: string, words: Uint32Array | Float32Array | ArrayLike<number>): GPUBuffer {
     const data = words instanceof Uint32Array || words instanceof Float32Array ? words : Uint32Array.from(words);
-    const buf = this.create(label, Math.max(16, data.byteLength), 0x40 | 0x08, true);
+    const buf = this.create(label, Math.max(16, data.byteLength), BufferUsage.UNIFORM | BufferUsage.COPY_DST, true);
     new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     buf.unmap();
     return buf;

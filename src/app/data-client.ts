@@ -1,6 +1,7 @@
 // Main-thread handle on the data worker (imports, selection, export).
 import * as Comlink from 'comlink';
 import type { DataApi } from '../../workers/data.worker.ts';
+import { newId } from '../lib/id.ts';
 
 let remote: Comlink.Remote<DataApi> | undefined;
 
@@ -13,9 +14,9 @@ export function dataWorker(): Comlink.Remote<DataApi> {
   return remote;
 }
 
-let jobSeq = 0;
+/** Id of a data-worker job (for progress and cancel). */
 export function newJobId(): string {
-  return `job-${Date.now().toString(36)}-${++jobSeq}`;
+  return newId('job');
 }
 
 export { Comlink };
