@@ -4,7 +4,7 @@ import type { GpuContext } from '../engine/device/gpu-context.ts';
 import type { Decoder } from '../engine/model/decoder.ts';
 import type { LoraAdapter } from '../engine/adapter/lora.ts';
 import type { PlacementCandidate, PlacementPlan } from '../engine/adapter/placement.ts';
-import { planPlacement, trainLora, type TrainRunHooks, type TrainSummary } from '../engine/adapter/train-run.ts';
+import { planPlacement, trainLoraOnBatches, type TrainRunHooks, type TrainSummary } from '../engine/adapter/train-run.ts';
 import { buildExamples, type ExampleTokenizer, type TrainTrace } from './examples.ts';
 import { checkSettings, PROBE_LOSS, type TrainSettings } from './settings.ts';
 
@@ -31,6 +31,6 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
     const { candidates, plan } = await planPlacementOnTraces(ctx, decoder, tok, traces, s, hooks.baseParams, { isCancelled: hooks.isCancelled });
     planned = { mode: plan.mode, report: plan.report, modules: plan.modules, candidates };
   }
-  const { adapter, summary } = await trainLora(ctx, decoder, examples.map((e) => e.batch), s, hooks, planned);
+  const { adapter, summary } = await trainLoraOnBatches(ctx, decoder, examples.map((e) => e.batch), s, hooks, planned);
   return { adapter, summary: { ...summary, skipped } };
 }

@@ -5,13 +5,12 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { attentionDispatch, attentionParams, attentionRef } from '../../src/engine/ops/attention.ts';
 import { embeddingDispatch, embeddingParams, embeddingRef } from '../../src/engine/ops/embedding.ts';
-import { RMSNORM_DW_WGSL, RMSNORM_DX_WGSL, rmsnormBackwardRef, rmsnormDispatch, rmsnormParams, rmsnormRef } from '../../src/engine/ops/rmsnorm.ts';
+import { rmsnormBackwardRef, rmsnormDispatch, rmsnormDwDispatch, rmsnormDxDispatch, rmsnormParams, rmsnormRef } from '../../src/engine/ops/rmsnorm.ts';
 import { ropeDispatch, ropeParams, ropeRef, ropeTable } from '../../src/engine/ops/rope.ts';
-import { SWIGLU_BACKWARD_BINDINGS, SWIGLU_BACKWARD_WGSL, swigluBackwardRef, swigluDispatch, swigluParams, swigluRef } from '../../src/engine/ops/swiglu.ts';
+import { swigluBackwardDispatch, swigluBackwardRef, swigluDispatch, swigluParams, swigluRef } from '../../src/engine/ops/swiglu.ts';
 import { uploadWeight } from '../../src/engine/model/weights.ts';
 import { allocStorage, readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { GpuAllocator } from '../../src/engine/runtime/tracker.ts';
-import { type BindingKind, bindGroup, kernel } from '../../src/engine/runtime/kernel.ts';
 import { asF16, randArray, rng, runAndRead, stepBuffer, uniformBuffer } from './helpers.ts';
 
 let ctx: GpuContext;
@@ -19,16 +18,6 @@ beforeAll(async () => { ctx = await nodeGpuContext(); });
 afterAll(() => ctx?.device.destroy());
 
 const up = (a: Float32Array | Uint32Array) => uploadStorage(ctx.device, a);
-
-/** Runs a raw kernel (no step uniform) and reads `outs`. */
-async function runRaw(code: string, kinds: BindingKind[], buffers: GPUBuffer[], grid: [number, number, number], outs: Array<[GPUBuffer, number]>): Promise<Float32Array[]> {
-  const k = kernel(ctx.device, 'raw', code, kinds);
-  const enc = ctx.device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(k.pipeline); pass.setBindGroup(0, bindGroup(ctx.device, k, buffers)); pass.dispatchWorkgroups(...grid); pass.end();
-  ctx.device.queue.submit([enc.finish()]);
-  return Promise.all(outs.map(([b, n]) => readF32(ctx.device, b, n)));
-}
 
 /** Central finite difference of a scalar function at index i of x. */
 function fd(f: (x: Float64Array) => number, x: ArrayLike<number>, i: number, h = 1e-6): number {
@@ -96,13 +85,31 @@ describe('rmsnorm', () => {
     for (const i of [0, 70, t * c - 1]) expect(fd((xx) => dotWith(rmsnormRef(xx, w.values, t, c, eps), dout), x, i)).toBeCloseTo(ref.dx[i], 6);
     for (const i of [0, 33, c - 1]) expect(fd((ww) => dotWith(rmsnormRef(x, ww, t, c, eps), dout), w.values, i)).toBeCloseTo(ref.dw[i], 6);
     const params = uniformBuffer(ctx, rmsnormParams(c, eps, t));
-    const dx = allocStorage(ctx.device, t * c * 4);
     const dw = allocStorage(ctx.device, c * 4);
-    const [gdx] = await runRaw(RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform'], [up(x), up(w.packed), up(dout), dx, params], [t, 1, 1], [[dx, t * c]]);
-    const [gdw] = await runRaw(RMSNORM_DW_WGSL, ['read', 'read', 'rw', 'uniform'], [up(x), up(dout), dw, params], [Math.ceil(c / 64), 1, 1], [[dw, c]]);
-    expect(gdx).toBeAllclose(ref.dx, { rtol: 1e-4, atol: 1e-5 });
+    // dw: two workgroups of 64 channels (C = 67)
+    const gdw = await runAndRead(ctx, [rmsnormDwDispatch(ctx.device, { x: up(x), dout: up(dout), dw, params }, c)], t, dw, c);
     expect(gdw).toBeAllclose(ref.dw, { rtol: 1e-4, atol: 1e-5 });
   });
+
+  // dx through the dispatch the training pass records: one workgroup per row, or one thread per row
+  // (rowwise) where T = 70 rows span two workgroups of 64; the params' capacity exceeds the step's rows.
+  for (const rowwise of [false, true]) {
+    it(`backward dx through rmsnormDxDispatch (rowwise ${rowwise}, T=70 of capacity 80, C=67)`, async () => {
+      const [t, cap, c] = [70, 80, 67];
+      const r = rng(rowwise ? 6 : 7);
+      const x = randArray(r, cap * c, 2);
+      const w = asF16(randArray(r, c).map((v) => 1 + 0.5 * v));
+      const dout = randArray(r, cap * c);
+      const dx = up(new Float32Array(cap * c).fill(7));
+      const d = rmsnormDxDispatch(ctx.device, { x: up(x), w: up(w.packed), dout: up(dout), dx, params: uniformBuffer(ctx, rmsnormParams(c, eps, cap)) }, rowwise);
+      expect(d.grid(t)).toEqual(rowwise ? [2, 1, 1] : [t, 1, 1]);
+      const got = await runAndRead(ctx, [d], t, dx, cap * c);
+      const ref = rmsnormBackwardRef(x.subarray(0, t * c), w.values, dout.subarray(0, t * c), t, c, eps);
+      expect(got.subarray(0, t * c)).toBeAllclose(ref.dx, { rtol: 1e-4, atol: 1e-5 });
+      // one workgroup per row stops at the step's rows; the row-per-thread grid covers its 128 threads (rows < capacity)
+      if (!rowwise) expect(got.subarray(t * c).every((v) => v === 7)).toBe(true);
+    });
+  }
 });
 
 describe('rope (rotate-half)', () => {
@@ -144,9 +151,20 @@ describe('swiglu', () => {
       expect(fd((u) => dotWith(swigluRef(gate, u), dout), upv, i)).toBeCloseTo(ref.dup[i], 6);
     }
     const dg = allocStorage(ctx.device, t * f * 4); const du = allocStorage(ctx.device, t * f * 4);
-    const [gdg, gdu] = await runRaw(SWIGLU_BACKWARD_WGSL, [...SWIGLU_BACKWARD_BINDINGS], [up(gate), up(upv), up(dout), dg, du, uniformBuffer(ctx, swigluParams(f, t))], [1, 1, 1], [[dg, t * f], [du, t * f]]);
-    expect(gdg).toBeAllclose(ref.dgate, { rtol: 1e-5, atol: 1e-5 });
-    expect(gdu).toBeAllclose(ref.dup, { rtol: 1e-5, atol: 1e-5 });
+    const bw = (n: number, dgate: GPUBuffer, dup: GPUBuffer, g: Float32Array, u: Float32Array, dy: Float32Array) =>
+      swigluBackwardDispatch(ctx.device, { gate: up(g), up: up(u), dout: up(dy), dgate, dup, params: uniformBuffer(ctx, swigluParams(f, n)) }, f);
+    const d1 = bw(t, dg, du, gate, upv, dout);
+    expect(await runAndRead(ctx, [d1], t, dg, t * f)).toBeAllclose(ref.dgate, { rtol: 1e-5, atol: 1e-5 });
+    expect(await readF32(ctx.device, du, t * f)).toBeAllclose(ref.dup, { rtol: 1e-5, atol: 1e-5 });
+    // several workgroups: T = 20 rows of F = 37 is 740 elements over 3 workgroups of 256
+    const T2 = 20;
+    const [g2, u2, y2] = [randArray(r, T2 * f, 4), randArray(r, T2 * f, 2), randArray(r, T2 * f)];
+    const dg2 = allocStorage(ctx.device, T2 * f * 4); const du2 = allocStorage(ctx.device, T2 * f * 4);
+    const d2 = bw(T2, dg2, du2, g2, u2, y2);
+    expect(d2.grid(T2)).toEqual([3, 1, 1]);
+    const ref2 = swigluBackwardRef(g2, u2, y2);
+    expect(await runAndRead(ctx, [d2], T2, dg2, T2 * f)).toBeAllclose(ref2.dgate, { rtol: 1e-5, atol: 1e-5 });
+    expect(await readF32(ctx.device, du2, T2 * f)).toBeAllclose(ref2.dup, { rtol: 1e-5, atol: 1e-5 });
   });
 });
 

@@ -7,7 +7,7 @@ import { exportPeftAdapter, loadPeftAdapter } from '../../src/engine/adapter/lor
 import { buildExample, buildExamples, type TrainTrace } from '../../src/distill/examples.ts';
 import { DEFAULT_TRAIN_SETTINGS } from '../../src/distill/settings.ts';
 import { trainLoraOnTraces } from '../../src/distill/train.ts';
-import { trainLora, type TrainProgress } from '../../src/engine/adapter/train-run.ts';
+import { trainLoraOnBatches, type TrainProgress } from '../../src/engine/adapter/train-run.ts';
 import { causalLmBatch } from '../../src/engine/adapter/batch.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
@@ -94,6 +94,6 @@ describe('LoRA training run on the tiny model', () => {
     await expect(trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, seqLen: 8 }, { baseParams: 1 })).rejects.toThrow(/no training example fits seqLen 8/);
     await expect(trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, maxExamples: 0 }, { baseParams: 1 })).rejects.toThrow(/"maxExamples"/);
     // the engine's run takes token batches of exactly seqLen tokens
-    await expect(trainLora(ctx, decoder, [causalLmBatch([1, 2, 3])], { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64 }, { baseParams: 1 })).rejects.toThrow(/batch 0 has 3 tokens, seqLen is 64/);
+    await expect(trainLoraOnBatches(ctx, decoder, [causalLmBatch([1, 2, 3])], { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64 }, { baseParams: 1 })).rejects.toThrow(/batch 0 has 3 tokens, seqLen is 64/);
   });
 });

@@ -30,10 +30,10 @@ import { checkTopKTargets, klTopKDispatch, klTopKParams } from '../ops/kl-topk.t
 import { GEMM_ACCUMULATE, GEMM_GATE, GEMM_K_ROWS, GEMM_M_ROWS, type GemmShape, gemmDispatch, gemmParams } from '../ops/gemm.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, MATMUL_BINDINGS, type MatmulVariant, matmulDispatch, matmulGrid, matmulParams, matmulWgsl, variantFits } from '../ops/matmul.ts';
 import { linearDxParams, linearDxTiledDispatch } from '../ops/matmul-dx.ts';
-import { RMSNORM_BINDINGS, RMSNORM_DX_ROWS_WGSL, RMSNORM_DX_WGSL, RMSNORM_ROWS_WGSL, rmsnormDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
+import { RMSNORM_BINDINGS, RMSNORM_ROWS_WGSL, rmsnormDispatch, rmsnormDxDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
 import { ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
-import { SWIGLU_BACKWARD_BINDINGS, SWIGLU_BACKWARD_WGSL, swigluDispatch, swigluParams } from '../ops/swiglu.ts';
-import { readF32 } from '../runtime/buffers.ts';
+import { swigluBackwardDispatch, swigluDispatch, swigluParams } from '../ops/swiglu.ts';
+import { BufferUsage, readF32 } from '../runtime/buffers.ts';
 import { type Dispatch, bindGroup, encodeDispatches, grid2, kernel } from '../runtime/kernel.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
 import type { TrainBatch } from './batch.ts';
@@ -123,7 +123,7 @@ export class LoraTrainPass {
     const one = (name: string) => W(name).chunks[0].buffer;
     const dummy = buf('dummy', 4);
 
-    const step = (this.step = a.create('train.step', 16, 0x40 | 0x08));
+    const step = (this.step = a.create('train.step', 16, BufferUsage.UNIFORM | BufferUsage.COPY_DST));
     this.ids = buf('train.ids', R);
     this.rows = buf('train.rows', 2 * R);
     this.targets = buf('train.targets', R);
@@ -230,7 +230,7 @@ export class LoraTrainPass {
     const nChunks = Math.ceil(R / Rc);
     for (let ci = 0; ci < nChunks; ci++) {
       const r0 = ci * Rc; const cap = Math.min(Rc, R - r0);
-      const cstep = a.create(`head.step${ci}`, 16, 0x40 | 0x08);
+      const cstep = a.create(`head.step${ci}`, 16, BufferUsage.UNIFORM | BufferUsage.COPY_DST);
       this.chunkSteps.push(cstep);
       const rowsOf = (t: number) => Math.max(0, Math.min(cap, t - r0));
       const range = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b, offset: r0 * C * 4, size: cap * C * 4 });
@@ -260,11 +260,9 @@ export class LoraTrainPass {
     const maxR = Math.max(1, ...this.mods.map((mb) => mb.r));
     const maxOut = Math.max(1, ...adapter.modules.map((m) => m.outFeatures));
     const Mtmp = buf('grad.lora.M', maxOut * maxR); const dU = buf('grad.lora.du', R * maxR);
-    const rmsDx = rowwise ? kernel(device, 'rmsnorm-dx-rows', RMSNORM_DX_ROWS_WGSL, ['read', 'read', 'read', 'rw', 'uniform']) : kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, ['read', 'read', 'read', 'rw', 'uniform']);
     const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, R));
     const normDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer) =>
-      bwd.push({ label: 'rmsnorm-dx', pipeline: rmsDx.pipeline, bind: bindGroup(device, rmsDx, [x, w, dout, out, normDxP]), grid: (t) => (rowwise ? [Math.ceil(t / 64), 1, 1] : [t, 1, 1]) });
-    const swB = kernel(device, 'swiglu-bwd', SWIGLU_BACKWARD_WGSL, SWIGLU_BACKWARD_BINDINGS);
+      bwd.push(rmsnormDxDispatch(device, { x, w, dout, dx: out, params: normDxP }, rowwise));
     const swBP = uni('params.swiglubwd', swigluParams(F, R));
 
     /** dIn (=|+=) dy·W (+ LoRA path); LoRA grads of the module (accumulated). dy (t,out) at element offset doff. */
@@ -292,7 +290,7 @@ export class LoraTrainPass {
       const p = `model.layers.${l}`;
       if (this.recompute) layerForward(bwd, l, false);
       linearBack(l, 'mlp.down_proj', act[l], dx, 0, dact, false);
-      bwd.push({ label: 'swiglu-bwd', pipeline: swB.pipeline, bind: bindGroup(device, swB, [g[l], u[l], dact, dg, du, swBP]), grid: rowsBy(F) });
+      bwd.push(swigluBackwardDispatch(device, { gate: g[l], up: u[l], dout: dact, dgate: dg, dup: du, params: swBP }, F));
       linearBack(l, 'mlp.gate_proj', h2[l], dg, 0, dh, false);
       linearBack(l, 'mlp.up_proj', h2[l], du, 0, dh, true);
       normDx(xMid[l], one(`${p}.post_attention_layernorm.weight`), dh, dtmp);

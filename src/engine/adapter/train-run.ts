@@ -66,7 +66,7 @@ export interface TrainRunHooks {
 
 /** Trains a fresh LoRA adapter on `batches` (each of s.seqLen tokens); returns it (read back from the GPU) and a summary.
  *  `planned`: a placement solved beforehand (planPlacement); without it, s.modules or every layer's targetModules. */
-export async function trainLora(ctx: GpuContext, decoder: Decoder, batches: readonly TrainBatch[], s: LoraTrainSettings, hooks: TrainRunHooks, planned?: TrainSummary['placement']): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
+export async function trainLoraOnBatches(ctx: GpuContext, decoder: Decoder, batches: readonly TrainBatch[], s: LoraTrainSettings, hooks: TrainRunHooks, planned?: TrainSummary['placement']): Promise<{ adapter: LoraAdapter; summary: TrainSummary }> {
   const c = decoder.config;
   checkLoraSettings(s, c.maxPositionEmbeddings);
   if (batches.length === 0) throw new Error('no training batch given');

@@ -5,7 +5,7 @@
 // One workgroup per (head, query). Keys go in chunks of 256 through workgroup memory with an
 // online softmax (running max and sum), so any context length fits in 1 KiB of workgroup memory.
 // Each of the 64 threads owns dims lid, lid+64, lid+128, lid+192 of the output (D <= 256).
-// Backward comes with training (it needs the probabilities; recompute them from q, k there).
+// Backward: attention-backward.ts (recomputes the probabilities from q and k).
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
 /** q, kcache, vcache, out, params, step */

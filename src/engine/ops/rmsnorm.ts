@@ -134,6 +134,22 @@ export function rmsnormRowsDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPU
 // ---------------------------------------------------------------- CPU reference (float64)
 
 /** x (T,C), w (C) -> (T,C) */
+/** x, w, dout, dx, params (the dx kernels, RMSNORM_DX_WGSL and RMSNORM_DX_ROWS_WGSL) */
+export const RMSNORM_DX_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'uniform'];
+
+/** dx (t,C) over the step's t rows (p.m = capacity): one workgroup per row, or one thread per row
+ *  (`rowwise`, for adapters where barriers are costly). */
+export function rmsnormDxDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; dout: GPUBuffer; dx: GPUBuffer; params: GPUBuffer }, rowwise: boolean, label = 'rmsnorm-dx'): Dispatch {
+  const k = rowwise ? kernel(device, 'rmsnorm-dx-rows', RMSNORM_DX_ROWS_WGSL, RMSNORM_DX_BINDINGS) : kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, RMSNORM_DX_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.dout, b.dx, b.params]), grid: (t) => (rowwise ? [Math.ceil(t / 64), 1, 1] : [t, 1, 1]) };
+}
+
+/** dw (C) over p.m rows, one thread per channel. */
+export function rmsnormDwDispatch(device: GPUDevice, b: { x: GPUBuffer; dout: GPUBuffer; dw: GPUBuffer; params: GPUBuffer }, c: number, label = 'rmsnorm-dw'): Dispatch {
+  const k = kernel(device, 'rmsnorm-dw', RMSNORM_DW_WGSL, ['read', 'read', 'rw', 'uniform']);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.dout, b.dw, b.params]), grid: () => [Math.ceil(c / 64), 1, 1] };
+}
+
 export function rmsnormRef(x: ArrayLike<number>, w: ArrayLike<number>, t: number, c: number, eps: number): Float64Array {
   const out = new Float64Array(t * c);
   for (let i = 0; i < t; i++) {

@@ -52,6 +52,12 @@ export function swigluDispatch(device: GPUDevice, b: { gate: GPUBuffer; up: GPUB
 const silu = (v: number) => v / (1 + Math.exp(-v));
 
 /** gate (N), up (N) -> (N) */
+/** dgate, dup (t,F) from gate, up, dout over the step's t rows (p.m = capacity); 256 elements a workgroup, grid split over y past 65535. */
+export function swigluBackwardDispatch(device: GPUDevice, b: { gate: GPUBuffer; up: GPUBuffer; dout: GPUBuffer; dgate: GPUBuffer; dup: GPUBuffer; params: GPUBuffer }, f: number, label = 'swiglu-bwd'): Dispatch {
+  const k = kernel(device, 'swiglu-bwd', SWIGLU_BACKWARD_WGSL, SWIGLU_BACKWARD_BINDINGS);
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.gate, b.up, b.dout, b.dgate, b.dup, b.params]), grid: (t) => grid2(Math.ceil((t * f) / 256)) };
+}
+
 export function swigluRef(gate: ArrayLike<number>, up: ArrayLike<number>): Float64Array {
   return Float64Array.from({ length: gate.length }, (_, i) => silu(gate[i]) * up[i]);
 }
