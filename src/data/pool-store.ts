@@ -1,7 +1,7 @@
 // Typed helpers over the pools / traces / selections stores (page or worker). Trace ids are
 // `${poolId}:${seq}`, so a pool's traces are one primary-key range and a pool is deleted in one
 // range delete: a failed import never touches another pool.
-import type { TraceSink } from './import/importer.ts';
+import type { TraceSink } from './sink.ts';
 import { openDb, type RBDatabase } from './db.ts';
 import type { Pool, Trace } from '../domain/trace.ts';
 import type { Selection } from '../domain/selection.ts';

@@ -6,6 +6,7 @@ import type { ImportIssue, Pool, PoolSource, Trace } from '../../domain/trace.ts
 import { segmentReasoning } from '../../segment/segment.ts';
 import { newId } from '../../lib/id.ts';
 import { formatBytes, isQuotaError } from '../quota.ts';
+import type { TraceSink } from '../sink.ts';
 import { readLines } from './lines.ts';
 import { readJsonItems } from './json-items.ts';
 import { detectShapeFromSample, mapRow, problemField, RowError, SHAPE_SAMPLE_ROWS, type FieldMapping, type ShapeName } from './shapes.ts';
@@ -68,13 +69,7 @@ export interface ImportResult {
   storageFull?: { neededBytes: number };
 }
 
-export interface TraceSink {
-  create(pool: Pool): Promise<void>;
-  write(traces: Trace[]): Promise<void>;
-  finish(pool: Pool): Promise<void>;
-  /** Removes the pool and every trace it holds. */
-  discard(poolId: string): Promise<void>;
-}
+export type { TraceSink } from '../sink.ts';
 
 export const MAX_ISSUES = 1000;
 
