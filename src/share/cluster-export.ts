@@ -12,7 +12,8 @@
 //   README.md             how to run it
 import type { LoraAdapter } from '../engine/adapter/lora.ts';
 import { peftPlacementConfig } from '../engine/adapter/lora.ts';
-import { type LossWeights, type TrainTrace, replyPieces } from '../engine/adapter/train-examples.ts';
+import { type TrainTrace, replyPieces } from '../distill/examples.ts';
+import type { LossWeights } from '../distill/settings.ts';
 
 export interface ClusterExportInput {
   traces: readonly TrainTrace[];
