@@ -7,25 +7,77 @@
 //   backward: δ_t = Σ_e dO_t[e]·O_t[e]; P_tj = exp(s_tj − lse_t); dS_tj = P_tj·(dO_t·v_j − δ_t)
 //             dq_t = scale·Σ_j dS_tj·k_j;  dk_j = scale·Σ_{h in group} Σ_{t>=j, same seq} dS_tj·q_t
 //             dv_j = Σ_h Σ_t P_tj·dO_t
-// One thread per (row, head) in the forward and for dq (which also writes δ), one thread per
-// (key row, kv head) for dk/dv: no workgroup memory, no barriers (SwiftShader's are ~100x a GPU's),
-// no atomics; every score is computed once per kernel (flash-attention-2 order, not per element).
-// D is baked into the source (registers of D floats); D % 4 == 0.
+// One thread per (tile of query rows, head) in the forward and for dq (which also writes δ), one per
+// (tile of key rows, kv head) for dk/dv: each key (query) row loaded serves the tile's rows
+// (attentionTile: 4 rows at D <= 16); no workgroup memory, no barriers (SwiftShader's are ~100x a
+// GPU's), no atomics; every score is computed once per kernel (flash-attention-2 order).
+// D is baked into the source, the loops over it unrolled (D/4 vec4 registers per vector); D % 4 == 0.
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, grid2, kernel, paramWords } from '../runtime/kernel.ts';
 import { attentionBackwardRef } from './attention-backward.ts';
 import { attentionRef } from './attention.ts';
+
+/** n lines (or terms) of generated code, one per vec4 of a head (the loops over D unrolled). */
+const U = (n: number, f: (e: number) => string, sep = '\n') => Array.from({ length: n }, (_, e) => f(e)).join(sep);
 
 const head = (d: number) => /* wgsl */ `
 ${STEP_WGSL}
 struct P { h: u32, hkv: u32, scale: f32, cap: u32 }
 const D4 = ${d / 4}u;`;
 
-/** Q, K, V, O (rw), LSE (rw), rows, params, step. Grid: ceil(t·H/64) threads. */
+/** Q, K, V, O (rw), LSE (rw), rows, params, step. Grid: ceil(t/tile)·H threads. */
 export const ATTN_PACKED_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'];
 
-/** cache: batched decoding, where K/V are a KV cache and row t's keys are its sequence's cache rows
- *  base..base+pos (packed training: keys base..t, the rows themselves). */
-function forwardWgsl(d: number, cache = false): string {
+/** Rows (queries or keys) per thread: each loaded key/query row serves `tile` of them (registers: tile·4·D floats). */
+export function attentionTile(d: number): number { return d <= 16 ? 4 : d <= 32 ? 2 : 1; }
+
+/** Per-thread rows r of a tile: t{r} (row), ok{r} (row < step.t), b{r} (its sequence start). */
+const rowsOfTile = (tile: number, first: string) => U(tile, (r) => `  let t${r} = ${first} + ${r}u; let ok${r} = t${r} < step.t; let b${r} = rows[min(t${r}, step.t - 1u)].x;`);
+
+function forwardWgsl(d: number): string {
+  const n = d / 4; const T = attentionTile(d);
+  return /* wgsl */ `${head(d)}
+@group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> O: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(5) var<storage, read> rows: array<vec2<u32>>;
+@group(0) @binding(6) var<uniform> p: P;
+@group(0) @binding(7) var<uniform> step: Step;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = g.x + g.y * nwg.x * 64u;
+  let tiles = (step.t + ${T - 1}u) / ${T}u;
+  if (i >= tiles * p.h) { return; }
+  let h = i % p.h; let kvh = h / (p.h / p.hkv);
+${rowsOfTile(T, `(i / p.h) * ${T}u`)}
+${U(T, (r) => `  let qb${r} = (min(t${r}, step.t - 1u) * p.h + h) * D4; var m${r} = -1e30; var l${r} = 0.0;
+${U(n, (e) => `  let q${r}_${e} = Q[qb${r} + ${e}u] * p.scale; var a${r}_${e} = vec4<f32>(0.0);`)}`)}
+  let jhi = min(t${T - 1}, step.t - 1u);
+  for (var j = b0; j <= jhi; j++) {
+    let kb = (j * p.hkv + kvh) * D4;
+${U(n, (e) => `    let k${e} = K[kb + ${e}u]; let v${e} = V[kb + ${e}u];`)}
+${U(T, (r) => `    if (j >= b${r} && j <= t${r}) {
+      let s = ${U(n, (e) => `dot(q${r}_${e}, k${e})`, ' + ')};
+      if (s > m${r}) {
+        let f = exp(m${r} - s); l${r} *= f; m${r} = s;
+${U(n, (e) => `        a${r}_${e} *= f;`)}
+      }
+      let pj = exp(s - m${r});
+      l${r} += pj;
+${U(n, (e) => `      a${r}_${e} += pj * v${e};`)}
+    }`)}
+  }
+${U(T, (r) => `  if (ok${r}) {
+${U(n, (e) => `    O[qb${r} + ${e}u] = a${r}_${e} / l${r};`)}
+    LSE[t${r} * p.h + h] = m${r} + log(l${r});
+  }`)}
+}`;
+}
+
+/** Batched decoding: K/V are a KV cache and row t's keys are its sequence's cache rows base..base+pos
+ *  (one thread per (row, head), untiled: rows of a tile would read different cache regions). */
+function forwardCacheWgsl(d: number, cache = true): string {
   return /* wgsl */ `${head(d)}
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
@@ -62,10 +114,11 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
 }`;
 }
 
-/** Q, K, V, O, dO, LSE, DELTA (rw), dQ (rw), rows, params, step. Grid: ceil(t·H/64). */
+/** Q, K, V, O, dO, LSE, DELTA (rw), dQ (rw), rows, params, step. Grid: ceil(t/tile)·H threads. */
 export const ATTN_PACKED_DQ_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'rw', 'read', 'uniform', 'uniform'];
 
 function dqWgsl(d: number): string {
+  const n = d / 4; const T = attentionTile(d);
   return /* wgsl */ `${head(d)}
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
@@ -81,32 +134,37 @@ function dqWgsl(d: number): string {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = g.x + g.y * nwg.x * 64u;
-  if (i >= step.t * p.h) { return; }
-  let t = i / p.h; let h = i % p.h; let kvh = h / (p.h / p.hkv);
-  let base = rows[t].x;
-  var q: array<vec4<f32>, D4>; var dout: array<vec4<f32>, D4>; var acc: array<vec4<f32>, D4>;
-  var delta = 0.0;
-  for (var e = 0u; e < D4; e++) {
-    q[e] = Q[i * D4 + e] * p.scale; dout[e] = DO[i * D4 + e]; acc[e] = vec4<f32>(0.0);
-    delta += dot(dout[e], O[i * D4 + e]);
-  }
-  DELTA[i] = delta;
-  let lse = LSE[i];
-  for (var j = base; j <= t; j++) {
+  let tiles = (step.t + ${T - 1}u) / ${T}u;
+  if (i >= tiles * p.h) { return; }
+  let h = i % p.h; let kvh = h / (p.h / p.hkv);
+${rowsOfTile(T, `(i / p.h) * ${T}u`)}
+${U(T, (r) => `  let qi${r} = min(t${r}, step.t - 1u) * p.h + h; let qb${r} = qi${r} * D4;
+${U(n, (e) => `  let q${r}_${e} = Q[qb${r} + ${e}u] * p.scale; let o${r}_${e} = DO[qb${r} + ${e}u]; var a${r}_${e} = vec4<f32>(0.0);`)}
+  let delta${r} = ${U(n, (e) => `dot(o${r}_${e}, O[qb${r} + ${e}u])`, ' + ')};
+  let lse${r} = LSE[qi${r}];
+  if (ok${r}) { DELTA[qi${r}] = delta${r}; }`)}
+  let jhi = min(t${T - 1}, step.t - 1u);
+  for (var j = b0; j <= jhi; j++) {
     let kb = (j * p.hkv + kvh) * D4;
-    var s = 0.0; var dp = 0.0;
-    for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); dp += dot(dout[e], V[kb + e]); }
-    let ds = exp(s - lse) * (dp - delta);
-    for (var e = 0u; e < D4; e++) { acc[e] += ds * K[kb + e]; }
+${U(n, (e) => `    let k${e} = K[kb + ${e}u]; let v${e} = V[kb + ${e}u];`)}
+${U(T, (r) => `    if (j >= b${r} && j <= t${r}) {
+      let s = ${U(n, (e) => `dot(q${r}_${e}, k${e})`, ' + ')};
+      let dp = ${U(n, (e) => `dot(o${r}_${e}, v${e})`, ' + ')};
+      let ds = exp(s - lse${r}) * (dp - delta${r});
+${U(n, (e) => `      a${r}_${e} += ds * k${e};`)}
+    }`)}
   }
-  for (var e = 0u; e < D4; e++) { DQ[i * D4 + e] = acc[e] * p.scale; }
+${U(T, (r) => `  if (ok${r}) {
+${U(n, (e) => `    DQ[qb${r} + ${e}u] = a${r}_${e} * p.scale;`)}
+  }`)}
 }`;
 }
 
-/** Q, K, V, dO, LSE, DELTA, dKV (rw: dK (cap,Hkv,D) then dV), rows, params, step. Grid: ceil(t·Hkv/64). */
+/** Q, K, V, dO, LSE, DELTA, dKV (rw: dK (cap,Hkv,D) then dV), rows, params, step. Grid: ceil(t/tile)·Hkv threads. */
 export const ATTN_PACKED_DKV_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'read', 'read', 'read', 'rw', 'read', 'uniform', 'uniform'];
 
 function dkvWgsl(d: number): string {
+  const n = d / 4; const T = attentionTile(d);
   return /* wgsl */ `${head(d)}
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
@@ -121,26 +179,35 @@ function dkvWgsl(d: number): string {
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = g.x + g.y * nwg.x * 64u;
-  if (i >= step.t * p.hkv) { return; }
-  let j = i / p.hkv; let kvh = i % p.hkv;
-  let base = rows[j].x;
+  let tiles = (step.t + ${T - 1}u) / ${T}u;
+  if (i >= tiles * p.hkv) { return; }
+  let kvh = i % p.hkv;
   let grp = p.h / p.hkv;
-  var k: array<vec4<f32>, D4>; var v: array<vec4<f32>, D4>; var dk: array<vec4<f32>, D4>; var dv: array<vec4<f32>, D4>;
-  for (var e = 0u; e < D4; e++) { k[e] = K[i * D4 + e] * p.scale; v[e] = V[i * D4 + e]; dk[e] = vec4<f32>(0.0); dv[e] = vec4<f32>(0.0); }
-  for (var t = j; t < step.t; t++) {
-    if (rows[t].x != base) { break; }
+${rowsOfTile(T, `(i / p.hkv) * ${T}u`)}
+${U(T, (r) => `  let kb${r} = (min(t${r}, step.t - 1u) * p.hkv + kvh) * D4;
+${U(n, (e) => `  let k${r}_${e} = K[kb${r} + ${e}u] * p.scale; let v${r}_${e} = V[kb${r} + ${e}u]; var dk${r}_${e} = vec4<f32>(0.0); var dv${r}_${e} = vec4<f32>(0.0);`)}`)}
+  let blast = b${T - 1};
+  for (var t = t0; t < step.t; t++) {
+    let bt = rows[t].x;
+    if (bt > blast) { break; }
     for (var hh = 0u; hh < grp; hh++) {
       let qi = t * p.h + kvh * grp + hh;
       let qb = qi * D4;
-      var s = 0.0; var dp = 0.0;
-      for (var e = 0u; e < D4; e++) { s += dot(Q[qb + e], k[e]); dp += dot(DO[qb + e], v[e]); }
-      let pj = exp(s - LSE[qi]);
-      let ds = pj * (dp - DELTA[qi]);
-      for (var e = 0u; e < D4; e++) { dv[e] += pj * DO[qb + e]; dk[e] += ds * Q[qb + e]; }
+${U(n, (e) => `      let q${e} = Q[qb + ${e}u]; let o${e} = DO[qb + ${e}u];`)}
+      let lse = LSE[qi]; let delta = DELTA[qi];
+${U(T, (r) => `      if (ok${r} && t >= t${r} && bt == b${r}) {
+        let s = ${U(n, (e) => `dot(q${e}, k${r}_${e})`, ' + ')};
+        let dp = ${U(n, (e) => `dot(o${e}, v${r}_${e})`, ' + ')};
+        let pj = exp(s - lse);
+        let ds = pj * (dp - delta);
+${U(n, (e) => `        dv${r}_${e} += pj * o${e}; dk${r}_${e} += ds * q${e};`)}
+      }`)}
     }
   }
-  let n = p.cap * p.hkv * D4;
-  for (var e = 0u; e < D4; e++) { DKV[i * D4 + e] = dk[e] * p.scale; DKV[n + i * D4 + e] = dv[e]; }
+  let nn = p.cap * p.hkv * D4;
+${U(T, (r) => `  if (ok${r}) {
+${U(n, (e) => `    DKV[kb${r} + ${e}u] = dk${r}_${e} * p.scale; DKV[nn + kb${r} + ${e}u] = dv${r}_${e};`)}
+  }`)}
 }`;
 }
 
@@ -155,13 +222,13 @@ const threads = (n: number): [number, number, number] => grid2(Math.ceil(n / 64)
 
 export function attentionPackedDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
   const k = kernel(device, 'attention-packed', forwardWgsl(s.d), ATTN_PACKED_BINDINGS);
-  return { label: 'attention-packed', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
+  return { label: 'attention-packed', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(Math.ceil(t / attentionTile(s.d)) * s.h) };
 }
 
 /** Batched decoding on adapters where barriers are expensive (SwiftShader): one thread per (row,
  *  head), keys from the KV cache at rows base..base+pos (rows[t] = (base, pos)); lse is scratch. */
 export function attentionCacheRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
-  const k = kernel(device, 'attention-cache-rows', forwardWgsl(s.d, true), ATTN_PACKED_BINDINGS);
+  const k = kernel(device, 'attention-cache-rows', forwardCacheWgsl(s.d), ATTN_PACKED_BINDINGS);
   return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
 }
 
@@ -170,8 +237,8 @@ export function attentionPackedBackwardDispatches(device: GPUDevice, b: { q: GPU
   const kq = kernel(device, 'attn-packed-dq', dqWgsl(s.d), ATTN_PACKED_DQ_BINDINGS);
   const kk = kernel(device, 'attn-packed-dkv', dkvWgsl(s.d), ATTN_PACKED_DKV_BINDINGS);
   return [
-    { label: 'attn-bwd-dq', pipeline: kq.pipeline, bind: bindGroup(device, kq, [b.q, b.k, b.v, b.o, b.dout, b.lse, b.delta, b.dq, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) },
-    { label: 'attn-bwd-dkv', pipeline: kk.pipeline, bind: bindGroup(device, kk, [b.q, b.k, b.v, b.dout, b.lse, b.delta, b.dkv, b.rows, b.params, b.step]), grid: (t) => threads(t * s.hkv) },
+    { label: 'attn-bwd-dq', pipeline: kq.pipeline, bind: bindGroup(device, kq, [b.q, b.k, b.v, b.o, b.dout, b.lse, b.delta, b.dq, b.rows, b.params, b.step]), grid: (t) => threads(Math.ceil(t / attentionTile(s.d)) * s.h) },
+    { label: 'attn-bwd-dkv', pipeline: kk.pipeline, bind: bindGroup(device, kk, [b.q, b.k, b.v, b.dout, b.lse, b.delta, b.dkv, b.rows, b.params, b.step]), grid: (t) => threads(Math.ceil(t / attentionTile(s.d)) * s.hkv) },
   ];
 }
 
