@@ -80,7 +80,7 @@ function learnMerges(words: Map<string, number>, count: number, maxNewTokens: nu
   return merges;
 }
 
-export function makeTinyTokenizer(texts: string[]): { tokenizer: object; config: object } {
+export function makeTinyTokenizer(texts: string[], vocabSize = VOCAB_SIZE): { tokenizer: object; config: object } {
   const byteChars = bytesToUnicode();
   const enc = new TextEncoder();
   const words = new Map<string, number>();
@@ -94,11 +94,11 @@ export function makeTinyTokenizer(texts: string[]): { tokenizer: object; config:
   SPECIAL_TOKENS.forEach((t, i) => (vocab[t] = i));
   byteChars.forEach((c, b) => (vocab[c] = SPECIAL_TOKENS.length + b));
   const known = new Set(Object.keys(vocab));
-  const room = VOCAB_SIZE - Object.keys(vocab).length;
+  const room = vocabSize - Object.keys(vocab).length;
   const merges = learnMerges(words, room * 2, room, known);
   let next = Object.keys(vocab).length;
   for (const [a, b] of merges) if (!(a + b in vocab)) vocab[a + b] = next++;
-  if (next > VOCAB_SIZE) throw new Error(`vocabulary overflow: ${next}`);
+  if (next > vocabSize) throw new Error(`vocabulary overflow: ${next}`);
 
   const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
   const tokenizer = {

@@ -1,0 +1,169 @@
+// The tiny world's measured effect (issue: "The tiny reasoning world"): trains adapters on the
+// bundled student with the project's own engine (WebGPU in Node) and evaluates each row on the
+// held-out test set (greedy, 95% Wilson intervals, by domain and level).
+//
+//   npm run experiment:tiny [-- --quick] [--test N] [--steps S] [--out FILE.json] [--rows a,b,...]
+//
+// --quick (the test suite's mode): a small pool, 40 test problems, a few steps: checks every row
+// is produced, never the size of an effect. Without it: 20,000-problem pool, the Reason1K
+// selection (N = 1,000), 1,000 test problems. Writes the table as JSON (default
+// models/tiny-world/experiment.json) and the main row's adapter as PEFT files in
+// models/tiny-world/adapters/reason1k/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Trace } from '../src/data/types.ts';
+import { exportPeftAdapter, type LoraAdapter, LORA_TARGETS, type LoraTarget } from '../src/engine/adapter/lora.ts';
+import { DEFAULT_TRAIN_SETTINGS, type TrainSettings, trainLoraOnTraces } from '../src/engine/adapter/train-run.ts';
+import { mulberry32 } from '../src/engine/generation/rng.ts';
+import { gradeAnswer } from '../src/grading/equivalence.ts';
+import type { Interventions } from '../src/guide/types.ts';
+import { DEFAULT_SELECTION, runSelection } from '../src/selection/select.ts';
+import { EvalIndex } from '../src/selection/eval-index.ts';
+import { worldPool } from '../src/world/pool.ts';
+import { worldTestSet } from '../src/world/split.ts';
+import type { FlawKind } from '../src/world/teacher.ts';
+import { accuracyLine, evaluateNode, loadBench } from './lib/node-eval.ts';
+import { loadNodeModel } from './lib/node-model.ts';
+
+const argv = process.argv.slice(2);
+const flag = (k: string) => argv.includes(`--${k}`);
+const opt = (k: string, d: string) => { const i = argv.indexOf(`--${k}`); return i >= 0 && argv[i + 1] ? argv[i + 1] : d; };
+const quick = flag('quick');
+const MODEL = opt('model', 'models/tiny-world');
+const TEST_N = Number(opt('test', quick ? '40' : '1000'));
+const POOL_N = Number(opt('pool', quick ? '400' : '20000'));
+const SELECT_N = Number(opt('select', quick ? '48' : '1000'));
+const STEPS = Number(opt('steps', quick ? '6' : '1500'));
+const OUT = opt('out', quick ? 'build/tiny-world/experiment-quick.json' : 'models/tiny-world/experiment.json');
+const SEED = Number(opt('seed', '1'));
+const ONLY = opt('rows', '').split(',').filter(Boolean);
+const log = (s: string) => process.stderr.write(`[experiment] ${s}\n`);
+
+const t00 = performance.now();
+const m = await loadNodeModel(MODEL, { contextLength: 512 });
+const baseParams = m.decoder.params;
+const bench = loadBench('tiny-world');
+log(`${m.label}: ${baseParams} params; test ${TEST_N} of ${bench.items.length}; pool ${POOL_N}; select ${SELECT_N}; ${STEPS} steps per adapter${quick ? ' (quick)' : ''}`);
+
+// ---- the pool, the selection and the ablation sets
+const pool = worldPool({ n: POOL_N, seed: SEED });
+const test = worldTestSet();
+const evalIndex = new EvalIndex(test.map((p) => ({ set: 'tiny_world', key: p.id, problem: p.problem })), DEFAULT_SELECTION.decontamN);
+const sel = await runSelection({
+  traces: pool.traces, config: { ...DEFAULT_SELECTION, targetN: SELECT_N }, seed: SEED, evalIndex,
+  equivalent: async (a, b) => (await gradeAnswer(a, b)).correct,
+});
+const byId = new Map(pool.traces.map((t) => [t.id, t]));
+const passedGate = pool.traces.filter((t) => { const d = sel.decisions[t.id]; return d.kept || d.reason === 'not-sampled'; });
+const shuffled = <T>(xs: readonly T[], seed: number): T[] => { const r = mulberry32(seed); const a = [...xs]; for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; } return a; };
+const sets: Record<string, Trace[]> = {
+  reason1k: sel.ids.map((id) => byId.get(id)!),
+  random1k: shuffled(passedGate, SEED + 11).slice(0, SELECT_N),
+  'random1k-flawed': shuffled(pool.traces, SEED + 12).slice(0, SELECT_N),
+};
+const flawCount = (ts: readonly Trace[]) => { const c: Partial<Record<FlawKind, number>> = {}; let n = 0; for (const t of ts) { const f = pool.flaws.get(t.id); if (f) { c[f] = (c[f] ?? 0) + 1; n++; } } return { n, kinds: c }; };
+log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
+for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}`);
+
+// ---- adapters: budgets as uniform ranks over module subsets (per-module placement: see notes in the table)
+const moduleParams = (t: LoraTarget) => { const c = m.decoder.config; const Q = c.numHeads * c.headDim; const KV = c.numKvHeads * c.headDim; const C = c.hiddenSize; const F = c.intermediateSize; return ({ q_proj: C + Q, k_proj: C + KV, v_proj: C + KV, o_proj: Q + C, gate_proj: C + F, up_proj: C + F, down_proj: F + C } as const)[t] * c.numLayers; };
+/** The largest uniform (modules, rank) LoRA whose trainable count fits `budget` x base: modules added in LORA_TARGETS order. */
+function placementFor(budget: number): { targetModules: LoraTarget[]; rank: number; params: number } | null {
+  const cap = budget * baseParams;
+  let best: { targetModules: LoraTarget[]; rank: number; params: number } | null = null;
+  for (let k = 1; k <= LORA_TARGETS.length; k++) {
+    const mods = LORA_TARGETS.slice(0, k) as LoraTarget[];
+    const per = mods.reduce((a, t) => a + moduleParams(t), 0);
+    const rank = Math.floor(cap / per);
+    if (rank >= 1 && (!best || rank * per > best.params)) best = { targetModules: mods, rank, params: rank * per };
+  }
+  return best;
+}
+
+const MAIN_BUDGET = 0.10;
+interface Row { name: string; note: string; train?: { traces: number; flawed: number; steps: number; seconds: number; params: number; percent: number; lossBefore: number; lossAfter: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
+const rows: Row[] = [];
+const adapters = new Map<string, LoraAdapter>();
+
+async function train(name: string, traces: Trace[], budget: number, loss: TrainSettings['loss']): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
+  const place = placementFor(budget);
+  if (!place) { log(`${name}: budget ${budget} is too small for rank 1 on any module`); return null; }
+  const s: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: 192, targetModules: place.targetModules, rank: place.rank, alpha: 2 * place.rank, lr: 5e-3, steps: STEPS, seed: SEED, loss };
+  const t0 = performance.now();
+  let last = 0;
+  const { adapter, summary } = await trainLoraOnTraces(m.ctx, m.decoder, m.tokenizer as never, traces, s, {
+    baseParams, baseModel: MODEL,
+    onProgress: (p) => { if (p.step - last >= 100 || p.step === p.steps) { last = p.step; log(`  ${name} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} (${p.msPerStep.toFixed(0)} ms/step)`); } },
+  });
+  return { adapter, info: { traces: traces.length, flawed: flawCount(traces).n, steps: summary.steps, seconds: (performance.now() - t0) / 1000, params: summary.params, percent: summary.percentOfBase, lossBefore: summary.lossBefore, lossAfter: summary.lossAfter } };
+}
+
+async function evaluate(name: string, note: string, adapter: LoraAdapter | null, o: { interventions?: Interventions; samples?: number } = {}, trainInfo?: Row['train']): Promise<void> {
+  const t0 = performance.now();
+  const res = await evaluateNode(m, bench, { n: TEST_N, seed: SEED, adapter: adapter ? { adapter, name } : null, interventions: o.interventions ?? null, samples: o.samples ?? 1, maxTokens: 160 });
+  const s = res.run.summary!;
+  const pick = (xs: { key: string; score: { pass1: number; majK: number } }[]) => Object.fromEntries(xs.map((x) => [x.key, (o.samples ?? 1) > 1 ? x.score.majK : x.score.pass1]));
+  const k = (o.samples ?? 1) > 1;
+  const acc = k ? s.score.majK : s.score.pass1; const ci = k ? s.score.majInterval : s.score.pass1Interval;
+  const row: Row = { name, note, ...(trainInfo ? { train: trainInfo } : {}), eval: { accuracy: acc, low: ci.low, high: ci.high, n: s.done, ...(k ? { majK: s.score.majK } : {}), byDomain: pick(s.bySubject), byLevel: pick(s.byLevel), seconds: (performance.now() - t0) / 1000, meanTokens: s.score.meanTokens }, line: accuracyLine(res.run) };
+  rows.push(row);
+  log(`${name}: ${(acc * 100).toFixed(1)}% [${(ci.low * 100).toFixed(1)}, ${(ci.high * 100).toFixed(1)}] in ${row.eval.seconds.toFixed(0)} s`);
+  writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
+}
+
+const HIER = { strategy: 1, tactics: 1, answer: 1 };
+const want = (name: string) => ONLY.length === 0 || ONLY.includes(name);
+function result() {
+  return { command: `npm run experiment:tiny -- ${argv.join(' ')}`.trim(), model: MODEL, baseParams, testN: TEST_N, poolN: POOL_N, selectN: SELECT_N, steps: STEPS, seed: SEED, mainBudget: MAIN_BUDGET, selection: sel.counts, minutes: (performance.now() - t00) / 60000, rows };
+}
+mkdirSync(join(OUT, '..'), { recursive: true });
+
+if (want('base')) await evaluate('base', 'the pretrained student, greedy', null);
+if (want('base+budget')) await evaluate('base + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', null, { interventions: { budget: { minThinking: 24, maxThinking: 120, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: [], maxAnswerTokens: 16 } } });
+for (const set of ['reason1k', 'random1k', 'random1k-flawed'] as const) {
+  if (!want(set)) continue;
+  const t = await train(set, sets[set], MAIN_BUDGET, HIER);
+  if (!t) continue;
+  adapters.set(set, t.adapter);
+  await evaluate(`adapter on ${set}`, `${set} traces, hierarchical loss, ${(MAIN_BUDGET * 100).toFixed(0)}% budget`, t.adapter, {}, t.info);
+}
+if (want('plain')) {
+  // plain CE: one weight per reply token (a kind's lambda proportional to its token count) ~ strategy/tactics/answer shares of a typical trace
+  const t = await train('reason1k-plain', sets.reason1k, MAIN_BUDGET, { strategy: 0.25, tactics: 0.6, answer: 0.15 });
+  if (t) await evaluate('adapter on reason1k, plain CE', 'per-token weights in the proportion of each kind\'s length (approximates plain CE)', t.adapter, {}, t.info);
+}
+const main = adapters.get('reason1k');
+if (main) {
+  if (want('budget')) await evaluate('reason1k + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', main, { interventions: { budget: { minThinking: 24, maxThinking: 120, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: [], maxAnswerTokens: 16 } } });
+  if (want('sc')) await evaluate('reason1k + self-consistency (maj@5)', '5 samples at T 0.7, grader-equivalence vote', main, { samples: 5 });
+  if (want('verify')) await evaluate('reason1k + step verification', 'confidence < 0.6: resample the step (up to 2)', main, { interventions: { verify: { threshold: 0.6, action: 'resample', maxResamples: 2, checkPhrase: '', maxStepTokens: 40 } } });
+  const { adapterConfig, safetensors } = exportPeftAdapter(main);
+  const dir = quick ? 'build/tiny-world/adapters/reason1k' : join(MODEL, 'adapters/reason1k');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'adapter_config.json'), adapterConfig);
+  writeFileSync(join(dir, 'adapter_model.safetensors'), safetensors);
+  log(`wrote ${dir}`);
+}
+if (want('curve')) {
+  for (const b of quick ? [0.003, 0.03] : [0.001, 0.003, 0.01, 0.03]) {
+    const t = await train(`budget-${b}`, sets.reason1k, b, HIER);
+    if (t) await evaluate(`reason1k at ${(b * 100).toFixed(1)}% budget`, `uniform ranks over the first modules that fit (${placementFor(b)?.targetModules.join(',')} r=${placementFor(b)?.rank})`, t.adapter, {}, t.info);
+    else rows.push({ name: `reason1k at ${(b * 100).toFixed(1)}% budget`, note: 'budget too small for rank 1 on any module', eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
+  }
+}
+rows.push({ name: 'importance vs uniform placement', note: 'needs the sparse adapter (per-module ranks by reasoning importance): not in the engine yet', eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
+writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
+
+// ---- the table
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}` : '  - ');
+const domains = [...new Set(rows.flatMap((r) => Object.keys(r.eval.byDomain)))].sort();
+const levels = [...new Set(rows.flatMap((r) => Object.keys(r.eval.byLevel)))].sort();
+console.log(`\ntiny world, held-out ${TEST_N} problems, greedy unless noted; accuracy % [95% CI]; ${((performance.now() - t00) / 60000).toFixed(1)} min`);
+console.log(['row'.padEnd(40), 'acc'.padStart(6), '95% CI'.padStart(14), 'flawed', 'params%', ...domains.map((d) => d.slice(0, 6).padStart(7)), ...levels.map((l) => l.replace('Level ', 'L').padStart(5))].join(' '));
+for (const r of rows) {
+  console.log([r.name.padEnd(40), pct(r.eval.accuracy).padStart(6), `[${pct(r.eval.low)}, ${pct(r.eval.high)}]`.padStart(14), String(r.train?.flawed ?? '').padStart(6), (r.train ? r.train.percent.toFixed(2) : '').padStart(7),
+    ...domains.map((d) => pct(r.eval.byDomain[d] ?? NaN).padStart(7)), ...levels.map((l) => pct(r.eval.byLevel[l] ?? NaN).padStart(5))].join(' '));
+}
+console.log(`\nwritten to ${OUT}`);
+m.dispose();
+process.exit(0);
