@@ -11,12 +11,12 @@
 // models/tiny-world/adapters/reason1k/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Trace } from '../src/data/types.ts';
+import type { Trace } from '../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter, LORA_TARGETS, type LoraTarget } from '../src/engine/adapter/lora.ts';
 import { DEFAULT_TRAIN_SETTINGS, type TrainSettings, trainLoraOnTraces } from '../src/engine/adapter/train-run.ts';
-import { mulberry32 } from '../src/engine/generation/rng.ts';
+import { mulberry32 } from '../src/lib/rng.ts';
 import { gradeAnswer } from '../src/grading/equivalence.ts';
-import type { Interventions } from '../src/guide/types.ts';
+import type { Interventions } from '../src/domain/guide.ts';
 import { DEFAULT_SELECTION, runSelection } from '../src/selection/select.ts';
 import { EvalIndex } from '../src/selection/eval-index.ts';
 import { worldPool } from '../src/world/pool.ts';

@@ -6,7 +6,7 @@
 //   3. config.json, then Debian's /usr/bin/python3 with torch trains model.safetensors
 //      (scripts/world/pretrain.py; the same Qwen2 architecture our engine runs)
 //
-//   npm run make:tiny-world [-- --seed 7 --docs 150000 --steps 5000 --out models/tiny-world] [--skip-train]
+//   npm run make:tiny-world [-- --seed 7 --docs 150000 --steps 1100 --out models/tiny-world] [--skip-train]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ const arg = (name: string, fallback: string) => { const i = args.indexOf(`--${na
 const out = arg('out', 'models/tiny-world');
 const seed = Number(arg('seed', '7'));
 const docs = Number(arg('docs', '150000'));
-const steps = Number(arg('steps', '5000'));
+const steps = Number(arg('steps', '1100'));
 const build = 'build/tiny-world';
 
 export const WORLD_VOCAB = 384;

@@ -4,6 +4,7 @@ import * as Comlink from 'comlink';
 import { cancelJob, setBase } from './data/context.ts';
 import { importApi } from './data/import-api.ts';
 import { poolApi } from './data/pool-api.ts';
+import { worldApi } from './data/world-api.ts';
 
 const api = {
   /** `base` = the app's base URL (document.baseURI), for the bundled files under data/. */
@@ -15,6 +16,7 @@ const api = {
   },
   ...importApi,
   ...poolApi,
+  ...worldApi,
 };
 
 export type DataApi = typeof api;

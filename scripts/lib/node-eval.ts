@@ -10,8 +10,8 @@ import { type Benchmark, parseBenchmark, selectSubset } from '../../src/eval/ben
 import { DEFAULT_SYSTEM_PROMPT, generatePlain } from '../../src/eval/generate.ts';
 import { budgetInterventions, generateGuided, hasInterventions } from '../../src/eval/guided.ts';
 import { MemoryEvalStore, createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
-import type { EvalItemRecord, EvalRunRecord } from '../../src/eval/types.ts';
-import type { Interventions } from '../../src/guide/types.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../../src/domain/eval.ts';
+import type { Interventions } from '../../src/domain/guide.ts';
 import type { NodeModel } from './node-model.ts';
 
 /** `tiny-world` and the bundled ids (math500, aime24, amc23, gsm8k_test, tiny_world), or a JSONL path. */

@@ -52,12 +52,12 @@ export async function recoverGpu(): Promise<void> {
   }
 }
 
-/** The tiny model bundled with the app: its engine id and label. */
-export const BUNDLED_MODEL = { id: 'bundled:tiny', label: 'the bundled tiny model' } as const;
+/** The student bundled with the app (the tiny-world student, served from models/tiny-world next to index.html): its engine id and label. */
+export const BUNDLED_MODEL = { id: 'bundled:tiny-world', label: 'the tiny-world student' } as const;
 
-/** The bundled model's source (served from models/tiny next to index.html). */
+/** The bundled model's source. */
 export function bundledSource(): ModelSource {
-  return { kind: 'url', base: new URL('models/tiny/', document.baseURI).href, id: BUNDLED_MODEL.id, label: BUNDLED_MODEL.label, cache: false };
+  return { kind: 'url', base: new URL('models/tiny-world/', document.baseURI).href, id: BUNDLED_MODEL.id, label: BUNDLED_MODEL.label, cache: false };
 }
 
 function message(e: unknown): string {

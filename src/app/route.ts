@@ -1,10 +1,11 @@
 // View routing through the query string (?view=data), so a reload keeps the view and the URL hash
 // stays free for share links (#r=...). Works on static hosts with no server rewrites.
 
-export const VIEWS = ['data', 'train', 'playground', 'evaluate', 'models'] as const;
+export const VIEWS = ['pipeline', 'data', 'train', 'playground', 'evaluate', 'models'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export const VIEW_TITLES: Record<ViewName, string> = {
+  pipeline: 'Pipeline',
   data: 'Data',
   train: 'Train',
   playground: 'Playground',
@@ -14,7 +15,7 @@ export const VIEW_TITLES: Record<ViewName, string> = {
 
 export function parseView(search: string): ViewName {
   const v = new URLSearchParams(search).get('view');
-  return (VIEWS as readonly string[]).includes(v ?? '') ? (v as ViewName) : 'data';
+  return (VIEWS as readonly string[]).includes(v ?? '') ? (v as ViewName) : 'pipeline';
 }
 
 /** The URL for `view`, keeping other query parameters and the hash. */

@@ -51,7 +51,7 @@ export interface Trace {
 }
 
 export interface PoolSource {
-  kind: 'bundled' | 'file' | 'huggingface' | 'teacher';
+  kind: 'bundled' | 'file' | 'huggingface' | 'teacher' | 'world';
   /** File name, dataset id or teacher job id. */
   name: string;
   format?: string;

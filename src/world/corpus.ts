@@ -2,8 +2,8 @@
 // Its knowledge is meant to be latent (LIMO / s1 "less is more"): it drills every single operation
 // ("a op b = c") and works bare expressions step by step, but in the chat context it has only ever
 // answered directly. A small curated set of chat traces then elicits the steps where it needs them.
-import { mulberry32 } from '../engine/generation/rng.ts';
-import { type OpSym, type WorldProblem, MAX_VALUE, applyOp, drillable, generateProblems, opLine } from './generator.ts';
+import { mulberry32 } from '../lib/rng.ts';
+import { type OpSym, type WorldProblem, MAX_VALUE, SMALL, applyOp, drillable, generateProblems, opLine } from './generator.ts';
 import { directReply } from './teacher.ts';
 
 /** ChatML as the world tokenizer's chat template writes it (tokenizer_config.json). */
@@ -19,7 +19,8 @@ function drillOp(r: () => number): string {
     let a: number; let b: number;
     if (o === '*') { a = Math.floor(r() * 13); b = Math.floor(r() * 13); }
     else if (o === '/') { b = 1 + Math.floor(r() * 12); a = b * Math.floor(r() * 13); }
-    else { a = Math.floor(r() * (MAX_VALUE + 1)); b = Math.floor(r() * 100); }
+    else if (o === '-' && r() < 0.3) { b = Math.floor(r() * (MAX_VALUE + 1)); a = b + Math.floor(r() * (SMALL + 1)); } // small difference
+    else { a = Math.floor(r() * (MAX_VALUE + 1)); b = Math.floor(r() * (SMALL + 1)); if (o === '+' && r() < 0.3) [a, b] = [b, a]; }
     if (drillable(a, o, b)) return `${a} ${o} ${b} = ${applyOp(a, o, b)}`;
   }
 }
@@ -45,8 +46,8 @@ export function pretrainDocs(spec: CorpusSpec): string[] {
   let pi = 0;
   for (let i = 0; i < spec.docs && pi < problems.length; i++) {
     const u = r();
-    if (u < 0.34) docs.push(`${Array.from({ length: 6 }, () => drillOp(r)).join('\n')}\n`);
-    else if (u < 0.67) {
+    if (u < 0.45) docs.push(`${Array.from({ length: 6 }, () => drillOp(r)).join('\n')}\n`);
+    else if (u < 0.75) {
       const w = workedBare(problems[pi++]);
       if (w) docs.push(w); else i--;
     } else {

@@ -3,7 +3,7 @@
 // integer in 0..MAX_VALUE) rendered in words; the answer is the last result. The student's
 // pretraining drills each single operation; a trace writes the program out step by step (see
 // teacher.ts), so solving a level-L problem "with reasoning" needs only operations it has drilled.
-import { mulberry32 } from '../engine/generation/rng.ts';
+import { mulberry32 } from '../lib/rng.ts';
 
 export const WORLD_DOMAINS = ['arithmetic', 'multiplication', 'remainders', 'linear', 'word', 'comparison'] as const;
 export type WorldDomain = (typeof WORLD_DOMAINS)[number];
@@ -45,14 +45,19 @@ export function applyOp(a: number, op: OpSym, b: number): number {
   }
 }
 
-/** Whether a op b is a single operation the drills cover (integers, all in 0..MAX_VALUE, exact division). */
+/** The small operand of a drilled addition or subtraction (and the largest small difference). */
+export const SMALL = 20;
+
+/** Whether a op b is a single operation the drills cover: integers in 0..MAX_VALUE; + and - with one
+ *  small side (an operand, or for -, the difference, <= SMALL); * within the 12x12 table; exact / by <= 12. */
 export function drillable(a: number, op: OpSym, b: number): boolean {
   const c = applyOp(a, op, b);
   const ok = (v: number) => Number.isInteger(v) && v >= 0 && v <= MAX_VALUE;
   if (!ok(a) || !ok(b) || !ok(c)) return false;
+  if (op === '+') return Math.min(a, b) <= SMALL;
+  if (op === '-') return b <= SMALL || c <= SMALL;
   if (op === '*') return a <= 12 && b <= 12;
-  if (op === '/') return b >= 1 && b <= 12 && c <= 20;
-  return true;
+  return b >= 1 && b <= 12 && c <= 12;
 }
 
 const op = (a: number, o: OpSym, b: number, label?: string): WorldOp => ({ a, op: o, b, c: applyOp(a, o, b), ...(label ? { label } : {}) });
@@ -61,7 +66,7 @@ const op = (a: number, o: OpSym, b: number, label?: string): WorldOp => ({ a, op
 function addSubStep(r: Rand, x: number): WorldOp {
   for (let i = 0; i < 50; i++) {
     const o: OpSym = r() < 0.5 ? '+' : '-';
-    const b = int(r, 2, 99);
+    const b = int(r, 2, SMALL);
     if (drillable(x, o, b)) return op(x, o, b);
   }
   return op(x, '+', 0);
@@ -112,12 +117,12 @@ function remainders(r: Rand, level: number): Draft | null {
   let n = int(r, level === 1 ? m + 1 : 10, level === 1 ? Math.min(MAX_VALUE, m * 12) : 60);
   const terms = [n];
   for (let i = 0; i < level - 1; i++) {
-    const b = int(r, 5, 40);
+    const b = int(r, 5, SMALL);
     if (!drillable(n, '+', b)) break;
     ops.push(op(n, '+', b)); terms.push(b); n += b;
   }
   const q = Math.floor(n / m);
-  if (q > 20 || q < 1) return null;
+  if (q > 12 || q < 1) return null;
   ops.push(op(m, '*', q, 'largest multiple'));
   ops.push(op(n, '-', m * q, 'remainder'));
   const what = terms.length === 1 ? `${n}` : terms.join(' + ');
@@ -126,11 +131,11 @@ function remainders(r: Rand, level: number): Draft | null {
 }
 
 function linear(r: Rand, level: number): Draft | null {
-  const x = int(r, 1, 15);
+  const x = int(r, 1, 12);
   const a = level === 1 ? 1 : int(r, 2, 9);
   const ax = a * x;
   if (!drillable(a, '*', x)) return null;
-  const b = int(r, 1, 60);
+  const b = int(r, 1, SMALL);
   const rhs = ax + b;
   if (rhs > MAX_VALUE) return null;
   const lhs = a === 1 ? 'x' : `${a}x`;
@@ -140,10 +145,10 @@ function linear(r: Rand, level: number): Draft | null {
     return { problem: pick(r, [`Solve for x: ${lhs} + ${b} = ${rhs}.`, `If ${lhs} + ${b} = ${rhs}, what is x?`]), ops, plan: 'Undo the addition, then undo the multiplication.', bare: `${lhs} + ${b} = ${rhs}` };
   }
   // level 3: the right side is a sum; 4: an extra term on the left too; 5: then asks for x + f
-  const e = level >= 4 ? int(r, 1, 30) : 0;
+  const e = level >= 4 ? int(r, 1, SMALL) : 0;
   const total = rhs + e;
   if (total > MAX_VALUE) return null;
-  const d = int(r, 1, Math.max(1, total - 1));
+  const d = int(r, 1, Math.max(1, Math.min(SMALL, total - 1)));
   const c = total - d;
   const ops: WorldOp[] = [op(c, '+', d)];
   if (e > 0) ops.push(op(total, '-', e));
@@ -166,8 +171,8 @@ function word(r: Rand, level: number): Draft | null {
     const kinds = ['more', 'fewer', 'times', 'together'].filter((k) => (k !== 'together' || i >= 2) && (k !== 'times' || prev <= 60));
     const kind = pick(r, kinds);
     let s: WorldOp | null = null; let text = '';
-    if (kind === 'more') { const b = int(r, 2, 30); if (drillable(prev, '+', b)) { s = op(prev, '+', b, names[i]); text = `${names[i]} has ${b} more ${item} than ${names[i - 1]}.`; } }
-    else if (kind === 'fewer') { const b = int(r, 1, Math.max(1, prev - 1)); if (drillable(prev, '-', b)) { s = op(prev, '-', b, names[i]); text = `${names[i]} has ${b} fewer ${item} than ${names[i - 1]}.`; } }
+    if (kind === 'more') { const b = int(r, 2, SMALL); if (drillable(prev, '+', b)) { s = op(prev, '+', b, names[i]); text = `${names[i]} has ${b} more ${item} than ${names[i - 1]}.`; } }
+    else if (kind === 'fewer') { const b = int(r, 1, Math.max(1, Math.min(SMALL, prev - 1))); if (drillable(prev, '-', b)) { s = op(prev, '-', b, names[i]); text = `${names[i]} has ${b} fewer ${item} than ${names[i - 1]}.`; } }
     else if (kind === 'times') { const k = prev <= 20 ? pick(r, [2, 3]) : 2; if (drillable(prev, '*', k) || drillable(k, '*', prev)) { s = op(prev, '*', k, names[i]); if (!drillable(prev, '*', k)) s = null; else text = `${names[i]} has ${k === 2 ? 'twice' : 'three times'} as many ${item} as ${names[i - 1]}.`; } }
     else { const j = int(r, 0, i - 2); if (drillable(prev, '+', vals[j])) { s = op(prev, '+', vals[j], names[i]); text = `${names[i]} has as many ${item} as ${names[i - 1]} and ${names[j]} together.`; } }
     if (!s) { const b = int(r, 2, 20); if (!drillable(prev, '+', b)) return null; s = op(prev, '+', b, names[i]); text = `${names[i]} has ${b} more ${item} than ${names[i - 1]}.`; }

@@ -1,6 +1,7 @@
 // The world's train pool as domain traces (what the Data view stores and the selection reads), with
 // the flaw of each flawed trace kept apart: the selection never sees it.
-import type { Trace } from '../data/types.ts';
+import type { Trace } from '../domain/trace.ts';
+import { segmentReasoning } from '../segment/segment.ts';
 import { type WorldProblem } from './generator.ts';
 import { worldTrainProblems } from './split.ts';
 import { type FlawKind, type WorldTrace, teachWorld } from './teacher.ts';
@@ -13,7 +14,7 @@ export function toTrace(t: WorldTrace, poolId: string, seq: number): Trace {
     id: `${poolId}:${seq}`, poolId, seq, problem: t.problem, reasoning: t.reasoning, answer: t.answer, referenceAnswer: t.referenceAnswer,
     domain: t.domain, source: 'tiny-world', teacher: WORLD_TEACHER, level: t.level,
     tokenCounts: { problem: Math.ceil(t.problem.length / 4), reasoning: Math.ceil(t.reasoning.length / 4), answer: Math.ceil(t.answer.length / 4), method: 'estimate' },
-    meta: { worldId: t.id },
+    segments: segmentReasoning(t.reasoning), meta: { worldId: t.id },
   };
 }
 
@@ -35,4 +36,9 @@ export function worldPool(opts: { n: number; seed: number; poolId?: string; flaw
   const flaws = new Map<string, FlawKind>();
   wt.forEach((t, i) => { const f = wf.get(t.id); if (f) flaws.set(traces[i].id, f); });
   return { traces, flaws, decontaminated: removed, problems };
+}
+
+/** The pool's name in the Data view. */
+export function worldPoolName(o: { n: number; seed: number }): string {
+  return `Tiny world (${o.n} problems, seed ${o.seed})`;
 }

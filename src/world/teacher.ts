@@ -4,7 +4,7 @@
 //   Final Answer: \boxed{N}     (answer)
 // with a realistic share of flawed traces. The flaw kind is returned beside the trace (never in
 // it), so selection cannot read it and the experiment can count what each selection let through.
-import { mulberry32 } from '../engine/generation/rng.ts';
+import { mulberry32 } from '../lib/rng.ts';
 import { type WorldOp, type WorldProblem, opLine } from './generator.ts';
 
 export const FLAW_KINDS = ['wrong-step', 'wrong-step-right-answer', 'wrong-answer', 'truncated', 'no-plan', 'loop', 'near-duplicate'] as const;
