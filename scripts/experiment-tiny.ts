@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Trace } from '../src/domain/trace.ts';
-import { exportPeftAdapter, type LoraAdapter, LORA_TARGETS, type LoraTarget } from '../src/engine/adapter/lora.ts';
+import { exportPeftAdapter, type LoraAdapter, LORA_TARGETS } from '../src/engine/adapter/lora.ts';
 import { DEFAULT_TRAIN_SETTINGS, type TrainSettings, trainLoraOnTraces } from '../src/engine/adapter/train-run.ts';
 import { mulberry32 } from '../src/lib/rng.ts';
 import { gradeAnswer } from '../src/grading/equivalence.ts';
@@ -65,36 +65,30 @@ const flawCount = (ts: readonly Trace[]) => { const c: Partial<Record<FlawKind, 
 log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
 for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}`);
 
-// ---- adapters: budgets as uniform ranks over module subsets (per-module placement: see notes in the table)
-const moduleParams = (t: LoraTarget) => { const c = m.decoder.config; const Q = c.numHeads * c.headDim; const KV = c.numKvHeads * c.headDim; const C = c.hiddenSize; const F = c.intermediateSize; return ({ q_proj: C + Q, k_proj: C + KV, v_proj: C + KV, o_proj: Q + C, gate_proj: C + F, up_proj: C + F, down_proj: F + C } as const)[t] * c.numLayers; };
-/** The largest uniform (modules, rank) LoRA whose trainable count fits `budget` x base: modules added in LORA_TARGETS order. */
-function placementFor(budget: number): { targetModules: LoraTarget[]; rank: number; params: number } | null {
-  const cap = budget * baseParams;
-  let best: { targetModules: LoraTarget[]; rank: number; params: number } | null = null;
-  for (let k = 1; k <= LORA_TARGETS.length; k++) {
-    const mods = LORA_TARGETS.slice(0, k) as LoraTarget[];
-    const per = mods.reduce((a, t) => a + moduleParams(t), 0);
-    const rank = Math.floor(cap / per);
-    if (rank >= 1 && (!best || rank * per > best.params)) best = { targetModules: mods, rank, params: rank * per };
-  }
-  return best;
-}
-
-const MAIN_BUDGET = 0.10;
+// ---- adapters: the sparse placement (src/engine/adapter/placement.ts) solves per-module ranks within a budget
+const MAIN_BUDGET = Number(opt('budget', '0.1'));
 interface Row { name: string; note: string; train?: { traces: number; flawed: number; steps: number; seconds: number; params: number; percent: number; lossBefore: number; lossAfter: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
 const rows: Row[] = [];
 const adapters = new Map<string, LoraAdapter>();
 
-async function train(name: string, traces: Trace[], budget: number, loss: TrainSettings['loss']): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
-  const place = placementFor(budget);
-  if (!place) { log(`${name}: budget ${budget} is too small for rank 1 on any module`); return null; }
-  const s: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: 192, targetModules: place.targetModules, rank: place.rank, alpha: 2 * place.rank, lr: 5e-3, steps: STEPS, seed: SEED, loss };
+async function train(name: string, traces: Trace[], budget: number, loss: TrainSettings['loss'], mode: 'importance' | 'uniform' = 'importance'): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
+  const s: TrainSettings = {
+    ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: 192, targetModules: [...LORA_TARGETS], rank: 4, alpha: 8, lr: 5e-3, steps: STEPS, seed: SEED, loss,
+    placement: { mode, budget, probeExamples: 32 },
+  };
   const t0 = performance.now();
   let last = 0;
-  const { adapter, summary } = await trainLoraOnTraces(m.ctx, m.decoder, m.tokenizer as never, traces, s, {
+  let result;
+  try {
+    result = await trainLoraOnTraces(m.ctx, m.decoder, m.tokenizer as never, traces, s, {
     baseParams, baseModel: MODEL,
-    onProgress: (p) => { if (p.step - last >= 100 || p.step === p.steps) { last = p.step; log(`  ${name} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} (${p.msPerStep.toFixed(0)} ms/step)`); } },
-  });
+      onProgress: (p) => { if (p.step - last >= 100 || p.step === p.steps) { last = p.step; log(`  ${name} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} (${p.msPerStep.toFixed(0)} ms/step)`); } },
+    });
+  } catch (e) {
+    if (/too small/i.test((e as Error).message)) { log(`${name}: ${(e as Error).message}`); return null; }
+    throw e;
+  }
+  const { adapter, summary } = result;
   return { adapter, info: { traces: traces.length, flawed: flawCount(traces).n, steps: summary.steps, seconds: (performance.now() - t0) / 1000, params: summary.params, percent: summary.percentOfBase, lossBefore: summary.lossBefore, lossAfter: summary.lossAfter } };
 }
 
@@ -128,9 +122,8 @@ for (const set of ['reason1k', 'random1k', 'random1k-flawed'] as const) {
   await evaluate(`adapter on ${set}`, `${set} traces, hierarchical loss, ${(MAIN_BUDGET * 100).toFixed(0)}% budget`, t.adapter, {}, t.info);
 }
 if (want('plain')) {
-  // plain CE: one weight per reply token (a kind's lambda proportional to its token count) ~ strategy/tactics/answer shares of a typical trace
-  const t = await train('reason1k-plain', sets.reason1k, MAIN_BUDGET, { strategy: 0.25, tactics: 0.6, answer: 0.15 });
-  if (t) await evaluate('adapter on reason1k, plain CE', 'per-token weights in the proportion of each kind\'s length (approximates plain CE)', t.adapter, {}, t.info);
+  const t = await train('reason1k-plain', sets.reason1k, MAIN_BUDGET, { ...HIER, mode: 'plain' });
+  if (t) await evaluate('adapter on reason1k, plain CE', 'mean cross-entropy over every reply token (no per-segment weights)', t.adapter, {}, t.info);
 }
 const main = adapters.get('reason1k');
 if (main) {
@@ -144,14 +137,18 @@ if (main) {
   writeFileSync(join(dir, 'adapter_model.safetensors'), safetensors);
   log(`wrote ${dir}`);
 }
+if (want('uniform')) {
+  const t = await train('reason1k-uniform', sets.reason1k, MAIN_BUDGET, HIER, 'uniform');
+  if (t) await evaluate('adapter on reason1k, uniform placement', `same ${(MAIN_BUDGET * 100).toFixed(0)}% budget spread evenly (the ablation of importance placement)`, t.adapter, {}, t.info);
+}
+const na = (name: string, note: string): Row => ({ name, note, eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
 if (want('curve')) {
   for (const b of quick ? [0.003, 0.03] : [0.001, 0.003, 0.01, 0.03]) {
     const t = await train(`budget-${b}`, sets.reason1k, b, HIER);
-    if (t) await evaluate(`reason1k at ${(b * 100).toFixed(1)}% budget`, `uniform ranks over the first modules that fit (${placementFor(b)?.targetModules.join(',')} r=${placementFor(b)?.rank})`, t.adapter, {}, t.info);
-    else rows.push({ name: `reason1k at ${(b * 100).toFixed(1)}% budget`, note: 'budget too small for rank 1 on any module', eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
+    if (t) await evaluate(`reason1k at ${(b * 100).toFixed(1)}% budget`, 'importance placement', t.adapter, {}, t.info);
+    else rows.push(na(`reason1k at ${(b * 100).toFixed(1)}% budget`, 'budget too small for rank 1 on any module'));
   }
 }
-rows.push({ name: 'importance vs uniform placement', note: 'needs the sparse adapter (per-module ranks by reasoning importance): not in the engine yet', eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
 writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
 
 // ---- the table

@@ -47,7 +47,8 @@ export function replyPieces(t: TrainTrace): Array<{ kind: Kind; text: string }> 
   }
   if (at < text.length) out.push({ kind: 'tactic', text: text.slice(at) });
   const ans = t.answer.trim();
-  if (ans && !text.trimEnd().endsWith(ans)) out.push({ kind: 'answer', text: `${text.trim() ? '\n\n' : ''}Final answer: ${ans}` });
+  const end = text.trimEnd();
+  if (ans && !end.endsWith(ans) && !end.endsWith(`\\boxed{${ans}}`)) out.push({ kind: 'answer', text: `${text.trim() ? '\n\n' : ''}Final answer: ${ans}` });
   return out.filter((p) => p.text.length > 0);
 }
 
@@ -73,7 +74,9 @@ export function buildExample(tok: ExampleTokenizer, t: TrainTrace, T: number, w:
   const perKind: Record<Kind, number> = { strategy: 0, tactic: 0, answer: 0 };
   for (const s of spans) perKind[s.kind] += s.end - s.start;
   // lambda_kind spread over the kind's tokens: a span of n tokens gets lambda_kind·n/total_kind
-  const segments: LossSegment[] = spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[s.kind] }));
+  const segments: LossSegment[] = w.mode === 'plain'
+    ? spans.map((s) => ({ start: s.start, end: s.end, lambda: (s.end - s.start) / kept }))
+    : spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[s.kind] }));
   if (segments.length === 0) return undefined;
   while (ids.length < T) ids.push(eos); // padding: no loss there, and causal attention never sees it
   return { traceId: t.id, batch: segmentBatch(ids, segments), promptTokens: prompt.length, targetTokens: kept, truncated: total - kept };

@@ -4,7 +4,11 @@
 import { checkLoraSettings, type LoraTrainSettings } from '../engine/adapter/train-settings.ts';
 
 /** lambda per segment kind of the hierarchical loss l_s·CE(strategy) + l_t·CE(tactics) + l_a·CE(answer). */
-export interface LossWeights { strategy: number; tactics: number; answer: number }
+export interface LossWeights {
+  strategy: number; tactics: number; answer: number;
+  /** 'plain': ordinary cross-entropy, the mean over every reply token (the lambdas are ignored); default 'hierarchical' */
+  mode?: 'hierarchical' | 'plain';
+}
 
 export interface TrainSettings extends LoraTrainSettings {
   maxExamples: number;

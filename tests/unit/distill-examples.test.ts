@@ -32,6 +32,14 @@ describe('replyPieces', () => {
   });
 });
 
+describe('replyPieces with a boxed answer', () => {
+  it('does not append "Final answer" when the reasoning ends with \\boxed{answer}', () => {
+    const reasoning = 'Plan: add.\nStep 1: 2 + 3 = 5\nFinal Answer: \\boxed{5}';
+    expect(replyPieces({ id: 'a', problem: 'p', reasoning, answer: '5' }).map((p) => p.text).join('')).toBe(reasoning);
+    expect(replyPieces({ id: 'a', problem: 'p', reasoning, answer: '6' }).map((p) => p.text).join('')).toBe(`${reasoning}\n\nFinal answer: 6`);
+  });
+});
+
 describe('buildExample', () => {
   const trace = { id: 't', problem: 'q?', reasoning: 'ab', answer: 'c', segments: [{ kind: 'strategy' as const, start: 0, end: 1, source: 'user' as const }, { kind: 'tactic' as const, start: 1, end: 2, source: 'user' as const }] };
   it('weights: lambda_kind over the kind tokens, zero on the prompt and the padding', () => {
@@ -62,3 +70,16 @@ describe('buildExample', () => {
     expect(r.skipped).toBe(1);
   });
 });
+
+describe('plain cross-entropy', () => {
+  it('gives every reply token the same weight 1/N, whatever the lambdas', () => {
+    const trace = { id: 't', problem: 'q?', reasoning: 'abc', answer: 'c', segments: [{ kind: 'strategy' as const, start: 0, end: 1, source: 'user' as const }, { kind: 'tactic' as const, start: 1, end: 3, source: 'user' as const }] };
+    const ex = buildExample(tok, trace, 40, { strategy: 5, tactics: 0, answer: 9, mode: 'plain' })!;
+    const w = ex.batch.weights.filter((x) => x > 0);
+    expect(w.length).toBe(ex.targetTokens);
+    for (const x of w) expect(x).toBeCloseTo(1 / ex.targetTokens, 12);
+    const hier = buildExample(tok, trace, 40, { strategy: 5, tactics: 0, answer: 9 })!;
+    expect(hier.batch.weights.filter((x) => x > 0).length).toBeLessThan(w.length); // tactics weight 0 drops those tokens
+  });
+});
+
