@@ -8,7 +8,7 @@ import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts'
 import { dataWorker, newJobId } from '../data/data-client.ts';
 import { getEvalRun } from '../data/eval-store.ts';
 import { Comlink, engine } from './engine-client.ts';
-import { bundledSource, loadModel, model } from './model-state.svelte.ts';
+import { BUNDLED_MODEL, bundledSource, loadModel, model } from './model-state.svelte.ts';
 
 export interface PipelineSettings { seed: number; pool: number; select: number; steps: number; test: number }
 export const PIPELINE_DEFAULTS: PipelineSettings = { seed: 1, pool: 4000, select: 1000, steps: 600, test: 200 };
@@ -89,9 +89,10 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
   const finish = (st: Stage, detail: string) => { st.status = 'done'; st.detail = detail; };
   try {
     let st = begin('model');
-    if (model.info?.id !== bundledSource().id) await loadModel(bundledSource(), 'the tiny-world student');
-    if (model.info?.id !== bundledSource().id) throw new Error(model.error ?? 'the tiny-world student did not load');
-    finish(st, `${model.info.params.toLocaleString()} parameters`);
+    if (model.info?.id !== BUNDLED_MODEL.id) await loadModel(bundledSource(), 'the tiny-world student');
+    const info = model.info;
+    if (info?.id !== BUNDLED_MODEL.id) throw new Error(model.error ?? 'the tiny-world student did not load');
+    finish(st, `${info.params.toLocaleString()} parameters`);
     st.href = '?view=models';
     check();
 
@@ -118,7 +119,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     if (!adapter) throw new Error('the trained adapter is not available in the engine');
     check();
 
-    const base: Omit<EvalConfig, 'itemKeys'> = { evalSet: 'tiny_world', subset: { kind: 'random', n: s.test, seed: s.seed }, maxTokens: 160, seed: s.seed, temperature: 0, topP: 1, samples: 1, system: '', model: 'tiny-world student', modelId: bundledSource().id, adapter: null, interventions: null, budget: null };
+    const base: Omit<EvalConfig, 'itemKeys'> = { evalSet: 'tiny_world', subset: { kind: 'random', n: s.test, seed: s.seed }, maxTokens: 160, seed: s.seed, temperature: 0, topP: 1, samples: 1, system: '', model: 'tiny-world student', modelId: BUNDLED_MODEL.id, adapter: null, interventions: null, budget: null };
     const r0 = await evaluate(begin('eval-base'), base);
     finish(stage('eval-base'), `${(r0.summary!.score.pass1 * 100).toFixed(1)}%`);
     pipeline.rows = [rowOf('base', r0)];

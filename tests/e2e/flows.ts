@@ -1,15 +1,24 @@
 // Multi-view flows that several end-to-end specs start from.
 import { expect, type Page } from '@playwright/test';
 
-/** From the Train view: load the bundled tiny model, add the bundled GSM8K pool, come back to Train. */
+/** From the Train view: load the bundled tiny-world student, make a small tiny-world pool with the
+ *  local teacher in the Data view, come back to Train. */
 export async function tinyModelAndBundledPool(page: Page): Promise<void> {
   await page.getByTestId('train-load-bundled').click();
-  await expect(page.getByTestId('train-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+  await expect(page.getByTestId('train-model')).toContainText('bundled:tiny-world', { timeout: 90_000 });
   await page.locator('a[data-view=data]').click();
-  await page.getByTestId('import-bundled').click();
-  await expect(page.getByTestId('import-status')).toHaveAttribute('data-status', 'ok', { timeout: 120_000 });
+  await makeWorldPool(page, 24);
   await page.locator('a[data-view=train]').click();
-  await expect(page.getByTestId('train-source')).toContainText('GSM8K');
+  await expect(page.getByTestId('train-source')).toContainText('Tiny world');
+}
+
+/** In the Data view: a tiny-world pool of `n` problems from the local teacher (Teacher panel). */
+export async function makeWorldPool(page: Page, n: number): Promise<void> {
+  const panel = page.getByTestId('teacher-panel');
+  if (!(await panel.evaluate((d) => (d as HTMLDetailsElement).open))) await panel.getByTestId('teacher-summary').click();
+  await page.getByTestId('world-n').fill(String(n));
+  await page.getByTestId('world-make').click();
+  await expect(page.getByTestId('world-message')).toContainText(`with ${n} traces`, { timeout: 60_000 });
 }
 
 /** Trains a LoRA adapter on 2 examples at T=160 for `steps` steps and waits for the summary. */

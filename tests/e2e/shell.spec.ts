@@ -19,6 +19,8 @@ test('device panel shows the adapter the engine worker found', async ({ page }) 
 
 test('navigation keeps the view in the URL across a reload', async ({ page }) => {
   await page.goto('./');
+  await expect(page.getByTestId('view-pipeline')).toBeVisible(); // the landing view: run the whole pipeline
+  await page.locator('nav a[data-view="data"]').click();
   await expect(page.getByTestId('view-data')).toBeVisible();
   await page.locator('nav a[data-view="evaluate"]').click();
   await expect(page).toHaveURL(/view=evaluate/);
