@@ -12,8 +12,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Trace } from '../src/domain/trace.ts';
-import { exportPeftAdapter, type LoraAdapter, LORA_TARGETS } from '../src/engine/adapter/lora.ts';
-import { DEFAULT_TRAIN_SETTINGS, type TrainSettings, trainLoraOnTraces } from '../src/engine/adapter/train-run.ts';
+import { exportPeftAdapter, type LoraAdapter } from '../src/engine/adapter/lora.ts';
+import type { LossWeights } from '../src/engine/adapter/train-examples.ts';
+import { type WorldTrainInfo, trainOnTraces } from './lib/world-train.ts';
 import { mulberry32 } from '../src/lib/rng.ts';
 import { gradeAnswer } from '../src/grading/equivalence.ts';
 import type { Interventions } from '../src/domain/guide.ts';
@@ -33,7 +34,7 @@ const MODEL = opt('model', 'models/tiny-world');
 const TEST_N = Number(opt('test', quick ? '40' : '1000'));
 const POOL_N = Number(opt('pool', quick ? '400' : '20000'));
 const SELECT_N = Number(opt('select', quick ? '48' : '1000'));
-const STEPS = Number(opt('steps', quick ? '6' : '1500'));
+const STEPS = Number(opt('steps', quick ? '6' : '400'));
 const OUT = opt('out', quick ? 'build/tiny-world/experiment-quick.json' : 'models/tiny-world/experiment.json');
 const SEED = Number(opt('seed', '1'));
 const ONLY = opt('rows', '').split(',').filter(Boolean);
@@ -67,29 +68,26 @@ for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${fl
 
 // ---- adapters: the sparse placement (src/engine/adapter/placement.ts) solves per-module ranks within a budget
 const MAIN_BUDGET = Number(opt('budget', '0.1'));
-interface Row { name: string; note: string; train?: { traces: number; flawed: number; steps: number; seconds: number; params: number; percent: number; lossBefore: number; lossAfter: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
+interface Row { name: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
 const rows: Row[] = [];
 const adapters = new Map<string, LoraAdapter>();
 
-async function train(name: string, traces: Trace[], budget: number, loss: TrainSettings['loss'], mode: 'importance' | 'uniform' = 'importance'): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
-  const s: TrainSettings = {
-    ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: 192, targetModules: [...LORA_TARGETS], rank: 4, alpha: 8, lr: 5e-3, steps: STEPS, seed: SEED, loss,
-    placement: { mode, budget, probeExamples: 32 },
-  };
-  const t0 = performance.now();
+const BATCH = Number(opt('batch', quick ? '4' : '16'));
+const LR = Number(opt('lr', '5e-3'));
+async function train(name: string, traces: Trace[], budget: number, loss: LossWeights, mode: 'importance' | 'uniform' = 'importance'): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
   let last = 0;
-  let result;
   try {
-    result = await trainLoraOnTraces(m.ctx, m.decoder, m.tokenizer as never, traces, s, {
-    baseParams, baseModel: MODEL,
-      onProgress: (p) => { if (p.step - last >= 100 || p.step === p.steps) { last = p.step; log(`  ${name} step ${p.step}/${p.steps} loss ${p.loss.toFixed(3)} (${p.msPerStep.toFixed(0)} ms/step)`); } },
+    const { adapter, info } = await trainOnTraces(m, traces, {
+      budget, mode, loss, steps: STEPS, batchSize: BATCH, lr: LR, seed: SEED,
+      onPlaced: (rep, sec) => log(`  ${name} placement (${mode}): ${rep} in ${sec.toFixed(0)} s`),
+      onStep: (step, steps, l, tps) => { if (step - last >= 20 || step === steps) { last = step; log(`  ${name} step ${step}/${steps} loss ${l.toFixed(3)} (${tps.toFixed(0)} tok/s)`); } },
     });
+    log(`${name}: ${info.report}, ${info.modules} modules, ${info.seconds.toFixed(0)} s`);
+    return { adapter, info: { ...info, flawed: flawCount(traces).n } };
   } catch (e) {
     if (/too small/i.test((e as Error).message)) { log(`${name}: ${(e as Error).message}`); return null; }
     throw e;
   }
-  const { adapter, summary } = result;
-  return { adapter, info: { traces: traces.length, flawed: flawCount(traces).n, steps: summary.steps, seconds: (performance.now() - t0) / 1000, params: summary.params, percent: summary.percentOfBase, lossBefore: summary.lossBefore, lossAfter: summary.lossAfter } };
 }
 
 async function evaluate(name: string, note: string, adapter: LoraAdapter | null, o: { interventions?: Interventions; samples?: number } = {}, trainInfo?: Row['train']): Promise<void> {
