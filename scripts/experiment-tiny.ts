@@ -104,6 +104,15 @@ async function evaluate(name: string, note: string, adapter: LoraAdapter | null,
 }
 
 const HIER = { strategy: 1, tactics: 1, answer: 1 };
+/** The main row's adapter as PEFT files (committed under models/tiny-world/adapters/reason1k/ by a full run). */
+function writeAdapter(a: LoraAdapter): void {
+  const { adapterConfig, safetensors } = exportPeftAdapter(a);
+  const dir = quick ? 'build/tiny-world/adapters/reason1k' : join(MODEL, 'adapters/reason1k');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'adapter_config.json'), adapterConfig);
+  writeFileSync(join(dir, 'adapter_model.safetensors'), safetensors);
+  log(`wrote ${dir}`);
+}
 const want = (name: string) => ONLY.length === 0 || ONLY.includes(name);
 function result() {
   return { command: `npm run experiment:tiny -- ${argv.join(' ')}`.trim(), model: MODEL, baseParams, testN: TEST_N, poolN: POOL_N, selectN: SELECT_N, steps: STEPS, seed: SEED, mainBudget: MAIN_BUDGET, selection: sel.counts, minutes: (performance.now() - t00) / 60000, rows };
@@ -117,6 +126,7 @@ for (const set of ['reason1k', 'random1k', 'random1k-flawed'] as const) {
   const t = await train(set, sets[set], MAIN_BUDGET, HIER);
   if (!t) continue;
   adapters.set(set, t.adapter);
+  if (set === 'reason1k') writeAdapter(t.adapter);
   await evaluate(`adapter on ${set}`, `${set} traces, hierarchical loss, ${(MAIN_BUDGET * 100).toFixed(0)}% budget`, t.adapter, {}, t.info);
 }
 if (want('plain')) {
@@ -128,12 +138,6 @@ if (main) {
   if (want('budget')) await evaluate('reason1k + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', main, { interventions: { budget: { minThinking: 24, maxThinking: 120, extension: 'Wait', answerPhrase: 'Final Answer:', endMarkers: [], maxAnswerTokens: 16 } } });
   if (want('sc')) await evaluate('reason1k + self-consistency (maj@5)', '5 samples at T 0.7, grader-equivalence vote', main, { samples: 5 });
   if (want('verify')) await evaluate('reason1k + step verification', 'confidence < 0.6: resample the step (up to 2)', main, { interventions: { verify: { threshold: 0.6, action: 'resample', maxResamples: 2, checkPhrase: '', maxStepTokens: 40 } } });
-  const { adapterConfig, safetensors } = exportPeftAdapter(main);
-  const dir = quick ? 'build/tiny-world/adapters/reason1k' : join(MODEL, 'adapters/reason1k');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'adapter_config.json'), adapterConfig);
-  writeFileSync(join(dir, 'adapter_model.safetensors'), safetensors);
-  log(`wrote ${dir}`);
 }
 if (want('uniform')) {
   const t = await train('reason1k-uniform', sets.reason1k, MAIN_BUDGET, HIER, 'uniform');
