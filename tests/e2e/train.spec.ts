@@ -23,8 +23,8 @@ test('train a LoRA adapter on the bundled pool and download it as PEFT files', a
   const after = Number(await page.getByTestId('train-loss-after').textContent());
   expect(Number.isFinite(before) && Number.isFinite(after)).toBe(true);
   expect(after).toBeLessThan(before);
-  // q_proj + v_proj on 2 layers at r 4: 2·4·((64+64)+(64+32)) = 1,792 of 107,072
-  await expect(page.getByTestId('train-params')).toContainText('1,792 (1.674% of the base 107,072)');
+  // q_proj + v_proj on 3 layers at r 4: 3·4·((64+64)+(64+32)) = 2,688 of 136,000 (the tiny-world student)
+  await expect(page.getByTestId('train-params')).toContainText('2,688 (1.976% of the base 136,000)');
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
   expect(download.suggestedFilename()).toBe('peft-adapter.zip');
@@ -32,7 +32,7 @@ test('train a LoRA adapter on the bundled pool and download it as PEFT files', a
   expect(Object.keys(files).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
   const cfgText = new TextDecoder().decode(files['adapter_config.json']);
   expect(JSON.parse(cfgText)).toMatchObject({ peft_type: 'LORA', r: 4, target_modules: ['q_proj', 'v_proj'] });
-  const config = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'config.json');
+  const config = parseModelConfig(readFileSync('models/tiny-world/config.json', 'utf8'), 'config.json');
   const adapter = loadPeftAdapter(config, cfgText, files['adapter_model.safetensors']);
   expect(adapter.modules).toHaveLength(4);
   expect(adapter.modules.some((m) => m.B.some((v) => v !== 0))).toBe(true);
