@@ -7,9 +7,9 @@ import { EVAL_SETS, NO_SYSTEM_PROMPT_SETS } from '../../src/data/bundled.ts';
 import { type LoraAdapter } from '../../src/engine/adapter/lora.ts';
 import { applyAdapter, restoreBase } from '../../src/engine/adapter/merge.ts';
 import { type Benchmark, parseBenchmark, selectSubset } from '../../src/eval/benchmarks.ts';
-import { DEFAULT_SYSTEM_PROMPT, generatePlain } from '../../src/eval/generate.ts';
+import { DEFAULT_SYSTEM_PROMPT, generatePlain, generatePlainBatch } from '../../src/eval/generate.ts';
 import { budgetInterventions, generateGuided, hasInterventions } from '../../src/eval/guided.ts';
-import { MemoryEvalStore, createRun, runEvaluation, type Generate } from '../../src/eval/runner.ts';
+import { MemoryEvalStore, createRun, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
 import type { EvalItemRecord, EvalRunRecord } from '../../src/domain/eval.ts';
 import type { Interventions } from '../../src/domain/guide.ts';
 import type { NodeModel } from './node-model.ts';
@@ -55,10 +55,14 @@ export async function evaluateNode(m: NodeModel, bench: Benchmark, o: NodeEvalOp
   const generate: Generate = hasInterventions(iv as Record<string, unknown> | null)
     ? (problem, g) => generateGuided(session, m.tokenizer, problem, g, iv!)
     : (problem, g) => generatePlain(session, m.tokenizer, problem, g);
+  // plain runs decode items in batches (the same texts as one at a time, src/eval/generate.ts)
+  const ctxLen = Math.min(m.contextLength, 512);
+  const generateBatch: GenerateBatch | undefined = hasInterventions(iv as Record<string, unknown> | null) ? undefined
+    : (reqs) => generatePlainBatch((slots, maxLength) => m.decoder.newBatchSession(slots, maxLength), m.tokenizer, reqs, { slots: 16, contextLength: ctxLen });
   const t0 = performance.now();
   if (o.adapter) await applyAdapter(m.ctx.device, m.decoder, o.adapter.adapter);
   try {
-    const final = await runEvaluation(run.id, bench.items, { store, generate, onProgress: (p) => o.onItem?.(p.done, p.total) });
+    const final = await runEvaluation(run.id, bench.items, { store, generate, generateBatch, batchSize: 16, onProgress: (p) => o.onItem?.(p.done, p.total) });
     const stored = (await store.listItems(run.id)).sort((a, b) => a.index - b.index);
     return { run: final, items: stored, ms: performance.now() - t0 };
   } finally {

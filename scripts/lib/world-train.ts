@@ -5,10 +5,10 @@
 import type { Trace } from '../../src/domain/trace.ts';
 import { type LoraAdapter, LORA_TARGETS, createLoraAdapter, loraParamCount } from '../../src/engine/adapter/lora.ts';
 import { budgetReport } from '../../src/engine/adapter/placement.ts';
-import { type LossWeights, buildExamples } from '../../src/engine/adapter/train-examples.ts';
+import { buildExamples } from '../../src/distill/examples.ts';
+import { DEFAULT_TRAIN_SETTINGS, type LossWeights, type TrainSettings } from '../../src/distill/settings.ts';
+import { planPlacementOnTraces } from '../../src/distill/train.ts';
 import { DEFAULT_LOOP_SETTINGS, type TrainSequence, trainLora } from '../../src/engine/adapter/train-loop.ts';
-import { planPlacement } from '../../src/engine/adapter/train-run.ts';
-import { DEFAULT_TRAIN_SETTINGS, type TrainSettings } from '../../src/engine/adapter/train-settings.ts';
 import { mulberry32 } from '../../src/lib/rng.ts';
 import type { NodeModel } from './node-model.ts';
 
@@ -44,7 +44,7 @@ export async function trainOnTraces(m: NodeModel, traces: readonly Trace[], o: W
   if (!examples.length) throw new Error(`no trace fits ${T} tokens`);
   const s: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: T, targetModules: [...LORA_TARGETS], rank: 4, alpha: 8, lr: o.lr, steps: o.steps, seed: o.seed, loss: o.loss, placement: { mode: o.mode, budget: o.budget, probeExamples: o.probeExamples ?? 8 } };
   const tp = performance.now();
-  const { plan } = await planPlacement(m.ctx, m.decoder, tok, traces, s, m.decoder.params);
+  const { plan } = await planPlacementOnTraces(m.ctx, m.decoder, tok, traces, s, m.decoder.params);
   o.onPlaced?.(plan.report, (performance.now() - tp) / 1000);
   const adapter = createLoraAdapter(m.decoder.config, { r: s.rank, alpha: s.alpha, modules: plan.modules, baseModel: m.label }, mulberry32(o.seed));
   const seqs = examples.map((e) => toSequence(e.batch.ids, e.batch.targets, e.batch.weights));

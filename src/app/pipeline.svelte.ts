@@ -5,7 +5,7 @@
 // last run are kept in localStorage so the table survives a reload. Settings travel in the URL.
 import { DEFAULT_SELECTION } from '../selection/select.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts';
-import { dataWorker, newJobId } from '../data/data-client.ts';
+import { dataWorker, newJobId } from './data-client.ts';
 import { getEvalRun } from '../data/eval-store.ts';
 import { Comlink, engine } from './engine-client.ts';
 import { BUNDLED_MODEL, bundledSource, loadModel, model } from './model-state.svelte.ts';
