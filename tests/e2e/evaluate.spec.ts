@@ -64,7 +64,8 @@ test('the grader in the page: an answer pair and a JSONL file', async ({ page })
 
 test('evaluate on the tiny model, reload mid-run, resume: no item lost or counted twice', async ({ page }) => {
   test.setTimeout(600_000);
-  const N = 8;
+  // More items than one decode batch (DEFAULT_EVAL_BATCH = 16): the reload lands while a later batch runs.
+  const N = 40;
   await page.goto('./?view=evaluate');
   await expect(page.getByTestId('eval-provenance')).toContainText('GAIR-NLP/LIMO');
   await loadTinyModel(page);
