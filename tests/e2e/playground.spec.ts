@@ -41,7 +41,7 @@ test('budget forcing on the tiny model: extension marker, then the share link re
   }
   expect(found).toBe(true);
   const ext = page.locator('[data-testid="pg-event"][data-kind="extend"]').first();
-  await expect(ext).toContainText('inserted " Wait"');
+  await expect(ext).toContainText(/inserted " ?Wait"/); // no leading space when thinking is empty (the tiny-world student answers at once)
   await expect(ext).toContainText('minThinking=40');
   await expect(page.locator('[data-testid="pg-strip-marker"][data-kind="extend"]').first()).toBeVisible();
   await expect(page.getByTestId('pg-token-strip')).toContainText('Wait');
@@ -49,7 +49,7 @@ test('budget forcing on the tiny model: extension marker, then the share link re
   await expect(page.getByTestId('pg-answer-chart')).toBeVisible();
 
   // Hovering a token shows its alternatives as text.
-  await page.getByTestId('pg-token').first().hover();
+  await page.locator('[data-testid="pg-token"]:not(.inserted)').first().hover(); // a sampled token (the first may be an inserted "Wait")
   await expect(page.getByTestId('pg-token-info')).toContainText('alternatives');
 
   // The scrubber replays step by step.
