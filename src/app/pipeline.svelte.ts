@@ -89,7 +89,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
   const finish = (st: Stage, detail: string) => { st.status = 'done'; st.detail = detail; };
   try {
     let st = begin('model');
-    if (model.info?.id !== BUNDLED_MODEL.id) await loadModel(bundledSource(), 'the tiny-world student');
+    if (model.info?.id !== BUNDLED_MODEL.id) await loadModel(bundledSource(), BUNDLED_MODEL.label);
     const info = model.info;
     if (info?.id !== BUNDLED_MODEL.id) throw new Error(model.error ?? 'the tiny-world student did not load');
     finish(st, `${info.params.toLocaleString()} parameters`);

@@ -38,6 +38,9 @@ test('streams tokens with entropies from the worker, and a seed reproduces the t
 
 test('Stop cancels a long generation mid-sequence', async ({ page }) => {
   await loadTiny(page);
+  // a bare expression (no chat turn): the tiny-world student keeps working it instead of answering at once
+  if (await page.getByTestId('gen-chat').isChecked()) await page.getByTestId('gen-chat').uncheck();
+  await page.getByTestId('gen-prompt').fill('23 + 45 - 17\n');
   await page.getByTestId('gen-max').fill('2000');
   await page.getByTestId('gen-run').click();
   await expect.poll(() => page.getByTestId('gen-token').count(), { timeout: 60_000 }).toBeGreaterThanOrEqual(3);

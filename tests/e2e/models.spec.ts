@@ -8,6 +8,9 @@ import { formatBytes } from '../../src/lib/bytes.ts';
 const TINY = 'models/tiny';
 const tinyConfig = parseModelConfig(JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')));
 const tinyParams = `${(countParams(tinyConfig) / 1e6).toFixed(2)}M`;
+// the bundled model the app loads with one click: the tiny-world student
+const bundledConfig = parseModelConfig(JSON.parse(readFileSync('models/tiny-world/config.json', 'utf8')));
+const bundledParams = `${(countParams(bundledConfig) / 1e6).toFixed(2)}M`;
 const file = (name: string, buffer = readFileSync(`${TINY}/${name}`)) => ({ name, mimeType: 'application/octet-stream', buffer });
 
 async function openModels(page: Page): Promise<void> {
@@ -21,9 +24,9 @@ test('loads the bundled tiny model and shows its architecture, params, GPU memor
   await page.getByTestId('load-bundled').click();
   const info = page.getByTestId('model-info');
   await expect(info).toBeVisible({ timeout: 90_000 });
-  await expect(page.getByTestId('model-arch')).toContainText(`Qwen2ForCausalLM (${tinyConfig.numLayers} layers, hidden ${tinyConfig.hiddenSize}`);
-  await expect(page.getByTestId('model-params')).toHaveText(tinyParams);
-  await expect(page.getByTestId('model-context')).toHaveText('2048 tokens');
+  await expect(page.getByTestId('model-arch')).toContainText(`Qwen2ForCausalLM (${bundledConfig.numLayers} layers, hidden ${bundledConfig.hiddenSize}`);
+  await expect(page.getByTestId('model-params')).toHaveText(bundledParams);
+  await expect(page.getByTestId('model-context')).toHaveText(`${bundledConfig.maxPositionEmbeddings} tokens`);
   await expect(page.getByTestId('model-gpu')).toContainText(/[\d.]+ KiB/);
   await expect(page.getByTestId('model-error')).toHaveCount(0);
   // The bundled model is served by the app itself and is not put in the download cache.
@@ -35,14 +38,14 @@ test('loads the bundled tiny model and shows its architecture, params, GPU memor
 test('a hub id that cannot be fetched gives a clear error and keeps the loaded model and the page usable', async ({ page }) => {
   await openModels(page);
   await page.getByTestId('load-bundled').click();
-  await expect(page.getByTestId('model-params')).toHaveText(tinyParams, { timeout: 90_000 });
+  await expect(page.getByTestId('model-params')).toHaveText(bundledParams, { timeout: 90_000 });
   await page.getByTestId('hub-id').fill('rb-tests/no-such-model');
   await page.getByTestId('load-hub').click();
   const err = page.getByTestId('model-error');
   await expect(err).toBeVisible({ timeout: 60_000 });
   // Offline: the host is unreachable; online: the hub answers 401 for an unknown repository.
   await expect(err).toContainText(/Could not reach huggingface\.co for config\.json of rb-tests\/no-such-model .*offline|config\.json in rb-tests\/no-such-model: HTTP 40[134]/);
-  await expect(page.getByTestId('model-params')).toHaveText(tinyParams); // the loaded model is still there
+  await expect(page.getByTestId('model-params')).toHaveText(bundledParams); // the loaded model is still there
   await page.getByTestId('hub-id').fill('not a model id');
   await page.getByTestId('load-hub').click();
   await expect(err).toContainText('"not a model id" is not a Hugging Face model id');
@@ -164,6 +167,6 @@ test('a model loaded from another view shows in the Models panel', async ({ page
   await page.getByTestId('pg-load-bundled').click();
   await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
   await page.locator('nav a[data-view="models"]').click();
-  await expect(page.getByTestId('model-params')).toHaveText(tinyParams);
-  await expect(page.getByTestId('model-label')).toHaveText('the bundled tiny model');
+  await expect(page.getByTestId('model-params')).toHaveText(bundledParams);
+  await expect(page.getByTestId('model-label')).toHaveText('the tiny-world student');
 });

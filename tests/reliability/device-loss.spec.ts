@@ -41,10 +41,10 @@ test('a device lost during a generation: clear message, model unloaded, one clic
     // Not "loaded" any more, anywhere.
     if (await page.getByTestId('model-info').count()) figures['still shown as loaded']++;
     await expect(page.getByTestId('no-model')).toBeVisible();
-    await expect(page.getByTestId('gpu-lost')).toContainText('The model (the bundled tiny model) was unloaded');
+    await expect(page.getByTestId('gpu-lost')).toContainText('The model (the tiny-world student) was unloaded');
     await expect(page.getByTestId('gpu-reconnect')).toHaveText('Reconnect and reload the model');
     await reconnect(page);
-    await expect(page.getByTestId('model-label')).toHaveText('the bundled tiny model');
+    await expect(page.getByTestId('model-label')).toHaveText('the tiny-world student');
     await expect(page.getByTestId('selftest')).toContainText('passed');
     figures.recovered++;
     await page.getByTestId('gen-max').fill('4');
