@@ -7,11 +7,12 @@
 //      (scripts/world/pretrain.py; the same Qwen2 architecture our engine runs)
 //
 //   npm run make:tiny-world [-- --seed 7 --docs 150000 --steps 1100 --out models/tiny-world] [--skip-train]
+//                           [--init models/tiny-world/model.safetensors --lr 0.001]  (continue from weights)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTokenizer } from '../src/engine/tokenizer/hf-tokenizer.ts';
-import { pretrainDocs } from '../src/world/corpus.ts';
+import { pretrainDocs, probeItems } from '../src/world/corpus.ts';
 import { testRows, worldTestSet } from '../src/world/split.ts';
 import { generateProblems } from '../src/world/generator.ts';
 import { traceText } from '../src/world/teacher.ts';
@@ -56,13 +57,17 @@ const tok = await loadTokenizer({ tokenizerJson: tokenizer, tokenizerConfig: con
 const ids: number[] = [];
 for (const d of corpus) { for (const id of tok.encode(d)) ids.push(id); ids.push(0); } // <|endoftext|> between documents
 writeFileSync(join(build, 'corpus.u16'), new Uint16Array(ids));
+const exclude = new Set(test.map((p) => p.problem));
+const probes = probeItems({ seed: seed + 5, n: 200, exclude }).map((p) => ({ ...p, ids: tok.encode(p.prompt) }));
+writeFileSync(join(build, 'probe.json'), JSON.stringify(probes) + '\n');
 log(`${corpus.length} documents, ${ids.length} tokens (${(ids.length / corpus.length).toFixed(1)}/doc), tokenizer ${WORLD_VOCAB} ids, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 // 3. pretraining (torch, build time only)
 if (!args.includes('--skip-train')) {
   const py = '/usr/bin/python3';
   const r = spawnSync(py, ['scripts/world/pretrain.py', '--corpus', join(build, 'corpus.u16'), '--config', join(out, 'config.json'), '--out', join(out, 'model.safetensors'),
-    '--steps', String(steps), '--seed', String(seed), '--log', join(build, 'pretrain.log')], { stdio: 'inherit' });
+    '--steps', String(steps), '--seed', String(seed), '--log', join(build, 'pretrain.log'), '--probe', join(build, 'probe.json'), '--tokenizer', join(out, 'tokenizer.json'),
+    ...(arg('init', '') ? ['--init', arg('init', '')] : []), ...(arg('lr', '') ? ['--lr', arg('lr', '')] : [])], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`pretraining failed (${py} scripts/world/pretrain.py exited ${r.status}); it needs Debian's python3-torch: apt-get install -y python3-torch`);
 }
 log('done');

@@ -113,6 +113,64 @@ def write_safetensors(path, tensors, metadata):
             f.write(b)
 
 
+def read_safetensors(path):
+    """F16/F32 tensors by name (the files write_safetensors makes)."""
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, h in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = h["data_offsets"]
+        dt = {"F16": torch.float16, "F32": torch.float32}[h["dtype"]]
+        out[name] = torch.frombuffer(bytearray(raw[8 + n + a:8 + n + b]), dtype=dt).reshape(h["shape"]).float()
+    return out
+
+
+def byte_decoder(tokenizer_path):
+    """id -> bytes for the world's byte-level BPE (GPT-2's bytes_to_unicode), special tokens as text."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + list(range(ord("\xae"), ord("\xff") + 1))
+    cs = bs[:]
+    k = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b); cs.append(256 + k); k += 1
+    u2b = {chr(c): b for b, c in zip(bs, cs)}
+    tj = json.load(open(tokenizer_path))
+    out = {i: bytes(u2b[ch] for ch in t) for t, i in tj["model"]["vocab"].items()}
+    for t in tj.get("added_tokens", []):
+        out[t["id"]] = t["content"].encode()
+    return out
+
+
+@torch.no_grad()
+def probe(model, items, dec, max_new=72):
+    """Greedy exact match on held-out drills ("a op b =") and bare problems worked to "answer N"."""
+    import re
+    model.eval()
+    hits = {"drill": [0, 0], "bare": [0, 0]}
+    for it in items:
+        ids = list(it["ids"])
+        text = b""
+        for _ in range(max_new if it["kind"] == "bare" else 8):
+            nxt = int(model(torch.tensor([ids]))[0, -1].argmax())
+            if nxt == 0:
+                break
+            ids.append(nxt)
+            text += dec.get(nxt, b"")
+            if it["kind"] == "drill" and b"\n" in text:
+                break
+            if it["kind"] == "bare" and re.search(rb"answer -?\d+\n", text):
+                break
+        t = text.decode("utf-8", "replace")
+        m = re.match(r"\s*(-?\d+)", t) if it["kind"] == "drill" else re.search(r"answer (-?\d+)", t)
+        hits[it["kind"]][1] += 1
+        hits[it["kind"]][0] += int(bool(m) and int(m.group(1)) == it["answer"])
+    model.train()
+    return " ".join(f"{k} {h}/{n} ({100 * h / max(1, n):.1f}%)" for k, (h, n) in hits.items())
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--corpus", required=True)
@@ -125,6 +183,9 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log", default="")
+    ap.add_argument("--init", default="", help="continue from these weights (safetensors) instead of a fresh init")
+    ap.add_argument("--probe", default="", help="probe.json from make:tiny-world: exact match on held-out drills and bare problems")
+    ap.add_argument("--tokenizer", default="", help="tokenizer.json, to read the probe's continuations")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -134,6 +195,16 @@ def main():
     n = stream.numel()
     model = Qwen2(cfg)
     params = sum(p.numel() for p in model.parameters())
+    if a.init:
+        w = read_safetensors(a.init)
+        with torch.no_grad():
+            for name, p in model.hf_tensors().items():
+                p.copy_(w[name])
+        print(f"pretrain: continuing from {a.init}", flush=True)
+    probes = json.load(open(a.probe)) if a.probe else []
+    dec = byte_decoder(a.tokenizer) if probes else {}
+    if probes:
+        print(f"probe at start: {probe(model, probes, dec)}", flush=True)
     print(f"pretrain: {params} params, {n} corpus tokens, {a.steps} steps of {a.batch}x{a.seq}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.05)
     g = torch.Generator().manual_seed(a.seed)
@@ -161,7 +232,13 @@ def main():
             print(line, flush=True)
             if logf:
                 logf.write(line + "\n"); logf.flush()
-    meta = {"format": "pt", "made_by": f"scripts/world/pretrain.py --steps {a.steps} --batch {a.batch} --seq {a.seq} --lr {a.lr} --seed {a.seed}", "final_loss": f"{ema:.4f}", "seconds": f"{time.time() - t0:.0f}"}
+        if probes and (step % 1000 == 0 or step == a.steps):
+            line = f"probe at step {step}: {probe(model, probes, dec)}"
+            print(line, flush=True)
+            if logf:
+                logf.write(line + "\n"); logf.flush()
+    made = f"scripts/world/pretrain.py --steps {a.steps} --batch {a.batch} --seq {a.seq} --lr {a.lr} --seed {a.seed}" + (f" --init {a.init}" if a.init else "")
+    meta = {"format": "pt", "made_by": made, "final_loss": f"{ema:.4f}", "seconds": f"{time.time() - t0:.0f}"}
     write_safetensors(a.out, model.hf_tensors(), meta)
     print(f"wrote {a.out} ({params} params, final loss {ema:.4f}, {time.time() - t0:.0f} s)", flush=True)
 

@@ -57,3 +57,24 @@ export function pretrainDocs(spec: CorpusSpec): string[] {
   }
   return docs;
 }
+
+/** One probe of the student's latent skills: a prompt and the answer its greedy continuation must reach. */
+export interface ProbeItem { kind: 'drill' | 'bare'; prompt: string; answer: number }
+
+/** Held-out probes of what pretraining teaches (single operations, bare problems worked through), for
+ *  scripts/world/pretrain.py's exact-match report: the student can only be elicited to reason with the
+ *  steps it can do. */
+export function probeItems(spec: { seed: number; n: number; exclude: ReadonlySet<string> }): ProbeItem[] {
+  const r = mulberry32(spec.seed);
+  const out: ProbeItem[] = [];
+  for (let i = 0; i < spec.n; i++) {
+    const [lhs, c] = drillOp(r).split(' = ');
+    out.push({ kind: 'drill', prompt: `${lhs} =`, answer: Number(c) });
+  }
+  for (const p of generateProblems({ seed: spec.seed + 1, n: spec.n * 2, idPrefix: 'probe-' })) {
+    if (out.length >= 2 * spec.n) break;
+    if (p.bare === null || spec.exclude.has(p.problem) || !Number.isFinite(Number(p.answer))) continue;
+    out.push({ kind: 'bare', prompt: `${p.bare}\n`, answer: Number(p.answer) });
+  }
+  return out;
+}
