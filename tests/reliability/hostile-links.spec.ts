@@ -12,7 +12,7 @@ import { count, installHooks, newHooks, readHooks, report, watchPage } from './s
 
 const LINKS = count(100, 1000);
 const base: Recipe = {
-  v: 1, model: 'bundled:tiny', problem: { kind: 'text', text: 'What is 2 + 3?' }, seed: 1,
+  v: 1, model: 'bundled:tiny-world', problem: { kind: 'text', text: 'What is 2 + 3?' }, seed: 1,
   sampling: { temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 4 }, interventions: {},
 };
 const pack = (json: string) => `#r=1.${toBase64Url(deflateSync(strToU8(json), { level: 9 }))}`;
