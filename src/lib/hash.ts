@@ -1,5 +1,8 @@
 // The project's hashes: FNV-1a (32-bit, fast, not cryptographic) for fingerprints, n-gram and
-// shingle hashes and seeds; SHA-256 for content addresses (adapters).
+// shingle hashes and seeds; SHA-256 for content addresses (adapters, import files, downloaded
+// weights), one implementation (@noble/hashes) for one-shot and streaming use: WebCrypto has no
+// incremental digest, and a model download is hashed as it streams.
+import { sha256 } from '@noble/hashes/sha2.js';
 
 export const FNV_OFFSET = 0x811c9dc5;
 export const FNV_PRIME = 0x01000193;
@@ -34,8 +37,15 @@ export function fingerprint(value: unknown): string {
   return fnv1a(JSON.stringify(value)).toString(16).padStart(8, '0');
 }
 
-/** SHA-256 of bytes as 64 lowercase hex digits (WebCrypto: page, worker and Node). */
+const toHex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+
+/** SHA-256 of bytes as 64 lowercase hex digits. */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return toHex(sha256(bytes));
+}
+
+/** Incremental SHA-256: update() with each chunk, then hex() (64 lowercase hex digits) once. */
+export function sha256Stream(): { update(chunk: Uint8Array): void; hex(): string } {
+  const h = sha256.create();
+  return { update: (chunk) => { h.update(chunk); }, hex: () => toHex(h.digest()) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32, SeededRng } from '../../src/lib/rng.ts';
-import { combineHashes, fingerprint, fnv1a, fnv1aWords, sha256Hex } from '../../src/lib/hash.ts';
+import { combineHashes, fingerprint, fnv1a, fnv1aWords, sha256Hex, sha256Stream } from '../../src/lib/hash.ts';
 import { deriveSeed, itemSeed, sampleSeed } from '../../src/lib/seed.ts';
 import { newId } from '../../src/lib/id.ts';
 
@@ -28,6 +28,13 @@ describe('src/lib', () => {
 
   it('SHA-256 of "abc"', async () => {
     expect(await sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    // streamed in uneven chunks: the same digest as one shot, and as WebCrypto's
+    const bytes = new Uint8Array(100_003).map((_, i) => (i * 31 + 7) & 255);
+    const s = sha256Stream();
+    for (let i = 0; i < bytes.length; i += 4099) s.update(bytes.subarray(i, i + 4099));
+    const web = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(s.hex()).toBe(web);
+    expect(await sha256Hex(bytes)).toBe(web);
   });
 
   it('one seed scheme: independent named streams, item seed feeds sample seeds', () => {

@@ -6,7 +6,7 @@
 // Downloads go through the browser Cache API ("rb-models-v1"), so a model is fetched once; cached
 // copies are checked against the server's size and SHA-256 (where the hub states them) before use,
 // and a bad copy is deleted and fetched again. Cached models are listable and deletable.
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256Stream } from '../../lib/hash.ts';
 import { formatBytes } from '../../lib/bytes.ts';
 import { parseModelConfig } from './config.ts';
 import { checkFits, defaultBudgetBytes, estimateGpuBytes, type DeviceLimits, type MemoryEstimate } from './memory.ts';
@@ -130,7 +130,6 @@ function statedSha256(res: Response): string | undefined {
   return undefined;
 }
 
-const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 
 /**
  * Counts (and, given a SHA-256, hashes) the bytes of one file as they pass. check() afterwards throws
@@ -139,7 +138,7 @@ const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart
 function verifier(file: string, label: string, expected: number | undefined, sha: string | undefined, onBytes?: (n: number) => void, strictSize = true) {
   let n = 0;
   let ended = false;
-  const hasher = sha ? sha256.create() : undefined;
+  const hasher = sha ? sha256Stream() : undefined;
   const stream = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, ctrl) {
       n += chunk.byteLength;
@@ -160,7 +159,7 @@ function verifier(file: string, label: string, expected: number | undefined, sha
         throw new ModelSourceError(`${file} of ${label}: the download ${n < expected ? 'stopped' : 'ran on'} at ${n} of ${expected} bytes (${formatBytes(n)} of ${formatBytes(expected)}); the connection may have dropped: load again to retry`);
       }
       if (hasher && sha) {
-        const got = hex(hasher.digest());
+        const got = hasher.hex();
         if (got !== sha) throw new ModelSourceError(`${file} of ${label} does not match the hub's SHA-256 (expected ${sha.slice(0, 12)}…, got ${got.slice(0, 12)}…): the download is corrupt or the file changed while downloading; load again to retry`);
       }
     },
