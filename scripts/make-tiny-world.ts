@@ -46,7 +46,8 @@ log(`wrote public/data/tiny_world_test.jsonl (${test.length} problems)`);
 
 // 2. corpus + tokenizer
 const t0 = performance.now();
-const corpus = pretrainDocs({ seed, docs, exclude: new Set(test.map((p) => p.problem)) });
+const exclude = new Set(test.map((p) => p.problem));
+const corpus = pretrainDocs({ seed, docs, exclude });
 const traceSample = generateProblems({ seed: seed + 2, n: 2000, idPrefix: 'tok-' }).map(traceText);
 // special tokens are matched whole at encode time: keep them out of the merges
 const { tokenizer, config } = makeTinyTokenizer([...corpus.slice(0, 20000), ...traceSample].map((t) => t.replace(/<\|[a-z_]+\|>/g, ' ')), WORLD_VOCAB);
@@ -57,7 +58,6 @@ const tok = await loadTokenizer({ tokenizerJson: tokenizer, tokenizerConfig: con
 const ids: number[] = [];
 for (const d of corpus) { for (const id of tok.encode(d)) ids.push(id); ids.push(0); } // <|endoftext|> between documents
 writeFileSync(join(build, 'corpus.u16'), new Uint16Array(ids));
-const exclude = new Set(test.map((p) => p.problem));
 const probes = probeItems({ seed: seed + 5, n: 200, exclude }).map((p) => ({ ...p, ids: tok.encode(p.prompt) }));
 writeFileSync(join(build, 'probe.json'), JSON.stringify(probes) + '\n');
 log(`${corpus.length} documents, ${ids.length} tokens (${(ids.length / corpus.length).toFixed(1)}/doc), tokenizer ${WORLD_VOCAB} ids, ${((performance.now() - t0) / 1000).toFixed(1)} s`);

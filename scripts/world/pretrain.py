@@ -14,12 +14,17 @@ head), batched; our WebGPU decoder reads the F16 safetensors it writes.
 import argparse
 import json
 import math
+import os
 import struct
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
+from make_golden import read_safetensors  # noqa: E402  (the one reader of our safetensors)
 
 
 class Qwen2(nn.Module):
@@ -111,21 +116,6 @@ def write_safetensors(path, tensors, metadata):
         f.write(h)
         for b in blobs:
             f.write(b)
-
-
-def read_safetensors(path):
-    """F16/F32 tensors by name (the files write_safetensors makes)."""
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, h in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = h["data_offsets"]
-        dt = {"F16": torch.float16, "F32": torch.float32}[h["dtype"]]
-        out[name] = torch.frombuffer(bytearray(raw[8 + n + a:8 + n + b]), dtype=dt).reshape(h["shape"]).float()
-    return out
 
 
 def byte_decoder(tokenizer_path):

@@ -61,9 +61,10 @@ export function pretrainDocs(spec: CorpusSpec): string[] {
 /** One probe of the student's latent skills: a prompt and the answer its greedy continuation must reach. */
 export interface ProbeItem { kind: 'drill' | 'bare'; prompt: string; answer: number }
 
-/** Held-out probes of what pretraining teaches (single operations, bare problems worked through), for
- *  scripts/world/pretrain.py's exact-match report: the student can only be elicited to reason with the
- *  steps it can do. */
+/** Probes of what pretraining teaches, for
+ *  scripts/world/pretrain.py's exact-match report: drills drawn as the corpus draws them (recall of seen
+ *  facts: the 12x12 table and small sums repeat) and bare problems from their own seed, never a test
+ *  problem. The student can only be elicited to reason with the steps it can do. */
 export function probeItems(spec: { seed: number; n: number; exclude: ReadonlySet<string> }): ProbeItem[] {
   const r = mulberry32(spec.seed);
   const out: ProbeItem[] = [];
