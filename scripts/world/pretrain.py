@@ -175,6 +175,7 @@ def main():
     ap.add_argument("--log", default="")
     ap.add_argument("--init", default="", help="continue from these weights (safetensors) instead of a fresh init")
     ap.add_argument("--probe", default="", help="probe.json from make:tiny-world: exact match on held-out drills and bare problems")
+    ap.add_argument("--save-every", type=int, default=0, help="also write --out every N steps (a stopped run keeps its weights)")
     ap.add_argument("--tokenizer", default="", help="tokenizer.json, to read the probe's continuations")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -227,6 +228,9 @@ def main():
             print(line, flush=True)
             if logf:
                 logf.write(line + "\n"); logf.flush()
+        if a.save_every and step % a.save_every == 0 and step < a.steps:
+            # a long run on a shared machine may be stopped: keep the weights so far (same file, overwritten)
+            write_safetensors(a.out, model.hf_tensors(), {"format": "pt", "made_by": f"partial: step {step} of {a.steps}", "final_loss": f"{ema:.4f}"})
     made = f"scripts/world/pretrain.py --steps {a.steps} --batch {a.batch} --seq {a.seq} --lr {a.lr} --seed {a.seed}" + (f" --init {a.init}" if a.init else "")
     meta = {"format": "pt", "made_by": made, "final_loss": f"{ema:.4f}", "seconds": f"{time.time() - t0:.0f}"}
     write_safetensors(a.out, model.hf_tensors(), meta)
