@@ -1,5 +1,5 @@
-// The ONNX export of the bundled student (models/onnx/tiny, made by scripts/onnx/make_onnx.py from
-// models/tiny) gives the same logits as our WebGPU decoder: prefill with an empty past, then a
+// The ONNX exports of the students (models/onnx/tiny and models/onnx/tiny-world, made by
+// scripts/onnx/make_onnx.py from models/tiny and models/tiny-world) give the same logits as our WebGPU decoder: prefill with an empty past, then a
 // decode step fed the exported present.N.key/value as past_key_values.N.* (the transformers.js
 // decoder layout), run by onnxruntime-web on wasm in Node.
 import { readFileSync } from 'node:fs';
@@ -12,24 +12,26 @@ import type { ModelConfig } from '../../src/engine/model/types.ts';
 import type { HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { loadTinyModel } from './helpers.ts';
 
-const DIR = 'models/onnx/tiny';
-let ctx: GpuContext;
-let dec: Decoder;
-let tok: HfTextTokenizer;
-let config: ModelConfig;
-let onnx: ort.InferenceSession;
-
-beforeAll(async () => {
-  ctx = await nodeGpuContext();
-  ({ decoder: dec, tokenizer: tok, config } = await loadTinyModel(ctx));
-  ort.env.wasm.numThreads = 1;
-  onnx = await ort.InferenceSession.create(readFileSync(`${DIR}/onnx/model.onnx`));
-});
-afterAll(async () => { await onnx?.release(); dec?.dispose(); ctx?.device.destroy(); });
-
 const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
 
-describe('ONNX export (transformers.js decoder layout) vs our decoder', () => {
+// [our model dir, its ONNX export]; re-export after retraining a student (the test then fails until you do)
+const PAIRS = [['models/tiny', 'models/onnx/tiny'], ['models/tiny-world', 'models/onnx/tiny-world']] as const;
+
+describe.each(PAIRS)('ONNX export (transformers.js decoder layout) of %s vs our decoder', (MODEL, DIR) => {
+  let ctx: GpuContext;
+  let dec: Decoder;
+  let tok: HfTextTokenizer;
+  let config: ModelConfig;
+  let onnx: ort.InferenceSession;
+
+  beforeAll(async () => {
+    ctx = await nodeGpuContext();
+    ({ decoder: dec, tokenizer: tok, config } = await loadTinyModel(ctx, MODEL));
+    ort.env.wasm.numThreads = 1;
+    onnx = await ort.InferenceSession.create(readFileSync(`${DIR}/onnx/model.onnx`));
+  });
+  afterAll(async () => { await onnx?.release(); dec?.dispose(); ctx?.device.destroy(); });
+
   it('has the inputs and outputs transformers.js feeds and reads', () => {
     const L = config.numLayers;
     expect(onnx.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...Array.from({ length: L }, (_, l) => [`past_key_values.${l}.key`, `past_key_values.${l}.value`]).flat()]);
