@@ -5,7 +5,8 @@
 //   | GPU memory of the model at 2k context | batched decode tok/s at B = 1, 4, 8, 16 | per-op decode time.
 //   npm run bench:engine [-- --layers N --context N] [-- --batch-only: only the batched decode section]
 import { readFileSync } from 'node:fs';
-import { measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
+import { decodeVariants, measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
+import type { MatmulVariant } from '../src/engine/ops/matmul.ts';
 import { measureCopyBandwidth, measurePeakGflops } from '../src/engine/device/microbench.ts';
 import { nodeGpuContext } from '../src/engine/device/node-gpu.ts';
 import type { GpuContext } from '../src/engine/device/gpu-context.ts';
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   const shapes: Array<[number, number, number]> = fallback ? [[64, 896, 896], [1, 4864, 896]] : [[512, 4864, 896], [128, 896, 896], [1, 4864, 896], [1, 151936, 896]];
   console.log('variant    M      N     K      ms      GFLOP/s  % of peak');
   for (const [m, n, k] of shapes) {
-    const variants = m === 1 ? (['matvec', 'rowdot', 'register'] as const) : (['register', 'workgroup', 'generic'] as const);
+    const variants: MatmulVariant[] = m === 1 ? [...decodeVariants(ctx), 'register'] : ['register', 'workgroup', 'generic'];
     for (const v of variants) {
       if (v === 'generic' && m * n * k > 2e8 && fallback) continue;
       const t = await timeMatmul(ctx, v, m, n, k, fallback ? 2 : 10);

@@ -112,8 +112,9 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
     s.dispose();
   });
 
-  it('the GPU-style matvec decode kernel and SwiftShader-style rowdot give the same steps', async () => {
-    const d2 = await createDecoder(ctx, config, tensors, undefined, { decode: 'matvec', sampleWorkgroup: 256 });
+  it.each(['matvec', 'subgroup'] as const)('the %s decode kernel and SwiftShader-style rowdot give the same steps', async (decode) => {
+    if (decode === 'subgroup' && !ctx.has('subgroups')) { console.warn('subgroup decode skipped: the adapter lacks subgroups'); return; }
+    const d2 = await createDecoder(ctx, config, tensors, undefined, { decode, sampleWorkgroup: 256 });
     const [s1, s2] = [dec.newSession(16), d2.newSession(16)];
     const o = { temperature: 0, topP: 1, topK: 4, u: 0 };
     let [a, b] = [await s1.feed(prompt.slice(0, 6), o), await s2.feed(prompt.slice(0, 6), o)];

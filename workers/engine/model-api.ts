@@ -4,7 +4,7 @@
 // time. A bad cached copy is deleted and fetched again once. On a device loss the model is dropped;
 // recoverDevice() opens a new device and loads the same source again. Other worker modules reach
 // the model through currentModel() (module level, not comlink).
-import { measureMatmulVariants, type PrefillVariant } from '../../src/engine/device/kernel-choice.ts';
+import { type DecodeVariant, measureDecodeVariants, measureMatmulVariants, type PrefillVariant } from '../../src/engine/device/kernel-choice.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
@@ -37,6 +37,8 @@ export interface LoadedModelInfo {
   estimate: MemoryEstimate;
   loadMs: number;
   matmul: PrefillVariant;
+  /** decode (matrix-vector) kernel chosen by measurement on this device */
+  decode: DecodeVariant;
   /** Problems that did not stop the load (e.g. weights beyond the f16 range became +-inf, the cache refused a file). */
   warnings: string[];
   /** Milliseconds of the one-token warm-up that made the weights resident. */
@@ -71,7 +73,7 @@ let currentSource: { source: ModelSource; contextLength?: number; budgetBytes?: 
 /** The model a device loss took, until recoverDevice() loads it again. */
 let lostSource: { source: ModelSource; contextLength?: number; budgetBytes?: number; label: string } | undefined;
 let loading: { cancelled: boolean; abort: AbortController } | undefined;
-let matmulChoice: { ctx: GpuContext; best: PrefillVariant } | undefined;
+let matmulChoice: { ctx: GpuContext; matmul: PrefillVariant; decode: DecodeVariant } | undefined;
 let evalSession: DecodeSession | undefined;
 let evalBatch: BatchDecodeSession | undefined;
 
@@ -82,10 +84,13 @@ export function currentModel(): LoadedModel | undefined {
 
 export { LoadCancelledError };
 
-/** The prefill kernel measured once per device (ENVIRONMENT.md: pick by measurement). */
-async function prefillVariant(ctx: GpuContext): Promise<PrefillVariant> {
-  if (matmulChoice?.ctx !== ctx) matmulChoice = { ctx, best: (await measureMatmulVariants(ctx, 32, 128, 128)).best };
-  return matmulChoice.best;
+/** The prefill and decode kernels, measured once per device (ENVIRONMENT.md: pick by measurement;
+ *  decode includes the subgroup matvec where the adapter has 'subgroups'). */
+async function kernelVariants(ctx: GpuContext): Promise<{ matmul: PrefillVariant; decode: DecodeVariant }> {
+  if (matmulChoice?.ctx !== ctx) {
+    matmulChoice = { ctx, matmul: (await measureMatmulVariants(ctx, 32, 128, 128)).best, decode: (await measureDecodeVariants(ctx, 512, 256)).best };
+  }
+  return { matmul: matmulChoice.matmul, decode: matmulChoice.decode };
 }
 
 /** Progress at most every 100 ms (and on every phase or file change), so comlink is not flooded. */
@@ -172,9 +177,9 @@ async function loadOnce(
       throw new Error(`${access.label}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${opened.config.vocabSize}; they do not belong to the same model`);
     }
     if (flag.cancelled) throw new LoadCancelledError();
-    const matmul = await prefillVariant(ctx);
+    const variants = await kernelVariants(ctx);
     unloadCurrent(); // free the GPU for the new weights
-    const decoder = await createDecoder(ctx, opened.config, cancellable(opened.tensors(), flag), undefined, { matmul });
+    const decoder = await createDecoder(ctx, opened.config, cancellable(opened.tensors(), flag), undefined, variants);
     let warmupMs: number;
     try {
       progress({ phase: 'warmup', loadedBytes: 0, totalBytes: 0, fraction: Math.max(last.fraction, 0.99) }, true);
@@ -203,7 +208,8 @@ async function loadOnce(
       config: opened.config,
       estimate: opened.estimate,
       loadMs: Math.round(performance.now() - t0),
-      matmul,
+      matmul: variants.matmul,
+      decode: variants.decode,
       warnings: [
         ...notes, ...(access.warnings ?? []), ...opened.warnings,
         ...decoder.ignoredTensors.length ? [`ignored tensors not used by the decoder: ${decoder.ignoredTensors.slice(0, 5).join(', ')}${decoder.ignoredTensors.length > 5 ? ', ...' : ''}`] : [],

@@ -1,12 +1,12 @@
 // Kernel variants per adapter. The default follows the adapter kind (ENVIRONMENT.md: register-tiled
 // matmul is fastest on SwiftShader, workgroup-tiled on real GPUs); measureMatmulVariants() times
 // both on this device so the choice can be made by measurement (the worker and the bench do).
-import { FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams } from '../ops/matmul.ts';
+import { FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams, variantFeature } from '../ops/matmul.ts';
 import { encodeDispatches } from '../runtime/kernel.ts';
 import type { GpuContext } from './gpu-context.ts';
 
 export type PrefillVariant = Extract<MatmulVariant, 'register' | 'workgroup'>;
-export type DecodeVariant = Extract<MatmulVariant, 'matvec' | 'rowdot'>;
+export type DecodeVariant = Extract<MatmulVariant, 'matvec' | 'rowdot' | 'subgroup'>;
 
 export function defaultMatmulVariant(ctx: Pick<GpuContext, 'report'>): PrefillVariant {
   return ctx.report.isFallbackAdapter ? 'register' : 'workgroup';
@@ -51,10 +51,17 @@ export async function timeMatmul(ctx: GpuContext, variant: MatmulVariant, m: num
   return { variant, m, n, k, ms, gflops: (2 * m * n * k) / (ms * 1e6) };
 }
 
-/** Times the two decode kernels on a matrix-vector product (n, k); returns the faster. */
+/** Decode kernels this device can run ('subgroup' needs the 'subgroups' feature). */
+export function decodeVariants(ctx: Pick<GpuContext, 'has'>): DecodeVariant[] {
+  return (['matvec', 'rowdot', 'subgroup'] as const).filter((v) => { const f = variantFeature(v); return f === null || ctx.has(f); });
+}
+
+/** Times the decode kernels on a matrix-vector product (n, k); returns the fastest. */
 export async function measureDecodeVariants(ctx: GpuContext, n = 1024, k = 512): Promise<{ best: DecodeVariant; timings: MatmulTiming[] }> {
-  const timings = [await timeMatmul(ctx, 'matvec', 1, n, k), await timeMatmul(ctx, 'rowdot', 1, n, k)];
-  return { best: timings[0].ms <= timings[1].ms ? 'matvec' : 'rowdot', timings };
+  const timings: MatmulTiming[] = [];
+  for (const v of decodeVariants(ctx)) timings.push(await timeMatmul(ctx, v, 1, n, k));
+  const best = timings.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { best: best.variant as DecodeVariant, timings };
 }
 
 /** Times the register- and workgroup-tiled kernels on a prefill-like shape; returns the faster. */

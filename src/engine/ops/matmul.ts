@@ -11,9 +11,11 @@
 //             (real GPUs: many threads per row hide memory latency)
 //   rowdot    K % 8 == 0, M = 1 (decode); one thread per 4 rows, vec4<u32> loads, no barriers
 //             (SwiftShader: barriers there cost ~100x a real GPU's, matvec is pathological)
+//   subgroup  K % 8 == 0, M = 1 (decode), needs the 'subgroups' feature; one subgroup per row,
+//             reduced by subgroupAdd: matvec's many-threads-per-row without its barriers
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, grid2, kernel, paramWords } from '../runtime/kernel.ts';
 
-export type MatmulVariant = 'generic' | 'register' | 'workgroup' | 'matvec' | 'rowdot';
+export type MatmulVariant = 'generic' | 'register' | 'workgroup' | 'matvec' | 'rowdot' | 'subgroup';
 
 /** x, W, bias, out, params, step */
 export const MATMUL_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 'rw', 'uniform', 'uniform'];
@@ -181,9 +183,42 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
   for (var j = 0u; j < 4u; j++) { if (n0 + j < p.n) { finish(0u, n0 + j, acc[j]); } }
 }`;
 
+// 8 rows per workgroup of 32 invocations. The subgroup size is only known in the shader (and may vary
+// between the adapter's subgroupMinSize and subgroupMaxSize), so each subgroup loops over the rows
+// lid / lanes, lid / lanes + 32 / lanes, ...: correct for any size from 1 to 32 (and for a larger
+// subgroup only partly filled by this 32-wide workgroup). Every lane of a subgroup runs the same
+// trip count, so subgroupAdd is reached by all of them; WGSL's uniformity analysis cannot prove
+// that (the bound depends on the subgroup), hence the diagnostic.
+const SUBGROUP_WGSL = /* wgsl */ `enable subgroups;
+diagnostic(off, subgroup_uniformity);
+@group(0) @binding(0) var<storage, read> X: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> W: array<vec4<u32>>;
+${COMMON}
+@compute @workgroup_size(32)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32,
+        @builtin(subgroup_invocation_id) sid: u32, @builtin(subgroup_size) sgs: u32) {
+  let lanes = min(sgs, 32u);
+  let n0 = (wg.x + wg.y * nwg.x) * 8u;
+  let kw = p.k / 8u;
+  for (var j = lid / lanes; j < 8u; j += 32u / lanes) {
+    let n = n0 + j;
+    let row = min(n, p.n - 1u) * kw;
+    var acc = 0.0;
+    for (var k = sid; k < kw; k += lanes) {
+      let w = unpack8(W[row + k]);
+      acc += dot(X[2u * k], w[0]) + dot(X[2u * k + 1u], w[1]);
+    }
+    let total = subgroupAdd(acc);
+    if (sid == 0u && n < p.n) { finish(0u, n, total); }
+  }
+}`;
+
 const SOURCES: Record<MatmulVariant, string> = {
-  generic: GENERIC_WGSL, register: REGISTER_WGSL, workgroup: WORKGROUP_WGSL, matvec: MATVEC_WGSL, rowdot: ROWDOT_WGSL,
+  generic: GENERIC_WGSL, register: REGISTER_WGSL, workgroup: WORKGROUP_WGSL, matvec: MATVEC_WGSL, rowdot: ROWDOT_WGSL, subgroup: SUBGROUP_WGSL,
 };
+
+/** The device feature a variant needs, if any. */
+export function variantFeature(v: MatmulVariant): GPUFeatureName | null { return v === 'subgroup' ? 'subgroups' : null; }
 
 export function matmulWgsl(v: MatmulVariant): string { return SOURCES[v]; }
 
@@ -191,7 +226,7 @@ export function matmulWgsl(v: MatmulVariant): string { return SOURCES[v]; }
 export function variantFits(v: MatmulVariant, k: number, m: number): boolean {
   if (v === 'generic') return true;
   if (k % 8 !== 0) return false;
-  return (v !== 'matvec' && v !== 'rowdot') || m === 1;
+  return (v !== 'matvec' && v !== 'rowdot' && v !== 'subgroup') || m === 1;
 }
 
 /** Workgroup grid for `variant` over m rows x n (chunk) columns. */
@@ -200,7 +235,7 @@ export function matmulGrid(v: MatmulVariant, m: number, n: number): [number, num
     case 'generic': return [Math.ceil(n / 64), m, 1];
     case 'register': return [Math.ceil(n / 64), Math.ceil(m / 16), 1];
     case 'workgroup': return [Math.ceil(n / 64), Math.ceil(m / 64), 1];
-    case 'matvec': return grid2(Math.ceil(n / 8));
+    case 'matvec': case 'subgroup': return grid2(Math.ceil(n / 8));
     case 'rowdot': return grid2(Math.ceil(n / 256));
   }
 }
