@@ -10,9 +10,10 @@ import { type DecodeVariant, defaultDecodeVariant, defaultMatmulVariant, default
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeSession, SampledToken, SamplingOptions } from '../generation/types.ts';
 import { attentionDispatch, attentionParams } from '../ops/attention.ts';
+import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
 import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, FLAG_ROWS_AT_POS, type MatmulVariant, matmulDispatch, matmulParams, variantFits } from '../ops/matmul.ts';
-import { rmsnormDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
+import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
 import { ropeDispatch, ropeParams, ropeTable } from '../ops/rope.ts';
 import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, sampleParams } from '../ops/sample.ts';
 import { swigluDispatch, swigluParams } from '../ops/swiglu.ts';
@@ -186,6 +187,8 @@ export class WebGpuSession implements DecodeSession {
   private readonly sampleParamsBuf: GPUBuffer;
   private readonly suppress: GPUBuffer;
   private readonly staging: GPUBuffer;
+  /** barrier-free attention (SwiftShader): per query row (base 0, absolute position); null otherwise */
+  private readonly rows: GPUBuffer | null;
   /** Dispatches of the layer stack, per kind of step (matvec for decode, tiled matmul for prefill). */
   private readonly layers: Record<StepKind, Dispatch[]>;
   private readonly tail: Dispatch[];
@@ -261,21 +264,29 @@ export class WebGpuSession implements DecodeSession {
       add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
     }
     const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
-    const attP = uni('params.attn', attentionParams(c.numHeads, c.numKvHeads, D));
+    // Where barriers are expensive (SwiftShader, ~100x a GPU's) attention and RMSNorm run one thread
+    // per (row, head) / row, as batched decoding does: 159 -> a few ms per layer at T = 48 (tiny world).
+    const barrierFree = dec.barrierFree && D % 4 === 0;
+    const norm = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
+    this.rows = barrierFree ? buf('act.rows', P * 8) : null;
+    const lse = barrierFree ? buf('act.lse', P * c.numHeads * 4) : null;
+    const attP = uni('params.attn', barrierFree ? attentionPackedParams(c.numHeads, c.numKvHeads, D, P) : attentionParams(c.numHeads, c.numKvHeads, D));
     const ropeQ = uni('params.ropeq', ropeParams(c.numHeads, D));
     const ropeK = uni('params.ropek', ropeParams(c.numKvHeads, D, 1, true));
     const swP = uni('params.swiglu', swigluParams(F));
     for (let l = 0; l < c.numLayers; l++) {
       const p = `model.layers.${l}`;
-      add(rmsnormDispatch(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
+      add(norm(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
       add(linear(h, `${p}.self_attn.q_proj.weight`, `${p}.self_attn.q_proj.bias`, q, 0));
       add(linear(h, `${p}.self_attn.k_proj.weight`, `${p}.self_attn.k_proj.bias`, this.kcache[l], FLAG_ROWS_AT_POS));
       add(linear(h, `${p}.self_attn.v_proj.weight`, `${p}.self_attn.v_proj.bias`, this.vcache[l], FLAG_ROWS_AT_POS));
       add(ropeDispatch(device, { x: q, table, params: ropeQ, step }, c.numHeads, D));
       add(ropeDispatch(device, { x: this.kcache[l], table, params: ropeK, step }, c.numKvHeads, D));
-      add(attentionDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step }, c.numHeads));
+      add(this.rows && lse
+        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows: this.rows, params: attP, step }, { h: c.numHeads, d: D })
+        : attentionDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step }, c.numHeads));
       add(linear(att, `${p}.self_attn.o_proj.weight`, `${p}.self_attn.o_proj.bias`, x, FLAG_ACCUMULATE));
-      add(rmsnormDispatch(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
+      add(norm(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
       add(linear(h, `${p}.mlp.gate_proj.weight`, `${p}.mlp.gate_proj.bias`, g, 0));
       add(linear(h, `${p}.mlp.up_proj.weight`, `${p}.mlp.up_proj.bias`, u, 0));
       add(swigluDispatch(device, { gate: g, up: u, out: s, params: swP, step }, F));
@@ -305,10 +316,17 @@ export class WebGpuSession implements DecodeSession {
 
   /** Records the layer stack for ids[start..start+t) at position this._length + start. */
   private encodeChunk(enc: GPUCommandEncoder, ids: readonly number[], start: number, t: number, extra: Dispatch[]): void {
-    const q = this.dec.ctx.device.queue;
-    q.writeBuffer(this.ids, 0, Uint32Array.from(ids.slice(start, start + t)));
-    q.writeBuffer(this.step, 0, new Uint32Array([t, this._length + start, 0, 0]));
+    this.writeStep(ids, start, t);
     encodeDispatches(enc, [...this.layers[t === 1 ? 'decode' : 'prefill'], ...extra], t);
+  }
+
+  /** ids[start..start+t) at position this._length + start: ids, step and (barrier-free) query rows. */
+  private writeStep(ids: readonly number[], start: number, t: number): void {
+    const q = this.dec.ctx.device.queue;
+    const pos = this._length + start;
+    q.writeBuffer(this.ids, 0, Uint32Array.from(ids.slice(start, start + t)));
+    q.writeBuffer(this.step, 0, new Uint32Array([t, pos, 0, 0]));
+    if (this.rows) q.writeBuffer(this.rows, 0, Uint32Array.from({ length: 2 * t }, (_, i) => (i & 1 ? pos + (i >> 1) : 0)));
   }
 
   async feed(ids: readonly number[], opts: SamplingOptions): Promise<SampledToken> {
@@ -370,9 +388,7 @@ export class WebGpuSession implements DecodeSession {
         const t = Math.min(this.P, ids.length - start);
         const enc = device.createCommandEncoder({ label: 'logits' });
         // prefill kernels also for t = 1 so the all-positions path never depends on matvec
-        const q = device.queue;
-        q.writeBuffer(this.ids, 0, Uint32Array.from(ids.slice(start, start + t)));
-        q.writeBuffer(this.step, 0, new Uint32Array([t, this._length + start, 0, 0]));
+        this.writeStep(ids, start, t);
         encodeDispatches(enc, [...this.layers.prefill, ...this.allLogits.list], t);
         device.queue.submit([enc.finish()]);
         const bytes = t * c.vocabSize * 4;
