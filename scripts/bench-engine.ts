@@ -2,7 +2,8 @@
 //   device peaks (FMA GFLOP/s, copy GB/s) | matmul GFLOP/s per kernel variant | prefill and decode
 //   tokens/s of the tiny model and of a Qwen2.5-0.5B-shaped random model (fewer layers on a fallback
 //   adapter, said in the output) | decode bandwidth efficiency = weight bytes per second / copy GB/s
-//   | GPU memory of the model at 2k context | batched decode tok/s at B = 1, 4, 8, 16 | per-op decode time.
+//   | GPU memory of the model at 2k context | batched decode tok/s at B = 1, 4, 8, 16 | self-consistency
+//   maj@5 of the guided run (tiny model, with budget forcing) sequential vs batched | per-op decode time.
 //   npm run bench:engine [-- --layers N --context N] [-- --batch-only: only the batched decode section]
 import { readFileSync } from 'node:fs';
 import { decodeVariants, measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
@@ -16,6 +17,9 @@ import { randomModelTensors } from '../src/engine/model/random-model.ts';
 import { chunked, readSafetensors } from '../src/engine/model/safetensors.ts';
 import type { ModelConfig } from '../src/engine/model/types.ts';
 import { type Dispatch, encodeDispatches } from '../src/engine/runtime/kernel.ts';
+import { loadTokenizer } from '../src/engine/tokenizer/hf-tokenizer.ts';
+import { INTERVENTION_DEFAULTS } from '../src/guide/interventions/defaults.ts';
+import { benchSelfConsistency, printSelfConsistency, type ScBench } from './bench/engine/self-consistency.ts';
 
 const args = process.argv.slice(2);
 const arg = (k: string) => { const i = args.indexOf(`--${k}`); return i >= 0 ? Number(args[i + 1]) : undefined; };
@@ -130,11 +134,23 @@ const qwenShaped = (layers: number): ModelConfig => parseModelConfig({
   num_attention_heads: 14, num_key_value_heads: 2, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1000000, tie_word_embeddings: true,
 }, 'qwen2.5-0.5b-shaped');
 
+/** maj@5 on the tiny model with its tokenizer, budget forcing on (min 16, max 48 thinking tokens). */
+async function tinySelfConsistency(tiny: Decoder, eosIds: readonly number[], fallback: boolean): Promise<ScBench> {
+  const tok = await loadTokenizer({
+    tokenizerJson: readFileSync('models/tiny/tokenizer.json', 'utf8'), tokenizerConfig: readFileSync('models/tiny/tokenizer_config.json', 'utf8'),
+    source: 'models/tiny', extraEosIds: eosIds,
+  });
+  const budget = { ...INTERVENTION_DEFAULTS.budget, endMarkers: [...INTERVENTION_DEFAULTS.budget.endMarkers], minThinking: 16, maxThinking: 48 };
+  return benchSelfConsistency(tiny, tok, { n: 5, maxNewTokens: fallback ? 48 : 64, interventions: { budget } });
+}
+const SC_NAME = 'tiny (models/tiny), budget forcing on';
+
 async function batchOnly(ctx: GpuContext, fallback: boolean): Promise<void> {
   const sizes = [1, 4, 8, 16];
   const tinyCfg = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
   const tiny = await createDecoder(ctx, tinyCfg, readSafetensors(chunked(readFileSync('models/tiny/model.safetensors'))));
   printBatch('tiny (models/tiny)', await benchBatch(tiny, sizes, 32, 24));
+  printSelfConsistency(SC_NAME, await tinySelfConsistency(tiny, tinyCfg.eosTokenIds, fallback));
   tiny.dispose();
   const layers = arg('layers') ?? (fallback ? 2 : 24);
   const cfg = qwenShaped(layers);
@@ -178,6 +194,7 @@ async function main(): Promise<void> {
   t.session.dispose();
   const batchSizes = [1, 4, 8, 16];
   const tinyBatch = await benchBatch(tiny, batchSizes, 32, 24);
+  const sc = await tinySelfConsistency(tiny, tinyCfg.eosTokenIds, fallback);
   tiny.dispose();
 
   // Qwen2.5-0.5B-shaped, random weights
@@ -207,6 +224,7 @@ async function main(): Promise<void> {
   console.log(`Qwen2.5-0.5B at ${fullLayers} layers, ${context} context: ${MiB(fullBytes)} of GPU memory (${layers < fullLayers ? `measured ${layers} layers + ${fullLayers - layers} x (weights ${MiB(perLayerW)} + KV ${MiB(perLayerKv)})` : 'measured'}; target <= 1.3 GB); load of the random weights ${fmt(loadS, 1)} s`);
   printBatch('tiny (models/tiny)', tinyBatch);
   printBatch(`${results[1].name}, ${layers} layers`, bigBatch);
+  printSelfConsistency(SC_NAME, sc);
   const opTotal = ops.rows.reduce((a, r) => a + r[1], 0);
   console.log(`\n== decode step time per op (${results[1].name}, ${layers} layers; ${ops.how}) ==`);
   for (const [k, ms] of ops.rows) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(9)} ms ${fmt((100 * ms) / opTotal, 1).padStart(6)}%`);

@@ -12,6 +12,7 @@ import { budgetInterventions, generateGuided, hasInterventions } from '../../src
 import { MemoryEvalStore, createRun, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
 import type { EvalItemRecord, EvalRunRecord } from '../../src/domain/eval.ts';
 import type { Interventions } from '../../src/domain/guide.ts';
+import { sampleCount } from '../../src/guide/interventions/consistency.ts';
 import type { NodeModel } from './node-model.ts';
 
 /** `tiny-world` and the bundled ids (math500, aime24, amc23, gsm8k_test, tiny_world), or a JSONL path. */
@@ -51,12 +52,16 @@ export async function evaluateNode(m: NodeModel, bench: Benchmark, o: NodeEvalOp
     temperature: o.temperature ?? (samples > 1 ? 0.7 : 0), topP: 1, samples, system, model: `${m.label}${o.adapter ? ` + ${o.adapter.name}` : ''}`,
     adapter: o.adapter?.name ?? null, interventions: iv as Record<string, unknown> | null, budget: o.budget ?? null,
   }, items, bench.bad.map((b) => b.error));
-  const session = m.decoder.newSession(Math.min(m.contextLength, 512));
-  const generate: Generate = hasInterventions(iv as Record<string, unknown> | null)
-    ? (problem, g) => generateGuided(session, m.tokenizer, problem, g, iv!)
+  const ctxLen = Math.min(m.contextLength, 512);
+  const session = m.decoder.newSession(ctxLen);
+  const guided = hasInterventions(iv as Record<string, unknown> | null);
+  // self-consistency's samples decode together (one slot per sample)
+  const n = guided ? sampleCount(iv!) : 1;
+  const guidedSession = n > 1 ? m.decoder.newBatchSession(n, ctxLen) : session;
+  const generate: Generate = guided
+    ? (problem, g) => generateGuided(guidedSession, m.tokenizer, problem, g, iv!)
     : (problem, g) => generatePlain(session, m.tokenizer, problem, g);
   // plain runs decode items in batches (the same texts as one at a time, src/eval/generate.ts)
-  const ctxLen = Math.min(m.contextLength, 512);
   const generateBatch: GenerateBatch | undefined = hasInterventions(iv as Record<string, unknown> | null) ? undefined
     : (reqs) => generatePlainBatch((slots, maxLength) => m.decoder.newBatchSession(slots, maxLength), m.tokenizer, reqs, { slots: 16, contextLength: ctxLen });
   const t0 = performance.now();
@@ -68,6 +73,7 @@ export async function evaluateNode(m: NodeModel, bench: Benchmark, o: NodeEvalOp
   } finally {
     if (o.adapter) restoreBase(m.ctx.device, m.decoder);
     session.dispose();
+    if (guidedSession !== session) guidedSession.dispose();
   }
 }
 

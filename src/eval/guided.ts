@@ -1,8 +1,9 @@
 // Generation with inference interventions (budget forcing etc.) for evaluation runs, through the
 // guided-inference engine (src/guide/engine.ts). A run whose config carries interventions uses
 // this instead of the plain loop; the thinking budget of the accuracy-vs-budget curve is
-// interventions.budget.maxThinking.
-import type { DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
+// interventions.budget.maxThinking. Given a batch session, self-consistency's samples decode
+// together (the same texts as over a DecodeSession, src/guide/engine.ts).
+import type { BatchDecodeSession, DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
 import { runGuided } from '../guide/engine.ts';
 import { INTERVENTION_DEFAULTS } from '../guide/interventions/defaults.ts';
 import type { Interventions } from '../domain/guide.ts';
@@ -22,11 +23,10 @@ export function hasInterventions(iv: Record<string, unknown> | null | undefined)
   return !!iv && Object.values(iv).some((v) => v !== undefined && v !== null);
 }
 
-export async function generateGuided(session: DecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions, interventions: Interventions): Promise<Generation> {
+export async function generateGuided(session: DecodeSession | BatchDecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions, interventions: Interventions): Promise<Generation> {
   const system = o.system ?? DEFAULT_SYSTEM_PROMPT;
   const promptLen = tokenizer.applyChatTemplate([...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: problem }]).length;
   if (promptLen >= session.maxLength) throw new PromptTooLongError(promptLen, session.maxLength);
-  session.truncate(0);
   const seed = Math.floor(o.rng() * 0x100000000) >>> 0;
   const t = await runGuided(
     { problem, system, settings: { seed, sampling: { temperature: o.temperature, topP: o.topP, topK: 0, maxNewTokens: o.maxTokens }, interventions } },

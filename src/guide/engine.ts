@@ -1,9 +1,14 @@
-// The guided-inference loop: drives a DecodeSession token by token for each sample, calls the
-// interventions' hooks (src/guide/interventions/: strategy injection, budget forcing, step
-// verification; self-consistency over the samples) and records everything on a timeline.
+// The guided-inference loop: drives each sample token by token, calls the interventions' hooks
+// (src/guide/interventions/: strategy injection, budget forcing, step verification;
+// self-consistency over the samples) and records everything on a timeline.
+// The n samples of self-consistency are tasks of one decodeTogether() (src/engine/generation/
+// batch.ts): over a BatchDecodeSession of B slots, B samples decode together (one weight read per
+// step for all), each sample's own loop deciding its next context (inserted, forced and rewound
+// tokens are per sequence); over a DecodeSession (one slot) they run one after another.
 // Deterministic: every random draw comes from streams derived from the run's seed, so the same
-// settings, model and problem give the same timeline.
-import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../engine/generation/types.ts';
+// settings, model and problem give the same timeline, batched or not.
+import type { BatchDecodeSession, ChatMessage, DecodeSession, SampledToken, TextTokenizer } from '../engine/generation/types.ts';
+import { asBatchSession, decodeTogether, type BatchLane } from '../engine/generation/batch.ts';
 import { SeededRng } from '../lib/rng.ts';
 import { deriveSeed, sampleSeed } from '../lib/seed.ts';
 import { exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
@@ -26,7 +31,9 @@ export interface GuideInput {
 }
 
 export interface GuideDeps {
-  session: DecodeSession;
+  /** A batch session decodes up to `slots` samples of self-consistency together; a DecodeSession
+   *  (or a batch session of one slot) draws them one after another, with the same results. */
+  session: DecodeSession | BatchDecodeSession;
   tokenizer: TextTokenizer;
   extract?: Extract;
   equivalent?: Equivalent;
@@ -38,29 +45,6 @@ export interface GuideDeps {
 
 export class GuideCancelled extends Error {
   constructor() { super('Run cancelled'); this.name = 'GuideCancelled'; }
-}
-
-/** Keeps track of which ids the session holds, so any context can be continued or branched. */
-class Context {
-  held: number[] = [];
-  constructor(readonly session: DecodeSession) {
-    // Whatever an earlier user left in the cache is unknown to us: start clean.
-    if (session.length > 0) session.truncate(0);
-  }
-  /** Sample the token after `ids`, reusing the longest cached prefix (rewinds with truncate()). */
-  async next(ids: readonly number[], opts: SamplingOptions): Promise<SampledToken> {
-    let common = 0;
-    const lim = Math.min(this.held.length, ids.length - 1);
-    while (common < lim && this.held[common] === ids[common]) common++;
-    if (common < this.held.length) {
-      this.session.truncate(common);
-      this.held.length = common;
-    }
-    const fresh = ids.slice(common);
-    const s = await this.session.feed(fresh, opts);
-    this.held.push(...fresh);
-    return s;
-  }
 }
 
 /** Runs the guided generation for a problem and returns its timeline. */
@@ -75,15 +59,18 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   messages.push({ role: 'user', content: input.problem });
   const prompt = tok.applyChatTemplate(messages);
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
-  const ctx = new Context(deps.session);
+  const session = asBatchSession(deps.session);
   const n = sampleCount(settings.interventions);
 
-  const samples: SampleRecord[] = [];
-  for (let i = 0; i < n; i++) {
-    const run = new SampleRun(i, n, prompt, input, deps, ctx, extract);
-    samples.push(await run.generate());
-    if (samples[i].stop === 'cancelled') break;
-  }
+  // Samples not begun when one is cancelled are not drawn (one slot: those after it).
+  let cancelled = false;
+  const { results } = await decodeTogether(session, Array.from({ length: n }, (_, i) => async (lane: BatchLane) => {
+    if (cancelled) return null;
+    const s = await new SampleRun(i, n, prompt, input, deps, lane, extract).generate();
+    if (s.stop === 'cancelled') cancelled = true;
+    return s;
+  }));
+  const samples = results.filter((s): s is SampleRecord => s !== null);
 
   const reference = input.reference?.trim() ? input.reference.trim() : null;
   if (reference !== null) {
@@ -98,14 +85,15 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   };
   if (input.answerTrace && !deps.signal?.aborted) {
     const target = input.answerTrace.target ?? reference ?? finalAnswer;
-    if (target) timeline.answerTrace = await traceAnswer(ctx, tok, prompt, samples[main], target, settings, input.answerTrace);
+    const opt = input.answerTrace;
+    if (target) timeline.answerTrace = (await decodeTogether(session, [(lane) => traceAnswer(lane, tok, prompt, samples[main], target, settings, opt)])).results[0];
   }
   return timeline;
 }
 
 /** log p(" " + target | prompt + tokens[0..stepEnd] + answer phrase) at each step end of `sample`. */
 async function traceAnswer(
-  ctx: Context, tok: TextTokenizer, prompt: number[], sample: SampleRecord, target: string, settings: GuideSettings,
+  lane: BatchLane, tok: TextTokenizer, prompt: number[], sample: SampleRecord, target: string, settings: GuideSettings,
   opt: { topK?: number; maxSteps?: number },
 ): Promise<AnswerTrace> {
   const phrase = settings.interventions.budget?.answerPhrase || INTERVENTION_DEFAULTS.budget.answerPhrase;
@@ -121,7 +109,7 @@ async function traceAnswer(
     let lp = 0;
     let bounded = false;
     for (let j = 0; j < targetIds.length; j++) {
-      const s = await ctx.next([...prefix, ...targetIds.slice(0, j)], { temperature: 0, topP: 1, topK, u: 0 });
+      const s = await lane.next([...prefix, ...targetIds.slice(0, j)], { temperature: 0, topP: 1, topK, u: 0 });
       const want = targetIds[j];
       const alt = want === s.id ? s.logprob : s.alternatives.find((a) => a.id === want)?.logprob;
       if (alt === undefined) {
@@ -155,7 +143,7 @@ class SampleRun implements SampleControl {
 
   constructor(
     readonly index: number, readonly of: number, readonly prompt: number[], readonly input: GuideInput,
-    readonly deps: GuideDeps, readonly ctx: Context, readonly extract: Extract,
+    readonly deps: GuideDeps, readonly lane: BatchLane, readonly extract: Extract,
   ) {
     this.seed = sampleSeed(input.settings.seed, index);
     this.rng = new SeededRng(this.seed);
@@ -299,11 +287,11 @@ class SampleRun implements SampleControl {
     for (;;) {
       if (this.deps.signal?.aborted) { stop = 'cancelled'; break; }
       if (this.tokens.length >= sampling.maxNewTokens || this.draws >= maxDraws) { stop = 'max-tokens'; break; }
-      if (this.prompt.length + this.tokens.length >= this.deps.session.maxLength) { stop = 'context-full'; break; }
+      if (this.prompt.length + this.tokens.length >= this.lane.maxLength) { stop = 'context-full'; break; }
       if (this.phase === 'thinking' && this.firstActing((p) => p.token?.(this))) continue;
       if (this.phase === 'answer' && this.tokens.length - this.answerStart >= maxAnswer) { stop = 'max-answer'; break; }
 
-      const cand = await this.ctx.next(this.ids(), {
+      const cand = await this.lane.next(this.ids(), {
         temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, u: this.rng.next(),
       });
       this.draws++;

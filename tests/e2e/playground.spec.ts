@@ -1,6 +1,7 @@
 // Guided inference end to end on the bundled tiny model (real WebGPU engine in the worker):
 // budget forcing shows its extension marker; the copied share link, opened in a new page,
-// reruns to the same timeline; a hostile hash gets a clear message and runs nothing.
+// reruns to the same timeline; self-consistency's samples (one batch session) and their vote;
+// a hostile hash gets a clear message and runs nothing.
 import { expect, test, type Page } from '@playwright/test';
 
 const fingerprint = (page: Page) => page.getByTestId('pg-fingerprint').textContent();
@@ -83,6 +84,27 @@ test('budget forcing on the tiny model: extension marker, then the share link re
 
   // The run was stored in IndexedDB and reopens without recomputing.
   await expect(page2.getByTestId('pg-saved').locator('li').first()).toBeVisible();
+  expect(errors).toEqual([]);
+});
+
+test('self-consistency on the tiny model (the worker opens a batch session of 3 slots): three samples, their vote, the same timeline again', async ({ page }) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('./?view=playground');
+  await page.getByTestId('pg-load-bundled').click();
+  await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+  await page.getByTestId('pg-problem').fill('What is 2 + 3?');
+  await page.getByTestId('pg-max-tokens').fill('24');
+  await page.getByTestId('pg-compare-on').uncheck();
+  await page.getByLabel('Self-consistency').check();
+  await page.getByLabel('samples', { exact: true }).fill('3');
+  await runAndWait(page);
+  await expect(page.getByTestId('pg-sample')).toHaveCount(3);
+  await expect(page.getByTestId('pg-vote')).toBeVisible();
+  const fp = await fingerprint(page);
+  await runAndWait(page);
+  await expect(page.getByTestId('pg-fingerprint')).toHaveText(fp!);
   expect(errors).toEqual([]);
 });
 

@@ -9,6 +9,7 @@ import { IdbEvalStore } from '../../src/data/eval-store.ts';
 import { selectSubset, type Benchmark } from '../../src/eval/benchmarks.ts';
 import { generatePlain, generatePlainBatch, type OpenBatchSession } from '../../src/eval/generate.ts';
 import { generateGuided, hasInterventions } from '../../src/eval/guided.ts';
+import { sampleCount } from '../../src/guide/interventions/consistency.ts';
 import { createRun, DEFAULT_EVAL_BATCH, runEvaluation, type Generate, type GenerateBatch } from '../../src/eval/runner.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../../src/domain/eval.ts';
 
@@ -50,8 +51,10 @@ async function execute(deps: EvalDeps, runId: string, bench: Benchmark, onProgre
   const signal = { aborted: false };
   const run = await store.getRun(runId);
   const iv = run?.config.interventions;
+  // guided runs with self-consistency decode each item's n samples together
+  const guidedSession = () => (hasInterventions(iv) && sampleCount(iv) > 1 && model.openBatch ? model.openBatch(sampleCount(iv), model.contextLength) : model.session);
   const generate: Generate = hasInterventions(iv)
-    ? (problem, o) => generateGuided(model.session, model.tokenizer, problem, { ...o, signal }, iv)
+    ? (problem, o) => generateGuided(guidedSession(), model.tokenizer, problem, { ...o, signal }, iv)
     : (problem, o) => generatePlain(model.session, model.tokenizer, problem, { ...o, signal });
   // plain runs decode in batches: each sequence keeps its own seeded stream, so texts equal generatePlain's
   const k = Math.max(1, Math.floor(run?.config.samples ?? 1));

@@ -1,8 +1,11 @@
 // Engine worker: guided inference (src/guide/engine.ts) on the loaded model. One run at a time;
 // cancelGuide() stops it after the current token. With `compare`, the same problem and seed is run
 // again without interventions, and both runs score the same answer after every step.
+// Self-consistency's n samples decode together in a batch session of up to n slots (as many as
+// BATCH_KV_BYTES of KV cache hold); one sample runs on a plain session.
 import { withAdapter } from './adapter-api.ts';
-import { currentModel } from './model-api.ts';
+import { BATCH_KV_BYTES, currentModel } from './model-api.ts';
+import { sampleCount } from '../../src/guide/interventions/consistency.ts';
 import { runGuided, type GuideDeps } from '../../src/guide/engine.ts';
 import type { GuideProgress, GuideSettings, Timeline } from '../../src/domain/guide.ts';
 import { extractAnswer, gradeAnswer } from '../../src/grading/index.ts';
@@ -53,7 +56,9 @@ export const guideApi = {
       active = undefined;
       throw new Error(`The problem takes ${promptLen} tokens, more than the ${m.contextLength}-token context the model was loaded with.`);
     }
-    const session = m.decoder.newSession(Math.min(m.contextLength, need));
+    const len = Math.min(m.contextLength, need);
+    const slots = Math.min(sampleCount(r.interventions), Math.max(1, Math.floor(BATCH_KV_BYTES / m.decoder.kvBytes(len))));
+    const session = slots > 1 ? m.decoder.newBatchSession(slots, len) : m.decoder.newSession(len);
     let last = 0;
     const progress = (phase: GuideProgressMsg['phase']) => (p: GuideProgress) => {
       const now = Date.now();

@@ -66,8 +66,8 @@ export interface LoadedModel {
 }
 
 let current: LoadedModel | undefined;
-/** KV-cache bytes an evaluation batch may take. */
-const EVAL_BATCH_KV_BYTES = 256 * 2 ** 20;
+/** KV-cache bytes a batch session (evaluation items, self-consistency samples) may take. */
+export const BATCH_KV_BYTES = 256 * 2 ** 20;
 /** How the current model was loaded, to load it again after a device loss. */
 let currentSource: { source: ModelSource; contextLength?: number; budgetBytes?: number } | undefined;
 /** The model a device loss took, until recoverDevice() loads it again. */
@@ -320,7 +320,7 @@ export async function evalModel(): Promise<EvalModel> {
     // one batch session kept while it is large enough; KV memory capped (fewer slots for large models)
     openBatch: (slots, maxLength) => {
       const perSlot = m.decoder.kvBytes(maxLength);
-      const fit = Math.max(1, Math.min(slots, Math.floor(EVAL_BATCH_KV_BYTES / perSlot)));
+      const fit = Math.max(1, Math.min(slots, Math.floor(BATCH_KV_BYTES / perSlot)));
       if (evalBatch && evalBatch.slots >= fit && evalBatch.maxLength >= maxLength) return evalBatch;
       evalBatch?.dispose();
       evalBatch = m.decoder.newBatchSession(fit, maxLength);

@@ -1,6 +1,6 @@
 // A DecodeSession whose "model" is a deterministic function of the context, and a tiny tokenizer,
 // so interventions can be tested exactly without a GPU. Not used by the app.
-import type { ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../../engine/generation/types.ts';
+import type { BatchDecodeSession, BatchFeed, ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from '../../engine/generation/types.ts';
 import { sampleFromLogits } from './sample-cpu.ts';
 import { fnv1aWords } from '../../lib/hash.ts';
 
@@ -83,6 +83,31 @@ export class ScriptedSession implements DecodeSession {
   }
 
   dispose(): void { this.ctx = []; }
+}
+
+/** The scripted model over `slots` sequences: each slot its own ScriptedSession. */
+export class ScriptedBatchSession implements BatchDecodeSession {
+  readonly sessions: ScriptedSession[];
+  /** The slots of every feed() call (one forward pass each). */
+  readonly steps: number[][] = [];
+
+  constructor(model: ScriptedModel, readonly slots: number, readonly maxLength = 4096) {
+    this.sessions = Array.from({ length: slots }, () => new ScriptedSession(model, maxLength));
+  }
+
+  length(slot: number): number { return this.sessions[slot].length; }
+
+  async feed(items: readonly BatchFeed[]): Promise<SampledToken[]> {
+    if (new Set(items.map((i) => i.slot)).size !== items.length) throw new Error('feed(): slots must be distinct');
+    this.steps.push(items.map((i) => i.slot));
+    const out: SampledToken[] = [];
+    for (const it of items) out.push(await this.sessions[it.slot].feed(it.ids, it.opts));
+    return out;
+  }
+
+  truncate(slot: number, length: number): void { this.sessions[slot].truncate(length); }
+
+  dispose(): void { for (const s of this.sessions) s.dispose(); }
 }
 
 /**
