@@ -2,12 +2,14 @@
 // (user = problem) followed by the assistant's reply (reasoning + final answer + end of turn), fixed
 // to T tokens (truncated, or padded with weight-0 positions). Only assistant tokens carry loss:
 // strategy, tactic and answer tokens share lambda_strategy, lambda_tactics, lambda_answer each
-// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch. The engine trains
-// on the token batches alone (src/engine/adapter/train-run.ts).
+// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch. The engine's loop
+// (src/engine/adapter/train-loop.ts) trains on exampleSequence(): the example cut to its last
+// weighted position (packed without padding), with each position's segment kind.
 import type { Segment } from '../domain/trace.ts';
 import { segmentTrace } from '../segment/segment.ts';
 import type { ChatMessage } from '../engine/generation/types.ts';
 import { type LossSegment, type TrainBatch, segmentBatch } from '../engine/adapter/batch.ts';
+import { KIND_ANSWER, KIND_NONE, KIND_STRATEGY, KIND_TACTICS, type TrainSequence } from '../engine/adapter/train-loop.ts';
 import type { LossWeights } from './settings.ts';
 
 /** What example building needs of a tokenizer (HfTextTokenizer has it). */
@@ -28,6 +30,19 @@ export interface TrainExample {
   targetTokens: number;
   /** assistant tokens cut off by T */
   truncated: number;
+  /** segment kind of the target predicted at each position (KIND_* of train-loop.ts; KIND_NONE: no target) */
+  kinds: number[];
+}
+
+const KIND_CODE: Record<Segment['kind'], number> = { strategy: KIND_STRATEGY, tactic: KIND_TACTICS, answer: KIND_ANSWER };
+
+/** The example as a packed-loop sequence: positions up to the last one carrying loss (no padding). */
+export function exampleSequence(ex: TrainExample): TrainSequence {
+  const w = ex.batch.weights;
+  let last = w.length - 1;
+  while (last > 0 && w[last] === 0) last--;
+  const n = last + 1;
+  return { ids: ex.batch.ids.slice(0, n), targets: ex.batch.targets.slice(0, n), weights: w.slice(0, n), kinds: ex.kinds.slice(0, n) };
 }
 
 type Kind = Segment['kind'];
@@ -79,7 +94,9 @@ export function buildExample(tok: ExampleTokenizer, t: TrainTrace, T: number, w:
     : spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[s.kind] }));
   if (segments.length === 0) return undefined;
   while (ids.length < T) ids.push(eos); // padding: no loss there, and causal attention never sees it
-  return { traceId: t.id, batch: segmentBatch(ids, segments), promptTokens: prompt.length, targetTokens: kept, truncated: total - kept };
+  const kinds = new Array<number>(T).fill(KIND_NONE);
+  for (const s of spans) for (let i = s.start; i < s.end; i++) kinds[i - 1] = KIND_CODE[s.kind]; // position i-1 predicts token i
+  return { traceId: t.id, batch: segmentBatch(ids, segments), promptTokens: prompt.length, targetTokens: kept, truncated: total - kept, kinds };
 }
 
 /** Examples for up to `maxExamples` traces (in the given order), skipping those that do not fit. */

@@ -4,7 +4,8 @@
 // micro-batches of a step; AdamW with linear warmup and cosine decay; a held-out validation loss
 // every `evalEvery` steps; progress every step (loss by segment kind, lr, grad norm, tokens/s, GPU
 // bytes); pause, resume, cancel; checkpoints every `checkpointEvery` steps (adapter, AdamW moments,
-// step, RNG state, data cursor) from which a run continues exactly as if never interrupted.
+// step, RNG state, data cursor; also when a pause begins) from which a run continues exactly as if
+// never interrupted. `weightsAt` lets a caller change the loss weights by step (a curriculum).
 //   step loss = (1/B) · Σ_{seq in batch} Σ_t w_t · CE_t   (each sequence's weights as given)
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { TrainCheckpoint } from '../../domain/train.ts';
@@ -95,8 +96,12 @@ export interface LoopHooks {
   onCheckpoint?: (c: TrainCheckpoint) => void | Promise<void>;
   /** polled between micro-batches */
   isCancelled?: () => boolean;
-  /** while true the loop waits (between steps) */
+  /** while true the loop waits (between steps); a pause that begins stores a checkpoint first */
   isPaused?: () => boolean;
+  /** validation loss before the first step too (valLosses[0].step = 0; not when resuming: it is in the checkpoint) */
+  validateAtStart?: boolean;
+  /** loss weights of sequence i at optimiser step `step` instead of its own (same length; e.g. a curriculum) */
+  weightsAt?: (step: number, i: number) => readonly number[];
   /** held-out sequences for the validation loss */
   validation?: readonly TrainSequence[];
   /** the adapter to train (e.g. a sparse placement); default a fresh one from settings.lora */
@@ -153,11 +158,13 @@ export function packMicroBatches(lens: readonly number[], idx: readonly number[]
   return bins.map((b) => b.items);
 }
 
-function packed(seqs: readonly TrainSequence[], items: readonly number[], scale: number): PackedBatch & { kinds: number[] } {
+function packed(seqs: readonly TrainSequence[], items: readonly number[], scale: number, weightsOf: (i: number) => readonly number[] = (i) => seqs[i].weights): PackedBatch & { kinds: number[] } {
   const b = { ids: [] as number[], targets: [] as number[], weights: [] as number[], lengths: [] as number[], kinds: [] as number[] };
   for (const i of items) {
     const q = seqs[i];
-    b.ids.push(...q.ids); b.targets.push(...q.targets); b.weights.push(...q.weights.map((w) => w * scale));
+    const w = weightsOf(i);
+    if (w.length !== q.ids.length) throw new Error(`weights of sequence ${i} at this step have ${w.length} entries, the sequence ${q.ids.length} tokens`);
+    b.ids.push(...q.ids); b.targets.push(...q.targets); b.weights.push(...w.map((x) => x * scale));
     b.lengths.push(q.ids.length);
     for (let t = 0; t < q.ids.length; t++) b.kinds.push(q.kinds ? q.kinds[t] : KIND_NONE);
   }
@@ -229,6 +236,7 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
       hooks.onEval?.({ step, loss });
     };
 
+    if (!ck && hooks.validateAtStart) await validate(0);
     let cancelled = false; let tokens = 0; let busyMs = 0; let stepsRun = 0;
     for (let step = startStep; step <= s.steps && !cancelled; step++) {
       while (hooks.isPaused?.() && !hooks.isCancelled?.()) await sleep(50);
@@ -239,7 +247,7 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
       let loss = 0; let rows = 0;
       const kindSum = [0, 0, 0, 0]; const kindN = [0, 0, 0, 0];
       for (let i = 0; i < mbs.length; i++) {
-        const b = packed(sequences, mbs[i], 1 / s.batchSize);
+        const b = packed(sequences, mbs[i], 1 / s.batchSize, hooks.weightsAt ? (j) => hooks.weightsAt!(step, j) : undefined);
         const r = await pass.run(b, { readGrads: false, accumulate: i > 0 });
         loss += r.loss; rows += b.ids.length;
         for (let t = 0; t < b.ids.length; t++) {
@@ -259,7 +267,8 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
       for (const k of [1, 2, 3]) if (kindN[k]) lossByKind[KIND_NAMES[k]] = kindSum[k] / kindN[k];
       hooks.onProgress?.({ step, steps: s.steps, loss, lossByKind, lr, gradNorm, tokens: rows, tokensPerSec: rows / (ms / 1000), microBatches: mbs.length, msPerStep: ms, epoch, gpuBytes: gpuBytes() });
       if (s.evalEvery > 0 && (step % s.evalEvery === 0 || step === s.steps)) await validate(step);
-      if (s.checkpointEvery > 0 && hooks.onCheckpoint && (step % s.checkpointEvery === 0 || step === s.steps)) {
+      const due = s.checkpointEvery > 0 && (step % s.checkpointEvery === 0 || step === s.steps);
+      if (hooks.onCheckpoint && (due || (hooks.isPaused?.() && !hooks.isCancelled?.()))) {
         const a = await pass.readAdapter();
         await hooks.onCheckpoint({
           version: 1, step,
