@@ -14,6 +14,8 @@ export const trainRun = $state<{
   /** a run is training in the worker (started or resumed here) */
   running: boolean;
   paused: boolean;
+  /** the step the run waits after, once the pause took effect (0: not yet) */
+  pausedAt: number;
   cancelling: boolean;
   runId: string | null;
   steps: number;
@@ -29,7 +31,7 @@ export const trainRun = $state<{
   error: string;
   unfinished: UnfinishedRun[];
 }>({
-  running: false, paused: false, cancelling: false, runId: null, steps: 0, resumedAt: 0, progress: null, losses: [], valLosses: [], placement: null,
+  running: false, paused: false, pausedAt: 0, cancelling: false, runId: null, steps: 0, resumedAt: 0, progress: null, losses: [], valLosses: [], placement: null,
   checkpointStep: 0, checkpointWarning: '', summary: null, error: '', unfinished: [],
 });
 
@@ -45,12 +47,13 @@ function onEvent(e: TrainEvent): void {
     case 'eval': trainRun.valLosses = [...trainRun.valLosses, { step: e.step, loss: e.loss }]; break;
     case 'checkpoint': trainRun.checkpointStep = e.step; trainRun.checkpointWarning = ''; break;
     case 'checkpoint-failed': trainRun.checkpointWarning = e.message; break;
+    case 'paused': if (trainRun.paused) trainRun.pausedAt = e.step; break;
   }
 }
 
 async function drive(call: () => Promise<DistillSummary>, losses: number[]): Promise<DistillSummary | null> {
   if (trainRun.running) return null;
-  Object.assign(trainRun, { running: true, paused: false, cancelling: false, runId: null, progress: null, losses, valLosses: [], placement: null, checkpointStep: 0, checkpointWarning: '', summary: null, error: '' });
+  Object.assign(trainRun, { running: true, paused: false, pausedAt: 0, cancelling: false, runId: null, progress: null, losses, valLosses: [], placement: null, checkpointStep: 0, checkpointWarning: '', summary: null, error: '' });
   try {
     const s = await call();
     trainRun.summary = s;
@@ -60,7 +63,7 @@ async function drive(call: () => Promise<DistillSummary>, losses: number[]): Pro
     trainRun.error = message(e);
     return null;
   } finally {
-    trainRun.running = false; trainRun.paused = false; trainRun.cancelling = false;
+    trainRun.running = false; trainRun.paused = false; trainRun.pausedAt = 0; trainRun.cancelling = false;
     await refreshUnfinished();
   }
 }
@@ -76,12 +79,12 @@ export function resumeRun(runId: string): Promise<DistillSummary | null> {
 }
 
 export function pauseRun(): void {
-  trainRun.paused = true;
+  trainRun.paused = true; trainRun.pausedAt = 0;
   void engine().pauseTraining();
 }
 
 export function continueRun(): void {
-  trainRun.paused = false;
+  trainRun.paused = false; trainRun.pausedAt = 0;
   void engine().continueTraining();
 }
 

@@ -9,6 +9,8 @@ export interface LossWeights {
   strategy: number; tactics: number; answer: number;
   /** 'plain': ordinary cross-entropy, the mean over every reply token (the lambdas are ignored); default 'hierarchical' */
   mode?: 'hierarchical' | 'plain';
+  /** lambda_KL: weight of the KL to the teacher's top-k log-probs (per position, times its CE weight) where a trace carries them; default 0 */
+  kl?: number;
 }
 
 export interface TrainSettings extends LoraTrainSettings {
@@ -36,13 +38,14 @@ export const PROBE_LOSS: LossWeights = { strategy: 1, tactics: 1, answer: 0 };
 /** Small defaults for models/tiny: T 256 fits most GSM8K prompts with its 512-token vocabulary (T 64 fits almost none). */
 export const DEFAULT_TRAIN_SETTINGS: TrainSettings = {
   maxExamples: 8, seqLen: 256, targetModules: ['q_proj', 'v_proj'], rank: 4, alpha: 8, lr: 1e-2, steps: 20, seed: 0,
-  loss: { strategy: 1, tactics: 1, answer: 1 },
+  loss: { strategy: 1, tactics: 1, answer: 1, kl: 1 },
 };
 
 /** Checks settings; the error names the field. */
 export function checkSettings(s: TrainSettings, maxT: number): void {
   checkLoraSettings(s, maxT);
   if (!Number.isInteger(s.maxExamples) || s.maxExamples < 1 || s.maxExamples > 1000000) throw new Error(`training setting "maxExamples" must be an integer in 1..1000000, got ${s.maxExamples}`);
+  if (s.loss.kl !== undefined && !(s.loss.kl >= 0)) throw new Error(`training setting "loss.kl" must be >= 0, got ${s.loss.kl}`);
   for (const k of ['strategy', 'tactics', 'answer'] as const) if (!(s.loss[k] >= 0)) throw new Error(`training setting "loss.${k}" must be >= 0, got ${s.loss[k]}`);
   if (s.loss.strategy + s.loss.tactics + s.loss.answer <= 0) throw new Error('training settings "loss": at least one weight must be > 0');
   const int = (v: number | undefined, lo: number, f: string) => { if (v !== undefined && (!Number.isInteger(v) || v < lo)) throw new Error(`training setting "${f}" must be an integer >= ${lo}, got ${v}`); };

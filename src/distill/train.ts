@@ -1,5 +1,6 @@
 // Distillation run: traces -> packed-loop sequences (examples.ts: chat template, loss only on the
-// reply, weights and kind per segment; curriculum.ts) -> the placement (importance probe + budget
+// reply, weights and kind per segment; the teacher's top-k for the KL term where a trace carries it,
+// teacher-targets.ts; curriculum.ts) -> the placement (importance probe + budget
 // solver, importance.ts) -> the engine's training loop (train-loop.ts: mini-batches, AdamW with
 // warmup + cosine, validation, checkpoints to resume from, pause, cancel).
 import type { GpuContext } from '../engine/device/gpu-context.ts';
@@ -11,6 +12,7 @@ import { type LoopHooks, type LoopSettings, type StepProgress, type TrainCheckpo
 import { mulberry32 } from '../lib/rng.ts';
 import { buildExamples, exampleSequence, type ExampleTokenizer, type TrainTrace } from './examples.ts';
 import { curriculumWeights } from './curriculum.ts';
+import { type TeacherTokenizer, teacherRows } from './teacher-targets.ts';
 import { checkSettings, LOOP_DEFAULTS, PROBE_LOSS, type TrainSettings } from './settings.ts';
 
 /** Examples whose mean loss is the validation loss (the first ones trained on). */
@@ -39,6 +41,8 @@ export interface DistillSummary {
   tokensPerSec: number;
   /** the step this run resumed after (0: from the start) */
   resumedAt: number;
+  /** positions with a KL term to the teacher's top-k (0: no trace carries it, or loss.kl is 0) */
+  klPositions: number;
   targetModules: LoraTarget[];
   rank: number;
   alpha: number;
@@ -79,19 +83,36 @@ export function loopSettingsOf(s: TrainSettings): LoopSettings {
   };
 }
 
-/** Sequences of the traces that fit; a clear message when none does. */
-export function trainSequences(tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings): { sequences: TrainSequence[]; skipped: number } {
+/** Most top-k entries per position the KL term takes (ops/kl-topk.ts). */
+const MAX_KL_K = 64;
+const canDecode = (tok: ExampleTokenizer): tok is TeacherTokenizer => typeof (tok as Partial<TeacherTokenizer>).decode === 'function';
+
+/** Sequences of the traces that fit (with teacher rows where a trace carries top-k and loss.kl > 0); a clear message when none does. */
+export function trainSequences(tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings): { sequences: TrainSequence[]; skipped: number; kl?: LoopSettings['kl']; klPositions: number } {
   if (traces.length === 0) throw new Error('no traces to train on: the pool or selection is empty');
   const { examples, skipped } = buildExamples(tok, traces, s.seqLen, s.loss, s.maxExamples);
   if (examples.length === 0) throw new Error(`no training example fits seqLen ${s.seqLen}: ${traces.length} trace(s), ${skipped} with a prompt of ${s.seqLen} tokens or more, or no reply token to learn (raise seqLen)`);
-  return { sequences: examples.map(exampleSequence), skipped };
+  const sequences = examples.map(exampleSequence);
+  const lambda = s.loss.kl ?? 0;
+  const byId = new Map(traces.map((t) => [t.id, t]));
+  const withTopK = lambda > 0 && canDecode(tok) ? examples.map((e) => byId.get(e.traceId)?.teacherTopK) : [];
+  const k = Math.min(MAX_KL_K, Math.max(0, ...withTopK.map((t) => t?.k ?? 0)));
+  let klPositions = 0;
+  if (k > 0 && canDecode(tok)) {
+    examples.forEach((e, i) => {
+      const tk = withTopK[i];
+      const rows = tk && teacherRows(tok, tk, byId.get(e.traceId)!.reasoning, e, sequences[i].ids.length, k);
+      if (rows) { sequences[i] = { ...sequences[i], teacher: { ids: rows.ids, logprobs: rows.logprobs } }; klPositions += rows.aligned; }
+    });
+  }
+  return { sequences, skipped, kl: klPositions ? { k, lambda } : undefined, klPositions };
 }
 
 /** Trains a LoRA adapter on `traces` (fresh, or from hooks.resumeFrom); returns it (read back from the GPU) and a summary. */
 export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: ExampleTokenizer, traces: readonly TrainTrace[], s: TrainSettings, hooks: DistillHooks): Promise<{ adapter: LoraAdapter; summary: DistillSummary }> {
   const c = decoder.config;
   checkSettings(s, c.maxPositionEmbeddings);
-  const { sequences, skipped } = trainSequences(tok, traces, s);
+  const { sequences, skipped, kl, klPositions } = trainSequences(tok, traces, s);
   const mode = s.placement?.mode ?? 'manual';
   let modules = s.modules;
   if (!modules && mode !== 'manual') modules = (await planPlacementOnTraces(ctx, decoder, tok, traces, s, hooks.baseParams, { isCancelled: hooks.isCancelled })).plan.modules;
@@ -102,7 +123,7 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
     report: hooks.baseParams > 0 ? budgetReport(params0, hooks.baseParams) : `${params0} trainable`,
   };
   hooks.onPlaced?.(placement);
-  const ls = loopSettingsOf(s);
+  const ls = { ...loopSettingsOf(s), ...(kl ? { kl } : {}) };
   const loopHooks: LoopHooks = {
     adapter: adapter0, baseModel: hooks.baseModel, validation: sequences.slice(0, VAL_EXAMPLES), validateAtStart: true,
     onProgress: hooks.onProgress, onEval: hooks.onEval, onCheckpoint: hooks.onCheckpoint, isCancelled: hooks.isCancelled, isPaused: hooks.isPaused, resumeFrom: hooks.resumeFrom,
@@ -113,7 +134,7 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
   const summary: DistillSummary = {
     steps: r.steps, cancelled: r.cancelled, examples: sequences.length, skipped, params: r.params, baseParams: hooks.baseParams,
     percentOfBase: hooks.baseParams > 0 ? (100 * r.params) / hooks.baseParams : 0, lossBefore: at(0), lossAfter: r.cancelled ? NaN : at(s.steps),
-    losses: r.losses, valLosses: r.valLosses, msPerStep: r.msPerStep, tokensPerSec: r.tokensPerSec, resumedAt: r.resumedAt,
+    losses: r.losses, valLosses: r.valLosses, msPerStep: r.msPerStep, tokensPerSec: r.tokensPerSec, resumedAt: r.resumedAt, klPositions,
     targetModules: [...adapter.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen, batchSize: ls.batchSize, placement,
   };
   return { adapter, summary };

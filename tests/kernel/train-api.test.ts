@@ -90,6 +90,23 @@ describe('LoRA training run on the tiny model', () => {
     expect(back.modules.some((m) => m.B.some((v) => v !== 0))).toBe(true); // B moved from its zero init
   });
 
+  it('KL to the teacher top-k where a trace carries it: aligned positions, a larger loss at step 0, training still lowers it', async () => {
+    // a teacher with the student's own tokenizer: its tokens are the student's, top-2 = the token (p 0.9) and "7" (p 0.05)
+    const withTopK = TRACES.map((t) => {
+      const toks = tokenizer.encode(t.reasoning).map((id) => tokenizer.decode([id]));
+      return { ...t, teacherTopK: { k: 2, tokens: toks.map((token) => ({ token, logprob: Math.log(0.9), top: [{ token, logprob: Math.log(0.9) }, { token: '7', logprob: Math.log(0.05) }] })) } };
+    });
+    const s = { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64, steps: 6, lr: 2e-2, seed: 3 };
+    const plain = await trainLoraOnTraces(ctx, decoder, tokenizer, withTopK, { ...s, loss: { ...s.loss, kl: 0 } }, { baseParams: decoder.params });
+    const kl = await trainLoraOnTraces(ctx, decoder, tokenizer, withTopK, { ...s, loss: { ...s.loss, kl: 1 } }, { baseParams: decoder.params });
+    console.log(`[train-api kl] ${kl.summary.klPositions} KL positions; step-0 loss ${plain.summary.lossBefore.toFixed(3)} (CE) vs ${kl.summary.lossBefore.toFixed(3)} (CE + KL); after ${kl.summary.lossAfter.toFixed(3)}`);
+    expect(plain.summary.klPositions).toBe(0);
+    expect(kl.summary.klPositions).toBeGreaterThan(10);
+    expect(kl.summary.lossBefore).toBeGreaterThan(plain.summary.lossBefore * 1.01);
+    expect(kl.summary.lossAfter).toBeLessThan(kl.summary.lossBefore);
+    expect(kl.summary.losses.every(Number.isFinite)).toBe(true);
+  });
+
   it('a cancel stops between steps and still returns the adapter trained so far', async () => {
     let n = 0;
     const { summary } = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64, steps: 50 }, { onProgress: () => { n++; }, isCancelled: () => n >= 3, baseParams: decoder.params });

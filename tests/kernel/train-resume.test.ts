@@ -1,7 +1,7 @@
 // The app's training path (src/distill/train.ts: traces -> sequences -> sparse placement -> the
 // engine's loop, as workers/engine/train-api.ts calls it) resumed from a stored checkpoint record
 // (structured-cloned, as IndexedDB keeps it) follows the uninterrupted run's loss trajectory to 1e-6
-// relative; a pause stores a checkpoint at the step it begins; the strategy-first curriculum weights
+// relative (with the KL term on a trace that carries teacher top-k); a pause stores a checkpoint at the step it begins; the strategy-first curriculum weights
 // only strategy tokens up to its step, then every kind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrainTrace } from '../../src/distill/examples.ts';
@@ -40,10 +40,14 @@ function stored(c: TrainCheckpoint, spec: TrainSettings, placement: PlacementSum
 describe('resume through the app-level training path', () => {
   it('a run stopped after a checkpoint and resumed from its stored record = the uninterrupted run (1e-6 relative)', async () => {
     const hooks = { baseParams: decoder.params, baseModel: 'tiny' };
+    // trace 0 carries a teacher's top-2 in the student's own tokens: the KL term is on
+    const toks = tokenizer.encode(TRACES[0].reasoning).map((id) => tokenizer.decode([id]));
+    const traces = [{ ...TRACES[0], teacherTopK: { k: 2, tokens: toks.map((token) => ({ token, logprob: Math.log(0.8), top: [{ token, logprob: Math.log(0.8) }, { token: '4', logprob: Math.log(0.1) }] })) } }, ...TRACES.slice(1)];
     const seen: StepProgress[] = [];
-    const full = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, SPARSE, { ...hooks, onProgress: (p) => seen.push(p) });
+    const full = await trainLoraOnTraces(ctx, decoder, tokenizer, traces, SPARSE, { ...hooks, onProgress: (p) => seen.push(p) });
     expect(full.summary.steps).toBe(8);
     expect(full.summary.placement.mode).toBe('importance');
+    expect(full.summary.klPositions).toBeGreaterThan(10);
     expect(full.summary.valLosses.map((v) => v.step)).toEqual([0, 4, 8]);
 
     // the curriculum: strategy only through step floor(0.25 · 8) = 2, then every kind
@@ -54,7 +58,7 @@ describe('resume through the app-level training path', () => {
 
     // interrupted: the worker would lose the tab here; the record holds step 3 (and the solved placement)
     let rec: TrainCheckpointRecord | undefined; let placed: PlacementSummary | undefined; let stop = false;
-    const first = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, SPARSE, {
+    const first = await trainLoraOnTraces(ctx, decoder, tokenizer, traces, SPARSE, {
       ...hooks, onPlaced: (p) => { placed = p; }, onCheckpoint: (c) => { rec = stored(c, SPARSE, placed!); stop = true; }, isCancelled: () => stop,
     });
     expect(first.summary.cancelled).toBe(true);
@@ -62,7 +66,7 @@ describe('resume through the app-level training path', () => {
 
     // resumed as the worker does: the stored spec (with its modules, so no second probe) and checkpoint
     const spec = rec!.spec as unknown as TrainSettings;
-    const resumed = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, spec, { ...hooks, resumeFrom: rec!.checkpoint });
+    const resumed = await trainLoraOnTraces(ctx, decoder, tokenizer, traces, spec, { ...hooks, resumeFrom: rec!.checkpoint });
     expect(resumed.summary.resumedAt).toBe(3);
     expect(resumed.summary.placement.modules).toEqual(full.summary.placement.modules);
     expect(resumed.summary.losses).toHaveLength(8);

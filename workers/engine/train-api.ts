@@ -33,7 +33,9 @@ export type TrainEvent =
   | { kind: 'step'; progress: StepProgress }
   | { kind: 'eval'; step: number; loss: number }
   | { kind: 'checkpoint'; step: number }
-  | { kind: 'checkpoint-failed'; step: number; message: string };
+  | { kind: 'checkpoint-failed'; step: number; message: string }
+  /** the pause took effect: the run waits after `step` (its checkpoint stored) */
+  | { kind: 'paused'; step: number };
 
 interface ActiveRun { runId: string; paused: boolean; cancelled: boolean; lost: boolean }
 
@@ -101,6 +103,7 @@ async function execute(runId: string, spec: TrainSpec, createdAt: number, resume
         } catch (e) { // the previous checkpoint stays (the put is atomic); training goes on
           emit({ kind: 'checkpoint-failed', step: checkpoint.step, message: (e as Error).message });
         }
+        if (run.paused) emit({ kind: 'paused', step: checkpoint.step }); // the loop stores a checkpoint when a pause begins
       },
       isCancelled: () => run.cancelled || run.lost,
       isPaused: () => run.paused,
