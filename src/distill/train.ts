@@ -32,7 +32,7 @@ export interface DistillSummary {
   baseParams: number;
   /** params / baseParams · 100 */
   percentOfBase: number;
-  /** validation loss before the first step and after the last (NaN after a cancel) */
+  /** validation loss before the first step and after the last one run (also after a cancel) */
   lossBefore: number;
   lossAfter: number;
   losses: number[];
@@ -133,7 +133,7 @@ export async function trainLoraOnTraces(ctx: GpuContext, decoder: Decoder, tok: 
   const at = (step: number) => r.valLosses.find((v) => v.step === step)?.loss ?? NaN;
   const summary: DistillSummary = {
     steps: r.steps, cancelled: r.cancelled, examples: sequences.length, skipped, params: r.params, baseParams: hooks.baseParams,
-    percentOfBase: hooks.baseParams > 0 ? (100 * r.params) / hooks.baseParams : 0, lossBefore: at(0), lossAfter: r.cancelled ? NaN : at(s.steps),
+    percentOfBase: hooks.baseParams > 0 ? (100 * r.params) / hooks.baseParams : 0, lossBefore: at(0), lossAfter: at(r.steps),
     losses: r.losses, valLosses: r.valLosses, msPerStep: r.msPerStep, tokensPerSec: r.tokensPerSec, resumedAt: r.resumedAt, klPositions,
     targetModules: [...adapter.targetModules], rank: s.rank, alpha: s.alpha, seqLen: s.seqLen, batchSize: ls.batchSize, placement,
   };

@@ -2,7 +2,8 @@
 // train the bundled student with the sparse (importance) placement, pause and continue, reload the
 // tab mid-run, find the run among the unfinished ones, load the model, resume it from its last
 // checkpoint, finish, and export the adapter (its PEFT files load back with the sparse placement).
-// A second run reloaded mid-run is discarded and stays gone.
+// Too long a sequence is a clear message that loses nothing; a second run reloaded mid-run is
+// discarded and stays gone. A device lost mid-run leaves the run to resume after the reconnect.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
@@ -89,6 +90,14 @@ test('sparse training: pause, reload mid-run, resume from the last checkpoint, f
   expect(adapter.modules).toHaveLength(placed);
   expect(placed).toBeLessThan(21); // sparse: not every (layer, module)
   expect(adapter.modules.some((m) => m.B.some((v) => v !== 0))).toBe(true);
+
+  // bad input: a clear message, nothing stored is lost
+  await page.getByTestId('train-seqlen').fill('100000');
+  await page.getByTestId('train-start').click();
+  await expect(page.getByTestId('train-error')).toContainText(/sequences of 100000 tokens are longer than the model's context \(\d+ tokens\)/);
+  await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+  await expect(page.getByTestId('unfinished-run')).toHaveCount(0);
+  await page.getByTestId('train-seqlen').fill('160');
 
   // another run, reloaded mid-run, discarded: gone after a reload too
   // (the form is fresh after the reload: its defaults, manual placement; many steps so the reload comes mid-run)

@@ -112,6 +112,9 @@ describe('LoRA training run on the tiny model', () => {
     const { summary } = await trainLoraOnTraces(ctx, decoder, tokenizer, TRACES, { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64, steps: 50 }, { onProgress: () => { n++; }, isCancelled: () => n >= 3, baseParams: decoder.params });
     expect(summary.cancelled).toBe(true);
     expect(summary.steps).toBe(3);
+    expect(summary.valLosses.at(-1)!.step).toBe(3); // validated where it stopped
+    expect(summary.lossAfter).toBe(summary.valLosses.at(-1)!.loss);
+    expect(summary.lossAfter).toBeGreaterThan(0);
   });
 
   it('settings errors name the field', async () => {

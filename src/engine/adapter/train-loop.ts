@@ -45,7 +45,7 @@ export interface LoopSettings {
   minLrRatio: number;
   weightDecay: number;
   maxGradNorm: number;
-  /** validation loss every N steps (and after the last); 0 = never */
+  /** validation loss every N steps (and after the last, or where a cancel stopped); 0 = never */
   evalEvery: number;
   /** checkpoint every N steps; 0 = never */
   checkpointEvery: number;
@@ -299,6 +299,8 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
         });
       }
     }
+    // a cancelled run's validation loss where it stopped (the adapter it returns)
+    if (cancelled && losses.length && valLosses.at(-1)?.step !== losses.length) await validate(losses.length);
     const trained = await pass.readAdapter();
     const summary: LoopSummary = {
       steps: losses.length, cancelled, sequences: sequences.length, params: trained.modules.reduce((n, m) => n + m.A.length + m.B.length, 0),
