@@ -5,10 +5,10 @@
 import type { Trace } from '../../src/domain/trace.ts';
 import { type LoraAdapter, LORA_TARGETS, createLoraAdapter, loraParamCount } from '../../src/engine/adapter/lora.ts';
 import { budgetReport } from '../../src/engine/adapter/placement.ts';
-import { buildExamples } from '../../src/distill/examples.ts';
+import { buildExamples, exampleSequence } from '../../src/distill/examples.ts';
 import { DEFAULT_TRAIN_SETTINGS, type LossWeights, type TrainSettings } from '../../src/distill/settings.ts';
 import { planPlacementOnTraces } from '../../src/distill/train.ts';
-import { DEFAULT_LOOP_SETTINGS, type TrainSequence, trainLora } from '../../src/engine/adapter/train-loop.ts';
+import { DEFAULT_LOOP_SETTINGS, trainLora } from '../../src/engine/adapter/train-loop.ts';
 import { mulberry32 } from '../../src/lib/rng.ts';
 import type { NodeModel } from './node-model.ts';
 
@@ -29,14 +29,6 @@ export interface WorldTrainOptions {
 
 export interface WorldTrainInfo { traces: number; sequences: number; steps: number; seconds: number; params: number; percent: number; report: string; lossFirst: number; lossLast: number; tokensPerSec: number; modules: number }
 
-/** Packed-loop sequence of an example: ids up to the last position carrying loss, and the token it predicts. */
-function toSequence(ids: number[], targets: number[], weights: number[]): TrainSequence {
-  let last = weights.length - 1;
-  while (last > 0 && weights[last] === 0) last--;
-  const n = last + 2 <= ids.length ? last + 2 : ids.length;
-  return { ids: ids.slice(0, n), targets: targets.slice(0, n), weights: weights.slice(0, n) };
-}
-
 export async function trainOnTraces(m: NodeModel, traces: readonly Trace[], o: WorldTrainOptions): Promise<{ adapter: LoraAdapter; info: WorldTrainInfo }> {
   const T = o.seqLen ?? 192;
   const tok = m.tokenizer as unknown as Parameters<typeof buildExamples>[0];
@@ -47,7 +39,7 @@ export async function trainOnTraces(m: NodeModel, traces: readonly Trace[], o: W
   const { plan } = await planPlacementOnTraces(m.ctx, m.decoder, tok, traces, s, m.decoder.params);
   o.onPlaced?.(plan.report, (performance.now() - tp) / 1000);
   const adapter = createLoraAdapter(m.decoder.config, { r: s.rank, alpha: s.alpha, modules: plan.modules, baseModel: m.label }, mulberry32(o.seed));
-  const seqs = examples.map((e) => toSequence(e.batch.ids, e.batch.targets, e.batch.weights));
+  const seqs = examples.map(exampleSequence);
   const t0 = performance.now();
   const r = await trainLora(m.ctx, m.decoder, seqs, {
     ...DEFAULT_LOOP_SETTINGS, steps: o.steps, batchSize: o.batchSize, microBatchTokens: Math.max(1024, T), lr: o.lr, warmupSteps: Math.max(1, Math.floor(o.steps / 20)),

@@ -9,6 +9,7 @@ import { dataWorker, newJobId } from './data-client.ts';
 import { getEvalRun } from '../data/eval-store.ts';
 import { Comlink, engine } from './engine-client.ts';
 import { BUNDLED_MODEL, bundledSource, loadModel, model } from './model-state.svelte.ts';
+import type { TrainEvent } from '../../workers/engine/train-api.ts';
 
 export interface PipelineSettings { seed: number; pool: number; select: number; steps: number; test: number }
 export const PIPELINE_DEFAULTS: PipelineSettings = { seed: 1, pool: 4000, select: 1000, steps: 600, test: 200 };
@@ -109,10 +110,17 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     check();
 
     st = begin('training');
+    // the engine's loop: mini-batches of 4 packed sequences, warmup + cosine, a checkpoint every 50 steps
+    // (a reload leaves the run in the Train view's unfinished runs)
     const summary = await engine().startTraining({
       selectionId: sel.id, poolId: pool.id, maxExamples: s.select, seqLen: 192, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
       rank: 4, alpha: 8, lr: 5e-3, steps: s.steps, seed: s.seed, loss: { strategy: 1, tactics: 1, answer: 1 },
-    }, Comlink.proxy((p: { step: number; steps: number; loss: number }) => { st.done = p.step; st.total = p.steps; st.detail = `step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}`; }));
+      batchSize: 4, warmupSteps: Math.ceil(s.steps / 20), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 50,
+    }, Comlink.proxy((e: TrainEvent) => {
+      if (e.kind !== 'step') return;
+      const p = e.progress;
+      st.done = p.step; st.total = p.steps; st.detail = `step ${p.step}/${p.steps}, loss ${p.loss.toFixed(3)}, ${Math.round(p.tokensPerSec)} tokens/s`;
+    }));
     if (summary.cancelled) throw Object.assign(new Error('pipeline cancelled'), { name: 'AbortError' });
     finish(st, `loss ${summary.lossBefore.toFixed(3)} -> ${summary.lossAfter.toFixed(3)}, ${summary.params.toLocaleString()} params (${summary.percentOfBase.toFixed(2)}%)`); st.href = '?view=train';
     const adapter = (await engine().adapterStatus()).trained?.sha256 ?? null;

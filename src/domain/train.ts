@@ -22,7 +22,8 @@ export interface TrainCheckpoint {
   fingerprint: string;
 }
 
-export type TrainRunStatus = 'running' | 'paused' | 'cancelled' | 'done';
+/** 'interrupted': the run stopped on an error (a lost device, a closed tab reads as 'running' or 'paused') */
+export type TrainRunStatus = 'running' | 'paused' | 'interrupted' | 'cancelled' | 'done';
 
 /** One run's latest checkpoint and what the worker needs to rebuild the run after a reload. */
 export interface TrainCheckpointRecord {

@@ -16,7 +16,8 @@ test('train a LoRA adapter on the bundled pool and download it as PEFT files', a
   await expect(page.getByTestId('train-start')).toBeDisabled();
   await tinyModelAndBundledPool(page);
   await trainSteps(page, 5, 0.02);
-  await expect(page.getByTestId('train-progress')).toContainText(/Step 5 \/ 5 · loss \d+\.\d{4} · \d+ target tokens · \d+ ms per step/);
+  await expect(page.getByTestId('train-progress')).toContainText(/Step 5 \/ 5 · loss \d+\.\d{4} · lr [\d.]+e[-+]\d+ · grad norm \d+\.\d{4} · \d+ tokens\/s · \d+ tokens in \d+ micro-batch(es)? · \d+ ms per step · GPU /);
+  await expect(page.getByTestId('train-summary')).toContainText('Trained 5 steps on 2 examples, 4 per step');
   await expect(page.getByTestId('train-loss-chart')).toHaveAttribute('data-points', '5');
   await expect(page.getByTestId('train-loss-chart').locator('canvas')).toHaveCount(1);
   const before = Number(await page.getByTestId('train-loss-before').textContent());

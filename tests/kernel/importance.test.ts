@@ -9,7 +9,7 @@ import { createLoraAdapter, loraParamCount } from '../../src/engine/adapter/lora
 import { loraLossAndGrads } from '../../src/engine/adapter/reference.ts';
 import type { TrainTrace } from '../../src/distill/examples.ts';
 import { DEFAULT_TRAIN_SETTINGS } from '../../src/distill/settings.ts';
-import { trainLoraOnTraces } from '../../src/distill/train.ts';
+import { planPlacementOnTraces, trainLoraOnTraces } from '../../src/distill/train.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import type { Decoder } from '../../src/engine/model/decoder.ts';
@@ -79,9 +79,11 @@ describe('importance probe', () => {
       { id: 'p:1', problem: 'A box holds 6 eggs. How many eggs in 2 boxes?', reasoning: 'Plan: multiply boxes by eggs per box.\nSteps: 2 * 6 = 12.', answer: '12' },
     ];
     const s = { ...DEFAULT_TRAIN_SETTINGS, seqLen: 64, steps: 2, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as typeof DEFAULT_TRAIN_SETTINGS.targetModules, placement: { mode: 'importance' as const, budget: 0.03, probeExamples: 2 } };
+    const { plan } = await planPlacementOnTraces(ctx, decoder, tokenizer, traces, s, decoder.params);
     const { adapter, summary } = await trainLoraOnTraces(ctx, decoder, tokenizer, traces, s, { baseParams: decoder.params });
     expect(summary.placement.mode).toBe('importance');
-    expect(summary.placement.candidates).toHaveLength(14);
+    // the run probes and solves as the Train view's probe does: the same modules and ranks
+    expect(summary.placement.modules).toEqual(plan.modules);
     expect(loraParamCount(adapter)).toBe(summary.params);
     expect(summary.params).toBeLessThanOrEqual(Math.floor(0.03 * decoder.params));
     expect(adapter.modules.map((m) => [m.layer, m.target, m.r])).toEqual(summary.placement.modules.map((m) => [m.layer, m.target, m.r]));

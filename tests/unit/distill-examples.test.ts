@@ -17,10 +17,10 @@ describe('replyPieces', () => {
       { kind: 'strategy', start: 0, end: 10, source: 'user' }, { kind: 'answer', start: 27, end: 29, source: 'user' },
     ] });
     expect(pieces).toEqual([
-      { kind: 'strategy', text: 'Plan: add.' },
-      { kind: 'tactic', text: '\nStep 1: 2 + 3 = ' },
-      { kind: 'answer', text: '5.' },
-      { kind: 'answer', text: '\n\nFinal answer: 5' },
+      { kind: 'strategy', text: 'Plan: add.', from: 0 },
+      { kind: 'tactic', text: '\nStep 1: 2 + 3 = ', from: 10 },
+      { kind: 'answer', text: '5.', from: 27 },
+      { kind: 'answer', text: '\n\nFinal answer: 5', from: null }, // not from the reasoning
     ]);
     expect(pieces.map((p) => p.text).join('').startsWith(reasoning)).toBe(true);
   });

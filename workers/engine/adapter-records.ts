@@ -4,12 +4,12 @@ import { putAdapter } from '../../src/data/adapter-store.ts';
 import type { AdapterRecord } from '../../src/domain/adapter.ts';
 import { type LoraAdapter, exportPeftAdapter, loraParamCount, loraRankLabel } from '../../src/engine/adapter/lora.ts';
 import { adapterHash } from '../../src/engine/adapter/merge.ts';
-import type { TrainSummary } from '../../src/engine/adapter/train-run.ts';
+import type { DistillSummary } from '../../src/distill/train.ts';
 
 const placementOf = (a: LoraAdapter) => a.modules.map((m) => ({ layer: m.layer, target: m.target, r: m.r, alpha: m.alpha }));
 
 /** Keeps a trained adapter with its settings, data reference, placement and final metrics. */
-export async function saveTrainedAdapter(a: LoraAdapter, summary: TrainSummary, modelId: string, spec: Record<string, unknown>): Promise<AdapterRecord> {
+export async function saveTrainedAdapter(a: LoraAdapter, summary: DistillSummary, modelId: string, spec: Record<string, unknown>): Promise<AdapterRecord> {
   const sha256 = await adapterHash(a);
   const now = Date.now();
   const { poolId, selectionId, ...settings } = spec as { poolId?: string; selectionId?: string } & Record<string, unknown>;

@@ -5,13 +5,16 @@
 //   dB (out,1) = Σ_t dy_t·(x_t·a) = G·a,   G = dL/dW (out,in)
 // and for a uniform unit a, E‖G·a‖² = ‖G‖_F² / in, so   score = in · ‖dB‖²   estimates ‖dL/dW‖_F²
 // (the empirical Fisher of W summed over its entries). Scores are averaged over the probe batches.
+// planPlacement: the probe, then the budget solver (placement.ts) over its scores.
 // Engine only: token ids and per-token weights in, numbers out.
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { TrainBatch } from './batch.ts';
 import { LORA_TARGETS, type LoraTarget, createLoraAdapter } from './lora.ts';
-import { type PlacementCandidate, placementCandidates } from './placement.ts';
+import { type PlacementCandidate, type PlacementPlan, placementCandidates, solvePlacement } from './placement.ts';
 import { LoraTrainPass } from './train-pass.ts';
+import type { LoraTrainSettings } from './train-settings.ts';
+import { mulberry32 } from '../../lib/rng.ts';
 
 export const DEFAULT_PROBE_EXAMPLES = 32;
 
@@ -59,4 +62,13 @@ export async function probeImportance(ctx: GpuContext, decoder: Decoder, batches
     for (const p of passes.values()) p.dispose();
   }
   return cands.map((x, i) => ({ ...x, importance: sums[i] / batches.length }));
+}
+
+/** The importance probe over `probe` (batches weighting the reasoning tokens only) and the budget solver (settings.placement). */
+export async function planPlacement(ctx: GpuContext, decoder: Decoder, probe: readonly TrainBatch[], s: LoraTrainSettings, baseParams: number, hooks: { onProbe?: (done: number, total: number) => void; isCancelled?: () => boolean } = {}): Promise<{ candidates: PlacementCandidate[]; plan: PlacementPlan }> {
+  const p = s.placement;
+  if (!p || p.mode === 'manual') throw new Error('planPlacement: settings.placement.mode must be importance or uniform');
+  const candidates = await probeImportance(ctx, decoder, probe, { targets: s.targetModules, rand: mulberry32(s.seed ^ 0x5eed), onProgress: hooks.onProbe, isCancelled: hooks.isCancelled });
+  const plan = solvePlacement(candidates, { baseParams, fraction: p.budget, mode: p.mode, alphaPerRank: s.alpha / s.rank });
+  return { candidates, plan };
 }

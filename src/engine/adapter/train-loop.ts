@@ -4,8 +4,10 @@
 // micro-batches of a step; AdamW with linear warmup and cosine decay; a held-out validation loss
 // every `evalEvery` steps; progress every step (loss by segment kind, lr, grad norm, tokens/s, GPU
 // bytes); pause, resume, cancel; checkpoints every `checkpointEvery` steps (adapter, AdamW moments,
-// step, RNG state, data cursor) from which a run continues exactly as if never interrupted.
-//   step loss = (1/B) · Σ_{seq in batch} Σ_t w_t · CE_t   (each sequence's weights as given)
+// step, RNG state, data cursor; also when a pause begins) from which a run continues exactly as if
+// never interrupted. `weightsAt` lets a caller change the loss weights by step (a curriculum).
+//   step loss = (1/B) · Σ_{seq in batch} Σ_t w_t · (CE_t + λ_KL · KL_t)   (each sequence's weights as given;
+//   KL_t to the teacher's top-k where a sequence carries it, ops/kl-topk.ts)
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { TrainCheckpoint } from '../../domain/train.ts';
 import { SeededRng } from '../../lib/rng.ts';
@@ -26,6 +28,8 @@ export interface TrainSequence {
   weights: readonly number[];
   /** segment kind of each position's target (KIND_*), for loss-by-kind progress */
   kinds?: ArrayLike<number>;
+  /** the teacher's top-k at each position (T·k student ids, -1 = none, and log-probs; k = settings.kl.k) */
+  teacher?: { ids: ArrayLike<number>; logprobs: ArrayLike<number> };
 }
 
 export interface LoopSettings {
@@ -41,7 +45,7 @@ export interface LoopSettings {
   minLrRatio: number;
   weightDecay: number;
   maxGradNorm: number;
-  /** validation loss every N steps (and after the last); 0 = never */
+  /** validation loss every N steps (and after the last, or where a cancel stopped); 0 = never */
   evalEvery: number;
   /** checkpoint every N steps; 0 = never */
   checkpointEvery: number;
@@ -51,6 +55,8 @@ export interface LoopSettings {
   lora: { r: number; alpha: number; targetModules: LoraTarget[] };
   /** keep only layer inputs, recompute per layer (default: by size, see train-pass.ts) */
   recompute?: boolean;
+  /** KL to the teacher's top-k (k entries per position) for sequences that carry `teacher`, weight lambda·w_t */
+  kl?: { k: number; lambda: number };
 }
 
 export const DEFAULT_LOOP_SETTINGS: LoopSettings = {
@@ -95,8 +101,12 @@ export interface LoopHooks {
   onCheckpoint?: (c: TrainCheckpoint) => void | Promise<void>;
   /** polled between micro-batches */
   isCancelled?: () => boolean;
-  /** while true the loop waits (between steps) */
+  /** while true the loop waits (between steps); a pause that begins stores a checkpoint first */
   isPaused?: () => boolean;
+  /** validation loss before the first step too (valLosses[0].step = 0; not when resuming: it is in the checkpoint) */
+  validateAtStart?: boolean;
+  /** loss weights of sequence i at optimiser step `step` instead of its own (same length; e.g. a curriculum) */
+  weightsAt?: (step: number, i: number) => readonly number[];
   /** held-out sequences for the validation loss */
   validation?: readonly TrainSequence[];
   /** the adapter to train (e.g. a sparse placement); default a fresh one from settings.lora */
@@ -132,13 +142,14 @@ export function checkLoopSettings(s: LoopSettings): void {
   if (!(s.maxGradNorm >= 0)) throw new Error(`training setting "maxGradNorm" must be >= 0 (0 = no clipping), got ${s.maxGradNorm}`);
 }
 
-function checkSequences(seqs: readonly TrainSequence[], cap: number, V: number, what: string): void {
+function checkSequences(seqs: readonly TrainSequence[], cap: number, V: number, what: string, k?: number): void {
   seqs.forEach((q, i) => {
     const n = q.ids.length;
     if (n < 1) throw new Error(`${what} ${i}: no tokens`);
     if (n > cap) throw new Error(`${what} ${i} has ${n} tokens, more than microBatchTokens ${cap} (raise it or truncate the sequence)`);
     if (q.targets.length !== n || q.weights.length !== n) throw new Error(`${what} ${i}: ids (${n}), targets (${q.targets.length}) and weights (${q.weights.length}) must have one entry per position`);
     for (const y of q.targets) if (!(Number.isInteger(y) && y >= -1 && y < V)) throw new Error(`${what} ${i}: target ${y} outside -1..${V - 1}`);
+    if (q.teacher && (!k || q.teacher.ids.length !== n * k || q.teacher.logprobs.length !== n * k)) throw new Error(`${what} ${i}: teacher top-k needs settings.kl and ${n}·${k ?? 'k'} ids and log-probs, got ${q.teacher.ids.length}`);
   });
 }
 
@@ -153,14 +164,30 @@ export function packMicroBatches(lens: readonly number[], idx: readonly number[]
   return bins.map((b) => b.items);
 }
 
-function packed(seqs: readonly TrainSequence[], items: readonly number[], scale: number): PackedBatch & { kinds: number[] } {
-  const b = { ids: [] as number[], targets: [] as number[], weights: [] as number[], lengths: [] as number[], kinds: [] as number[] };
+function packed(seqs: readonly TrainSequence[], items: readonly number[], scale: number, kl: LoopSettings['kl'], weightsOf: (i: number) => readonly number[] = (i) => seqs[i].weights): PackedBatch & { kinds: number[] } {
+  const b: PackedBatch & { kinds: number[]; lengths: number[] } = { ids: [], targets: [], weights: [], lengths: [], kinds: [] };
+  const tk = kl && items.some((i) => seqs[i].teacher) ? { k: kl.k, ids: [] as number[], logprobs: [] as number[], weights: [] as number[] } : undefined;
   for (const i of items) {
     const q = seqs[i];
-    b.ids.push(...q.ids); b.targets.push(...q.targets); b.weights.push(...q.weights.map((w) => w * scale));
+    const w = weightsOf(i);
+    if (w.length !== q.ids.length) throw new Error(`weights of sequence ${i} at this step have ${w.length} entries, the sequence ${q.ids.length} tokens`);
+    b.ids.push(...q.ids); b.targets.push(...q.targets); b.weights.push(...w.map((x) => x * scale));
     b.lengths.push(q.ids.length);
     for (let t = 0; t < q.ids.length; t++) b.kinds.push(q.kinds ? q.kinds[t] : KIND_NONE);
+    if (tk && kl) {
+      const T = q.ids.length;
+      for (let t = 0; t < T; t++) {
+        let any = false;
+        for (let k = 0; k < kl.k; k++) {
+          const id = q.teacher ? q.teacher.ids[t * kl.k + k] : -1;
+          tk.ids.push(id); tk.logprobs.push(q.teacher && id >= 0 ? q.teacher.logprobs[t * kl.k + k] : 0);
+          if (id >= 0) any = true;
+        }
+        tk.weights.push(any ? kl.lambda * w[t] * scale : 0);
+      }
+    }
   }
+  if (tk) b.teacher = tk;
   return b;
 }
 
@@ -169,7 +196,7 @@ function fingerprint(seqs: readonly TrainSequence[], s: LoopSettings): string {
   let h = 2166136261 >>> 0;
   const mix = (v: number) => { h = Math.imul(h ^ (v >>> 0), 16777619) >>> 0; };
   for (const q of seqs) { mix(q.ids.length); for (const id of q.ids) mix(id); }
-  return `${seqs.length}:${h.toString(16)}:${JSON.stringify([s.steps, s.batchSize, s.microBatchTokens, s.lr, s.warmupSteps, s.minLrRatio, s.weightDecay, s.maxGradNorm, s.seed])}`;
+  return `${seqs.length}:${h.toString(16)}:${JSON.stringify([s.steps, s.batchSize, s.microBatchTokens, s.lr, s.warmupSteps, s.minLrRatio, s.weightDecay, s.maxGradNorm, s.seed, ...(s.kl ? [s.kl] : [])])}`;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -180,9 +207,9 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
   const c = decoder.config;
   if (sequences.length === 0) throw new Error('no training sequences: the dataset is empty');
   if (s.microBatchTokens > c.maxPositionEmbeddings * 64) throw new Error(`microBatchTokens ${s.microBatchTokens} is too large`);
-  checkSequences(sequences, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'training sequence');
+  checkSequences(sequences, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'training sequence', s.kl?.k);
   const val = hooks.validation ?? [];
-  checkSequences(val, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'validation sequence');
+  checkSequences(val, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'validation sequence', s.kl?.k);
   const fp = fingerprint(sequences, s);
   const ck = hooks.resumeFrom;
   if (ck && ck.fingerprint !== fp) throw new Error('this checkpoint belongs to another run (different sequences or settings): start a new run instead');
@@ -191,7 +218,8 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
   const adapter = hooks.adapter ?? createLoraAdapter(c, { ...s.lora, baseModel: hooks.baseModel }, () => rng.next());
   const lens = sequences.map((q) => q.ids.length);
   const cap = Math.min(s.microBatchTokens, Math.max(...lens, ...val.map((q) => q.ids.length)) * s.batchSize);
-  const pass = new LoraTrainPass(ctx, decoder, adapter, cap, { recompute: s.recompute });
+  const useKl = s.kl && [...sequences, ...val].some((q) => q.teacher) ? s.kl : undefined;
+  const pass = new LoraTrainPass(ctx, decoder, adapter, cap, { recompute: s.recompute, klTopK: useKl?.k });
   let opt: LoraAdamW | undefined;
   try {
     opt = new LoraAdamW(ctx, pass, { lr: s.lr, maxGradNorm: s.maxGradNorm, weightDecay: s.weightDecay });
@@ -223,12 +251,13 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
     const validate = async (step: number) => {
       if (!val.length) return;
       let sum = 0;
-      for (const mb of packMicroBatches(val.map((q) => q.ids.length), val.map((_, i) => i), cap)) sum += (await pass.forwardLoss(packed(val, mb, 1))).loss;
+      for (const mb of packMicroBatches(val.map((q) => q.ids.length), val.map((_, i) => i), cap)) sum += (await pass.forwardLoss(packed(val, mb, 1, useKl))).loss;
       const loss = sum / val.length;
       valLosses.push({ step, loss });
       hooks.onEval?.({ step, loss });
     };
 
+    if (!ck && hooks.validateAtStart) await validate(0);
     let cancelled = false; let tokens = 0; let busyMs = 0; let stepsRun = 0;
     for (let step = startStep; step <= s.steps && !cancelled; step++) {
       while (hooks.isPaused?.() && !hooks.isCancelled?.()) await sleep(50);
@@ -239,7 +268,7 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
       let loss = 0; let rows = 0;
       const kindSum = [0, 0, 0, 0]; const kindN = [0, 0, 0, 0];
       for (let i = 0; i < mbs.length; i++) {
-        const b = packed(sequences, mbs[i], 1 / s.batchSize);
+        const b = packed(sequences, mbs[i], 1 / s.batchSize, useKl, hooks.weightsAt ? (j) => hooks.weightsAt!(step, j) : undefined);
         const r = await pass.run(b, { readGrads: false, accumulate: i > 0 });
         loss += r.loss; rows += b.ids.length;
         for (let t = 0; t < b.ids.length; t++) {
@@ -259,7 +288,8 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
       for (const k of [1, 2, 3]) if (kindN[k]) lossByKind[KIND_NAMES[k]] = kindSum[k] / kindN[k];
       hooks.onProgress?.({ step, steps: s.steps, loss, lossByKind, lr, gradNorm, tokens: rows, tokensPerSec: rows / (ms / 1000), microBatches: mbs.length, msPerStep: ms, epoch, gpuBytes: gpuBytes() });
       if (s.evalEvery > 0 && (step % s.evalEvery === 0 || step === s.steps)) await validate(step);
-      if (s.checkpointEvery > 0 && hooks.onCheckpoint && (step % s.checkpointEvery === 0 || step === s.steps)) {
+      const due = s.checkpointEvery > 0 && (step % s.checkpointEvery === 0 || step === s.steps);
+      if (hooks.onCheckpoint && (due || (hooks.isPaused?.() && !hooks.isCancelled?.()))) {
         const a = await pass.readAdapter();
         await hooks.onCheckpoint({
           version: 1, step,
@@ -269,6 +299,8 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
         });
       }
     }
+    // a cancelled run's validation loss where it stopped (the adapter it returns)
+    if (cancelled && losses.length && valLosses.at(-1)?.step !== losses.length) await validate(losses.length);
     const trained = await pass.readAdapter();
     const summary: LoopSummary = {
       steps: losses.length, cancelled, sequences: sequences.length, params: trained.modules.reduce((n, m) => n + m.A.length + m.B.length, 0),

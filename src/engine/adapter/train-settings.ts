@@ -1,10 +1,10 @@
-// Settings of a LoRA training run over token batches (train-run.ts) and their checks; kept apart
-// from the GPU code so the UI can import them. What the batches are built from (traces, loss
+// Settings of the adapter a training run makes (rank, targets, placement; the loop's own settings are
+// train-loop.ts's) and their checks; kept apart from the GPU code so the UI can import them. What the batches are built from (traces, loss
 // weights per segment kind) is the distillation layer's (src/distill/).
 import { LORA_TARGETS, type LoraModuleSpec, type LoraTarget } from './lora.ts';
 
 export interface LoraTrainSettings {
-  /** fixed sequence length: every batch holds exactly this many tokens */
+  /** longest sequence: an example is cut to this many tokens (prompt + reply) */
   seqLen: number;
   targetModules: LoraTarget[];
   rank: number;
@@ -26,6 +26,7 @@ export const DEFAULT_PLACEMENT: PlacementSettings = { mode: 'manual', budget: 0.
 /** Checks settings; the error names the field. */
 export function checkLoraSettings(s: LoraTrainSettings, maxT: number): void {
   const int = (v: number, lo: number, hi: number, f: string) => { if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`training setting "${f}" must be an integer in ${lo}..${hi}, got ${v}`); };
+  if (Number.isInteger(s.seqLen) && s.seqLen > maxT) throw new Error(`training setting "seqLen": sequences of ${s.seqLen} tokens are longer than the model's context (${maxT} tokens); lower it`);
   int(s.seqLen, 8, maxT, 'seqLen'); int(s.steps, 1, 100000, 'steps'); int(s.rank, 1, 1024, 'rank');
   if (!(s.alpha > 0)) throw new Error(`training setting "alpha" must be > 0, got ${s.alpha}`);
   if (!(s.lr > 0 && s.lr < 1)) throw new Error(`training setting "lr" must be in (0, 1), got ${s.lr}`);
