@@ -4,7 +4,7 @@
 // time. A bad cached copy is deleted and fetched again once. On a device loss the model is dropped;
 // recoverDevice() opens a new device and loads the same source again. Other worker modules reach
 // the model through currentModel() (module level, not comlink).
-import { type DecodeVariant, measureDecodeVariants, measureMatmulVariants, type PrefillVariant } from '../../src/engine/device/kernel-choice.ts';
+import { type DecodeVariant, defaultDecodeVariant, measureMatmulVariants, type PrefillVariant } from '../../src/engine/device/kernel-choice.ts';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
@@ -84,11 +84,13 @@ export function currentModel(): LoadedModel | undefined {
 
 export { LoadCancelledError };
 
-/** The prefill and decode kernels, measured once per device (ENVIRONMENT.md: pick by measurement;
- *  decode includes the subgroup matvec where the adapter has 'subgroups'). */
+/** The prefill kernel measured once per device (ENVIRONMENT.md: pick by measurement); the decode
+ *  kernel by the adapter's kind and features, never by timing: rowdot and subgroup time within 15% of
+ *  each other on SwiftShader, round differently, and a share link opened in another tab must decode
+ *  the same tokens (tests/e2e/playground.spec.ts caught a timing-chosen kernel flipping). */
 async function kernelVariants(ctx: GpuContext): Promise<{ matmul: PrefillVariant; decode: DecodeVariant }> {
   if (matmulChoice?.ctx !== ctx) {
-    matmulChoice = { ctx, matmul: (await measureMatmulVariants(ctx, 32, 128, 128)).best, decode: (await measureDecodeVariants(ctx, 512, 256)).best };
+    matmulChoice = { ctx, matmul: (await measureMatmulVariants(ctx, 32, 128, 128)).best, decode: defaultDecodeVariant(ctx) };
   }
   return { matmul: matmulChoice.matmul, decode: matmulChoice.decode };
 }

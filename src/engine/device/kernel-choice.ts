@@ -12,9 +12,11 @@ export function defaultMatmulVariant(ctx: Pick<GpuContext, 'report'>): PrefillVa
   return ctx.report.isFallbackAdapter ? 'register' : 'workgroup';
 }
 
-/** Decode (matrix-vector) kernel: SwiftShader's barriers make the workgroup-reduced matvec slow. */
-export function defaultDecodeVariant(ctx: Pick<GpuContext, 'report'>): DecodeVariant {
-  return ctx.report.isFallbackAdapter ? 'rowdot' : 'matvec';
+/** Decode (matrix-vector) kernel: SwiftShader's barriers make the workgroup-reduced matvec slow
+ *  (rowdot there); on a GPU with subgroups, subgroupAdd replaces matvec's barrier tree. */
+export function defaultDecodeVariant(ctx: Pick<GpuContext, 'report' | 'has'>): DecodeVariant {
+  if (ctx.report.isFallbackAdapter) return 'rowdot';
+  return ctx.has('subgroups') ? 'subgroup' : 'matvec';
 }
 
 /** Sampling workgroup size: wide on GPUs, narrow where barriers are expensive. */
