@@ -21,6 +21,8 @@ export interface WorldTrainOptions {
   lr: number;
   seed: number;
   seqLen?: number;
+  /** rows of one packed micro-batch (default max(1024, seqLen)); larger ones amortise dispatch overhead */
+  microBatchTokens?: number;
   /** examples of the importance probe (default 8) */
   probeExamples?: number;
   onPlaced?: (report: string, seconds: number) => void;
@@ -42,7 +44,7 @@ export async function trainOnTraces(m: NodeModel, traces: readonly Trace[], o: W
   const seqs = examples.map(exampleSequence);
   const t0 = performance.now();
   const r = await trainLora(m.ctx, m.decoder, seqs, {
-    ...DEFAULT_LOOP_SETTINGS, steps: o.steps, batchSize: o.batchSize, microBatchTokens: Math.max(1024, T), lr: o.lr, warmupSteps: Math.max(1, Math.floor(o.steps / 20)),
+    ...DEFAULT_LOOP_SETTINGS, steps: o.steps, batchSize: o.batchSize, microBatchTokens: o.microBatchTokens ?? Math.max(1024, T), lr: o.lr, warmupSteps: Math.max(1, Math.floor(o.steps / 20)),
     evalEvery: 0, checkpointEvery: 0, seed: o.seed, lora: { r: s.rank, alpha: s.alpha, targetModules: [...LORA_TARGETS] },
   }, { adapter, baseModel: m.label, onProgress: (p) => o.onStep?.(p.step, p.steps, p.loss, p.tokensPerSec) });
   const params = loraParamCount(r.adapter);
