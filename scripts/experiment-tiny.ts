@@ -24,6 +24,8 @@ import { worldPool } from '../src/world/pool.ts';
 import { worldTestSet } from '../src/world/split.ts';
 import type { FlawKind } from '../src/world/teacher.ts';
 import { accuracyLine, evaluateNode, loadBench } from './lib/node-eval.ts';
+import { buildExamples, exampleSequence } from '../src/distill/examples.ts';
+import { selectSubset } from '../src/eval/benchmarks.ts';
 import { loadNodeModel } from './lib/node-model.ts';
 
 const argv = process.argv.slice(2);
@@ -65,6 +67,21 @@ const sets: Record<string, Trace[]> = {
 const flawCount = (ts: readonly Trace[]) => { const c: Partial<Record<FlawKind, number>> = {}; let n = 0; for (const t of ts) { const f = pool.flaws.get(t.id); if (f) { c[f] = (c[f] ?? 0) + 1; n++; } } return { n, kinds: c }; };
 log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
 for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}`);
+
+// --dump-sft FILE: the training sequences of each set (as the engine's loop gets them) and the test
+// prompts, for the PyTorch reference of this experiment (scripts/world/finetune_check.py); then exit.
+const DUMP = opt('dump-sft', '');
+if (DUMP) {
+  const tok = m.tokenizer as unknown as Parameters<typeof buildExamples>[0];
+  const seqsOf = (ts: readonly Trace[]) => buildExamples(tok, ts, 192, { strategy: 1, tactics: 1, answer: 1 }, ts.length).examples.map(exampleSequence)
+    .map((q) => ({ ids: Array.from(q.ids), targets: Array.from(q.targets), weights: Array.from(q.weights, (w) => +w.toFixed(6)) }));
+  const items = selectSubset(bench.items, { kind: 'random', n: TEST_N, seed: SEED });
+  const testItems = items.map((it) => ({ key: it.key, prompt: tok.applyChatTemplate([{ role: 'user', content: it.problem }]), answer: it.answer, subject: it.subject, level: it.level }));
+  writeFileSync(DUMP, JSON.stringify({ sets: Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, seqsOf(v)])), test: testItems }) + '\n');
+  log(`wrote ${DUMP}`);
+  m.dispose();
+  process.exit(0);
+}
 
 // ---- adapters: the sparse placement (src/engine/adapter/placement.ts) solves per-module ranks within a budget
 const MAIN_BUDGET = Number(opt('budget', '0.1'));
