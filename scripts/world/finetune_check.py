@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new", type=int, default=120)
+    ap.add_argument("--train-embed", action="store_true", help="LoRA mode: also train the (tied) token embeddings, like PEFT's modules_to_save=[embed_tokens]")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -73,11 +74,13 @@ def main():
         for l in model.layers:
             for n in ("q", "k", "v", "o", "gate", "up", "down"):
                 setattr(l, n, LoraLinear(getattr(l, n), a.rank, 2 * a.rank))
+        if a.train_embed:
+            model.embed.weight.requires_grad_(True)
     trainable = [p for p in model.parameters() if p.requires_grad]
     n_train = sum(p.numel() for p in trainable)
     data = json.load(open(a.sft))
     seqs = data["sets"][a.set]
-    print(f"finetune_check: {a.mode}{' r=' + str(a.rank) if a.mode == 'lora' else ''}, {n_train} trainable = {100 * n_train / base_params:.2f}% of {base_params}; {len(seqs)} sequences of {a.set}; {a.steps} steps of {a.batch}, lr {a.lr}", flush=True)
+    print(f"finetune_check: {a.mode}{' r=' + str(a.rank) if a.mode == 'lora' else ''}{' + embeddings' if a.train_embed else ''}, {n_train} trainable = {100 * n_train / base_params:.2f}% of {base_params}; {len(seqs)} sequences of {a.set}; {a.steps} steps of {a.batch}, lr {a.lr}", flush=True)
     opt = torch.optim.AdamW(trainable, lr=a.lr, weight_decay=0.01)
     g = torch.Generator().manual_seed(a.seed)
     order, at = torch.randperm(len(seqs), generator=g).tolist(), 0
