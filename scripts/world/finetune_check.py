@@ -57,6 +57,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new", type=int, default=120)
+    ap.add_argument("--test-n", type=int, default=0, help="grade only the first N test items (0: all)")
     ap.add_argument("--train-embed", action="store_true", help="LoRA mode: also train the (tied) token embeddings, like PEFT's modules_to_save=[embed_tokens]")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
@@ -115,7 +116,8 @@ def main():
     model.eval()
     hits, by = 0, {}
     with torch.no_grad():
-        for k, it in enumerate(data["test"]):
+        test = data["test"][: a.test_n] if a.test_n else data["test"]
+        for k, it in enumerate(test):
             ids = list(it["prompt"]); out = b""
             for _ in range(a.max_new):
                 nxt = int(model(torch.tensor([ids[-512:]]))[0, -1].argmax())
@@ -129,7 +131,7 @@ def main():
             d = by.setdefault(it.get("subject", "?"), [0, 0]); d[0] += ok; d[1] += 1
             if k < 3:
                 print(f"  {json.dumps(text[:160])} (answer {it['answer']})", flush=True)
-    n = len(data["test"])
+    n = len(test)
     print(f"accuracy: {100 * hits / n:.1f}% ({hits}/{n}) after {time.time() - t0:.0f} s; by domain: " + ", ".join(f"{s} {h}/{m}" for s, (h, m) in sorted(by.items())), flush=True)
 
 

@@ -1,0 +1,31 @@
+// A variant pretraining corpus for the #12 diagnosis: the procedures also in the trace's own line
+// format outside chat ("textbook" documents: the problem, then Plan / Step k / Final Answer), chat
+// still answered directly; encoded with the committed world tokenizer, so pretraining can continue
+// from the committed weights (scripts/world/pretrain.py --init). Build time only.
+//   tsx scripts/world/textbook-corpus.ts [--docs 60000] [--seed 17] [--out build/tiny-world-v2]
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
+import { pretrainDocs } from '../../src/world/corpus.ts';
+import { generateProblems } from '../../src/world/generator.ts';
+import { worldTestSet } from '../../src/world/split.ts';
+import { traceText } from '../../src/world/teacher.ts';
+import { mulberry32 } from '../../src/lib/rng.ts';
+
+const args = process.argv.slice(2);
+const arg = (k: string, d: string) => { const i = args.indexOf(`--${k}`); return i >= 0 ? args[i + 1] : d; };
+const docsN = Number(arg('docs', '60000'));
+const seed = Number(arg('seed', '17'));
+const out = arg('out', 'build/tiny-world-v2');
+mkdirSync(out, { recursive: true });
+const exclude = new Set(worldTestSet().map((p) => p.problem));
+const base = pretrainDocs({ seed, docs: Math.round(docsN * 0.7), exclude });
+const textbook = generateProblems({ seed: seed + 3, n: Math.round(docsN * 0.3), idPrefix: 'tb-' }).filter((p) => !exclude.has(p.problem)).map((p) => `${p.problem}\n${traceText(p)}\n`);
+const docs = [...base, ...textbook];
+const r = mulberry32(seed + 9);
+for (let i = docs.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [docs[i], docs[j]] = [docs[j], docs[i]]; }
+const tok = await loadTokenizer({ tokenizerJson: JSON.parse(readFileSync('models/tiny-world/tokenizer.json', 'utf8')), tokenizerConfig: JSON.parse(readFileSync('models/tiny-world/tokenizer_config.json', 'utf8')), source: 'models/tiny-world', extraEosIds: [0, 2] });
+const ids: number[] = [];
+for (const d of docs) { for (const id of tok.encode(d)) ids.push(id); ids.push(0); }
+writeFileSync(join(out, 'corpus.u16'), new Uint16Array(ids));
+console.log(`${docs.length} documents (${textbook.length} textbook), ${ids.length} tokens -> ${join(out, 'corpus.u16')}`);
