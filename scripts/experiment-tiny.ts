@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Trace } from '../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../src/engine/adapter/lora.ts';
 import type { LossWeights } from '../src/distill/settings.ts';
-import { type WorldTrainInfo, trainOnTraces } from './lib/world-train.ts';
+import { type WorldTrainInfo, trainOnTraces, worldSequences } from './lib/world-train.ts';
 import { mulberry32 } from '../src/lib/rng.ts';
 import { gradeAnswer } from '../src/grading/equivalence.ts';
 import type { Interventions } from '../src/domain/guide.ts';
@@ -24,7 +24,7 @@ import { worldPool } from '../src/world/pool.ts';
 import { worldTestSet } from '../src/world/split.ts';
 import type { FlawKind } from '../src/world/teacher.ts';
 import { accuracyLine, evaluateNode, loadBench } from './lib/node-eval.ts';
-import { buildExamples, exampleSequence } from '../src/distill/examples.ts';
+import type { ExampleTokenizer } from '../src/distill/examples.ts';
 import { selectSubset } from '../src/eval/benchmarks.ts';
 import { loadNodeModel } from './lib/node-model.ts';
 
@@ -68,13 +68,14 @@ const flawCount = (ts: readonly Trace[]) => { const c: Partial<Record<FlawKind, 
 log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
 for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}`);
 
+const HIER = { strategy: 1, tactics: 1, answer: 1 };
+
 // --dump-sft FILE: the training sequences of each set (as the engine's loop gets them) and the test
 // prompts, for the PyTorch reference of this experiment (scripts/world/finetune_check.py); then exit.
 const DUMP = opt('dump-sft', '');
 if (DUMP) {
-  const tok = m.tokenizer as unknown as Parameters<typeof buildExamples>[0];
-  const seqsOf = (ts: readonly Trace[]) => buildExamples(tok, ts, 192, { strategy: 1, tactics: 1, answer: 1 }, ts.length).examples.map(exampleSequence)
-    .map((q) => ({ ids: Array.from(q.ids), targets: Array.from(q.targets), weights: Array.from(q.weights, (w) => +w.toFixed(6)) }));
+  const tok = m.tokenizer as unknown as ExampleTokenizer;
+  const seqsOf = (ts: readonly Trace[]) => worldSequences(tok, ts, HIER).map((q) => ({ ids: Array.from(q.ids), targets: Array.from(q.targets), weights: Array.from(q.weights, (w) => +w.toFixed(6)) }));
   const items = selectSubset(bench.items, { kind: 'random', n: TEST_N, seed: SEED });
   const testItems = items.map((it) => ({ key: it.key, prompt: tok.applyChatTemplate([{ role: 'user', content: it.problem }]), answer: it.answer, subject: it.subject, level: it.level }));
   writeFileSync(DUMP, JSON.stringify({ sets: Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, seqsOf(v)])), test: testItems }) + '\n');
@@ -120,7 +121,6 @@ async function evaluate(name: string, note: string, adapter: LoraAdapter | null,
   writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
 }
 
-const HIER = { strategy: 1, tactics: 1, answer: 1 };
 /** The main row's adapter as PEFT files (committed under models/tiny-world/adapters/reason1k/ by a full run). */
 function writeAdapter(a: LoraAdapter): void {
   const { adapterConfig, safetensors } = exportPeftAdapter(a);

@@ -23,9 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pretrain import Qwen2, byte_decoder  # noqa: E402  (the student's one torch mirror)
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "golden"))
-from make_golden import read_safetensors  # noqa: E402
+from pretrain import Qwen2, byte_decoder, load_weights  # noqa: E402  (the student's one torch mirror)
 
 
 class LoraLinear(torch.nn.Module):
@@ -64,10 +62,7 @@ def main():
     torch.set_num_threads(a.threads)
     cfg = json.load(open(os.path.join(a.model, "config.json")))
     model = Qwen2(cfg)
-    w = read_safetensors(os.path.join(a.model, "model.safetensors"))
-    with torch.no_grad():
-        for name, p in model.hf_tensors().items():
-            p.copy_(w[name].float())
+    load_weights(model, os.path.join(a.model, "model.safetensors"))
     base_params = sum(p.numel() for p in model.parameters())
     if a.mode == "lora":
         for p in model.parameters():

@@ -101,6 +101,14 @@ class Qwen2(nn.Module):
         return out
 
 
+def load_weights(model, path):
+    """Copies a safetensors file of ours (HF names) into the model's parameters."""
+    w = read_safetensors(path)
+    with torch.no_grad():
+        for name, p in model.hf_tensors().items():
+            p.copy_(w[name])
+
+
 def write_safetensors(path, tensors, metadata):
     header, blobs, off = {"__metadata__": metadata}, [], 0
     for name in sorted(tensors):
@@ -187,10 +195,7 @@ def main():
     model = Qwen2(cfg)
     params = sum(p.numel() for p in model.parameters())
     if a.init:
-        w = read_safetensors(a.init)
-        with torch.no_grad():
-            for name, p in model.hf_tensors().items():
-                p.copy_(w[name])
+        load_weights(model, a.init)
         print(f"pretrain: continuing from {a.init}", flush=True)
     probes = json.load(open(a.probe)) if a.probe else []
     dec = byte_decoder(a.tokenizer) if probes else {}

@@ -3,9 +3,9 @@
 // still answered directly; encoded with the committed world tokenizer, so pretraining can continue
 // from the committed weights (scripts/world/pretrain.py --init). Build time only.
 //   tsx scripts/world/textbook-corpus.ts [--docs 60000] [--seed 17] [--out build/tiny-world-v2]
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
+import { loadFolderTokenizer } from '../lib/folder-tokenizer.ts';
 import { pretrainDocs } from '../../src/world/corpus.ts';
 import { generateProblems } from '../../src/world/generator.ts';
 import { worldTestSet } from '../../src/world/split.ts';
@@ -24,7 +24,7 @@ const textbook = generateProblems({ seed: seed + 3, n: Math.round(docsN * 0.3), 
 const docs = [...base, ...textbook];
 const r = mulberry32(seed + 9);
 for (let i = docs.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [docs[i], docs[j]] = [docs[j], docs[i]]; }
-const tok = await loadTokenizer({ tokenizerJson: JSON.parse(readFileSync('models/tiny-world/tokenizer.json', 'utf8')), tokenizerConfig: JSON.parse(readFileSync('models/tiny-world/tokenizer_config.json', 'utf8')), source: 'models/tiny-world', extraEosIds: [0, 2] });
+const { tokenizer: tok } = await loadFolderTokenizer('models/tiny-world');
 const ids: number[] = [];
 for (const d of docs) { for (const id of tok.encode(d)) ids.push(id); ids.push(0); }
 writeFileSync(join(out, 'corpus.u16'), new Uint16Array(ids));
