@@ -144,27 +144,33 @@ def byte_decoder(tokenizer_path):
 
 @torch.no_grad()
 def probe(model, items, dec, max_new=72):
-    """Greedy exact match on held-out drills ("a op b =") and bare problems worked to "answer N"."""
+    """Greedy exact match on held-out drills ("a op b ="), bare problems worked to "answer N", and
+    problems as a textbook prompt ("problem\\n") or a chat prompt, read to "\\boxed{N}"."""
     import re
     model.eval()
-    hits = {"drill": [0, 0], "bare": [0, 0]}
+    hits = {}
     for it in items:
+        k = it["kind"]
         ids = list(it["ids"])
         text = b""
-        for _ in range(max_new if it["kind"] == "bare" else 8):
+        for _ in range({"drill": 8, "bare": max_new}.get(k, 200)):
             nxt = int(model(torch.tensor([ids]))[0, -1].argmax())
-            if nxt == 0:
+            if nxt in (0, 2):  # end of text / end of turn
                 break
             ids.append(nxt)
             text += dec.get(nxt, b"")
-            if it["kind"] == "drill" and b"\n" in text:
+            if k == "drill" and b"\n" in text:
                 break
-            if it["kind"] == "bare" and re.search(rb"answer -?\d+\n", text):
+            if k == "bare" and re.search(rb"answer -?\d+\n", text):
+                break
+            if k in ("textbook", "chat") and re.search(rb"\\boxed\{-?\d+\}", text):
                 break
         t = text.decode("utf-8", "replace")
-        m = re.match(r"\s*(-?\d+)", t) if it["kind"] == "drill" else re.search(r"answer (-?\d+)", t)
-        hits[it["kind"]][1] += 1
-        hits[it["kind"]][0] += int(bool(m) and int(m.group(1)) == it["answer"])
+        pat = {"drill": r"\s*(-?\d+)", "bare": r"answer (-?\d+)"}.get(k, r"\\boxed\{(-?\d+)\}")
+        m = re.match(pat, t) if k == "drill" else re.search(pat, t)
+        h = hits.setdefault(k, [0, 0])
+        h[1] += 1
+        h[0] += int(bool(m) and int(m.group(1)) == it["answer"])
     model.train()
     return " ".join(f"{k} {h}/{n} ({100 * h / max(1, n):.1f}%)" for k, (h, n) in hits.items())
 
@@ -185,6 +191,8 @@ def main():
     ap.add_argument("--probe", default="", help="probe.json from make:tiny-world: exact match on held-out drills and bare problems")
     ap.add_argument("--save-every", type=int, default=0, help="also write --out every N steps (a stopped run keeps its weights)")
     ap.add_argument("--tokenizer", default="", help="tokenizer.json, to read the probe's continuations")
+    ap.add_argument("--probe-every", type=int, default=1000)
+    ap.add_argument("--aligned", action="store_true", help="start every row at a document start (token 0 separates documents), so a long document is seen from its first token")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -192,6 +200,11 @@ def main():
     raw = open(a.corpus, "rb").read()
     stream = torch.frombuffer(bytearray(raw), dtype=torch.int16).to(torch.int64) & 0xFFFF
     n = stream.numel()
+    doc_starts = None
+    if a.aligned:
+        z = (stream == 0).nonzero().flatten() + 1
+        doc_starts = torch.cat([torch.tensor([0]), z])
+        doc_starts = doc_starts[doc_starts < n - a.seq - 1]
     model = Qwen2(cfg)
     params = sum(p.numel() for p in model.parameters())
     if a.init:
@@ -212,7 +225,10 @@ def main():
         lr = a.lr * min(1.0, step / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, step / a.steps))))
         for pg in opt.param_groups:
             pg["lr"] = lr
-        starts = torch.randint(0, n - a.seq - 1, (a.batch,), generator=g)
+        if doc_starts is not None:
+            starts = doc_starts[torch.randint(0, doc_starts.numel(), (a.batch,), generator=g)]
+        else:
+            starts = torch.randint(0, n - a.seq - 1, (a.batch,), generator=g)
         idx = starts[:, None] + torch.arange(a.seq + 1)[None, :]
         chunk = stream[idx]
         logits = model(chunk[:, :-1])
@@ -228,7 +244,7 @@ def main():
             print(line, flush=True)
             if logf:
                 logf.write(line + "\n"); logf.flush()
-        if probes and (step % 1000 == 0 or step == a.steps):
+        if probes and (step % a.probe_every == 0 or step == a.steps):
             line = f"probe at step {step}: {probe(model, probes, dec)}"
             print(line, flush=True)
             if logf:
@@ -236,7 +252,7 @@ def main():
         if a.save_every and step % a.save_every == 0 and step < a.steps:
             # a long run on a shared machine may be stopped: keep the weights so far (same file, overwritten)
             write_safetensors(a.out, model.hf_tensors(), {"format": "pt", "made_by": f"partial: step {step} of {a.steps}", "final_loss": f"{ema:.4f}"})
-    made = f"scripts/world/pretrain.py --steps {a.steps} --batch {a.batch} --seq {a.seq} --lr {a.lr} --seed {a.seed}" + (f" --init {a.init}" if a.init else "")
+    made = f"scripts/world/pretrain.py --steps {a.steps} --batch {a.batch} --seq {a.seq} --lr {a.lr} --seed {a.seed}" + (f" --init {a.init}" if a.init else "") + (" --aligned" if a.aligned else "")
     meta = {"format": "pt", "made_by": made, "final_loss": f"{ema:.4f}", "seconds": f"{time.time() - t0:.0f}"}
     write_safetensors(a.out, model.hf_tensors(), meta)
     print(f"wrote {a.out} ({params} params, final loss {ema:.4f}, {time.time() - t0:.0f} s)", flush=True)
