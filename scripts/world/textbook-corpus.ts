@@ -24,7 +24,8 @@ const out = arg('out', 'build/tiny-world-v2');
 mkdirSync(out, { recursive: true });
 const exclude = new Set(worldTestSet().map((p) => p.problem));
 const base = pretrainDocs({ seed, docs: Math.round(docsN * (1 - share)), exclude });
-const textbook = generateProblems({ seed: seed + 3, n: Math.round(docsN * share), idPrefix: 'tb-' }).filter((p) => !exclude.has(p.problem)).map((p) => `${p.problem}\n${traceText(p)}\n`);
+const worked = generateProblems({ seed: seed + 3, n: Math.round(docsN * share), idPrefix: 'tb-' }).filter((p) => !exclude.has(p.problem));
+const textbook = worked.map((p) => `${p.problem}\n${traceText(p)}\n`);
 const docs = [...base, ...textbook];
 const r = mulberry32(seed + 9);
 for (let i = docs.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [docs[i], docs[j]] = [docs[j], docs[i]]; }
@@ -35,7 +36,7 @@ writeFileSync(join(out, 'corpus.u16'), new Uint16Array(ids));
 console.log(`${docs.length} documents (${textbook.length} textbook), ${ids.length} tokens -> ${join(out, 'corpus.u16')}`);
 
 // probes: never a test problem, never a pretraining one (their own seed)
-const seen = new Set([...exclude, ...textbook]);
+const seen = new Set([...exclude, ...worked.map((p) => p.problem)]);
 const held = generateProblems({ seed: seed + 5, n: 400, idPrefix: 'tbp-' }).filter((p) => !seen.has(p.problem)).slice(0, 100);
 const probes = [
   ...probeItems({ seed: seed + 7, n: 100, exclude }),
