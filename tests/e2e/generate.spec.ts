@@ -25,10 +25,14 @@ test('streams tokens with entropies from the worker, and a seed reproduces the t
   const n = await toks.count();
   expect(n).toBeGreaterThan(0);
   expect(n).toBeLessThanOrEqual(8);
-  for (const h of await toks.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-entropy'))))) {
-    expect(h).toBeGreaterThan(0);
+  // Entropy lies in [0, log V]. The trained student is near-certain on many steps (entropies far
+  // below 1e-3, so the attribute carries full precision), but a sampled step is never exactly certain.
+  const hs = await toks.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-entropy'))));
+  for (const h of hs) {
+    expect(h).toBeGreaterThanOrEqual(0);
     expect(h).toBeLessThanOrEqual(Math.log(512) + 1e-3);
   }
+  expect(Math.max(...hs)).toBeGreaterThan(0);
   await expect(page.getByTestId('gen-stats')).toContainText(/decode [\d.]+ tok\/s/);
   expect(await generateOnce(page, 8, 7)).toBe(first);
   const other = await generateOnce(page, 8, 8);

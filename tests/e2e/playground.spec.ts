@@ -162,7 +162,13 @@ test('a run exports as JSON and imports in a page without a model; cancel stops 
   await page.getByTestId('pg-max-tokens').fill('1800');
   await page.getByTestId('pg-max-thinking').fill('0');
   await page.getByTestId('pg-min-thinking').fill('1700');
+  await expect(page.getByTestId('pg-cancel')).toBeDisabled();
   await page.getByTestId('pg-run').click();
+  // The run must be under way before it can be cancelled; if it ended at once, say how.
+  const state = async () => (await page.getByTestId('pg-error').count())
+    ? `error: ${await page.getByTestId('pg-error').innerText()}`
+    : (await page.getByTestId('pg-cancel').isEnabled()) ? 'running' : (await page.getByTestId('pg-run').isEnabled()) ? 'ended on its own' : 'starting';
+  await expect.poll(state, { timeout: 30_000, intervals: [50] }).toBe('running');
   await expect(page.getByTestId('pg-progress')).toContainText('tokens', { timeout: 30_000 });
   await page.getByTestId('pg-cancel').click();
   await expect(page.getByTestId('pg-error')).toContainText('Run cancelled', { timeout: 60_000 });
