@@ -9,6 +9,7 @@
 // selection (N = 1,000), 1,000 test problems. Writes the table as JSON (default
 // models/tiny-world/experiment.json) and the main row's adapter as PEFT files in
 // models/tiny-world/adapters/reason1k/.
+import { WORLD_RECIPE } from '../src/world/recipe.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Trace } from '../src/domain/trace.ts';
@@ -36,7 +37,7 @@ const MODEL = opt('model', 'models/tiny-world');
 const TEST_N = Number(opt('test', quick ? '12' : '1000'));
 const POOL_N = Number(opt('pool', quick ? '400' : '20000'));
 const SELECT_N = Number(opt('select', quick ? '48' : '1000'));
-const STEPS = Number(opt('steps', quick ? '6' : '400'));
+const STEPS = Number(opt('steps', quick ? '6' : String(WORLD_RECIPE.steps)));
 const OUT = opt('out', quick ? 'build/tiny-world/experiment-quick.json' : 'models/tiny-world/experiment.json');
 const SEED = Number(opt('seed', '1'));
 const ONLY = opt('rows', '').split(',').filter(Boolean);
@@ -85,13 +86,13 @@ if (DUMP) {
 }
 
 // ---- adapters: the sparse placement (src/engine/adapter/placement.ts) solves per-module ranks within a budget
-const MAIN_BUDGET = Number(opt('budget', '0.1'));
+const MAIN_BUDGET = Number(opt('budget', String(WORLD_RECIPE.budget)));
 interface Row { name: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
 const rows: Row[] = [];
 const adapters = new Map<string, LoraAdapter>();
 
-const BATCH = Number(opt('batch', quick ? '4' : '16'));
-const LR = Number(opt('lr', '5e-3'));
+const BATCH = Number(opt('batch', quick ? '4' : String(WORLD_RECIPE.batchSize)));
+const LR = Number(opt('lr', String(WORLD_RECIPE.lr)));
 async function train(name: string, traces: Trace[], budget: number, loss: LossWeights, mode: 'importance' | 'uniform' = 'importance'): Promise<{ adapter: LoraAdapter; info: Row['train'] } | null> {
   let last = 0;
   try {

@@ -29,8 +29,10 @@ writeFileSync(join(DIR, 'card.json'), JSON.stringify(card, null, 2) + '\n');
 const exp = existsSync(join(DIR, 'experiment.json')) ? JSON.parse(readFileSync(join(DIR, 'experiment.json'), 'utf8')) : null;
 const meta = JSON.parse(Buffer.from(readFileSync(join(DIR, 'model.safetensors')).subarray(8, 8 + Number(readFileSync(join(DIR, 'model.safetensors')).readBigUInt64LE(0)))).toString()).__metadata__ ?? {};
 const cfg = JSON.parse(readFileSync(join(DIR, 'config.json'), 'utf8'));
-// the textbook stage's last probe line (scripts/world/pretrain.py --probe), measured there
-const TEXTBOOK_PROBE = 'textbook 1% at the start -> 27% (step 500), 38%, 60%, 67%, 72% (step 2,500); chat 7% -> 2%; drills 100%, bare problems 82%';
+// the textbook stage's probe lines (scripts/world/pretrain.py --probe), measured there; the final
+// figures re-measured on a probe that excludes the stage's own worked problems (aeb8a95):
+// pretrain.py --steps 0 --init models/tiny-world/model.safetensors --probe build/tiny-world-v3/probe.json
+const TEXTBOOK_PROBE = 'textbook 1% at the start -> 27% (step 500), 38%, 60%, 67%, 72% (step 2,500); chat 7% -> 2%; drills 100%, bare problems 82% (re-measured on a probe that excludes the stage\'s own problems: the same, textbook 72/100, chat 2/100)';
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
 const rowTable = (rows: Array<{ name: string; eval: { accuracy: number; low: number; high: number; byDomain: Record<string, number>; byLevel: Record<string, number> } }>) => {
   const doms = [...new Set(rows.flatMap((r) => Object.keys(r.eval.byDomain)))].sort();

@@ -180,7 +180,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=6000, help="0: only measure the probe on --init")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seq", type=int, default=96)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -214,6 +214,8 @@ def main():
     dec = byte_decoder(a.tokenizer) if probes else {}
     if probes:
         print(f"probe at start: {probe(model, probes, dec)}", flush=True)
+    if a.steps == 0:
+        return  # --steps 0 --init W --probe P: measure the probe on W and write nothing
     print(f"pretrain: {params} params, {n} corpus tokens, {a.steps} steps of {a.batch}x{a.seq}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.95), weight_decay=0.05)
     g = torch.Generator().manual_seed(a.seed)

@@ -4,6 +4,7 @@
 // can be cancelled, and leaves its result in IndexedDB (pool, selection, eval runs); the ids of the
 // last run are kept in localStorage so the table survives a reload. Settings travel in the URL.
 import { DEFAULT_SELECTION } from '../selection/select.ts';
+import { WORLD_RECIPE } from '../world/recipe.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts';
 import { dataWorker, newJobId } from './data-client.ts';
 import { getEvalRun } from '../data/eval-store.ts';
@@ -12,7 +13,7 @@ import { BUNDLED_MODEL, bundledSource, loadModel, model } from './model-state.sv
 import type { TrainEvent } from '../../workers/engine/train-api.ts';
 
 export interface PipelineSettings { seed: number; pool: number; select: number; steps: number; test: number }
-export const PIPELINE_DEFAULTS: PipelineSettings = { seed: 1, pool: 4000, select: 1000, steps: 600, test: 200 };
+export const PIPELINE_DEFAULTS: PipelineSettings = { seed: 1, pool: WORLD_RECIPE.pool, select: WORLD_RECIPE.select, steps: WORLD_RECIPE.steps, test: 200 };
 const LIMITS: Record<keyof PipelineSettings, [number, number]> = { seed: [0, 2 ** 31 - 1], pool: [20, 20000], select: [10, 5000], steps: [1, 20000], test: [5, 1000] };
 
 /** Settings from the query string (?view=pipeline&seed=..&pool=..); bad or missing values fall back to the defaults, named in `errors`. */
@@ -110,12 +111,14 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     check();
 
     st = begin('training');
-    // the engine's loop: mini-batches of 4 packed sequences, warmup + cosine, a checkpoint every 50 steps
+    // the measured recipe (src/world/recipe.ts): a sparse adapter placed by reasoning importance within
+    // 10% of the base, mini-batches of 16 packed sequences, warmup + cosine, a checkpoint every 10 steps
     // (a reload leaves the run in the Train view's unfinished runs)
     const summary = await engine().startTraining({
       selectionId: sel.id, poolId: pool.id, maxExamples: s.select, seqLen: 192, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-      rank: 4, alpha: 8, lr: 5e-3, steps: s.steps, seed: s.seed, loss: { strategy: 1, tactics: 1, answer: 1 },
-      batchSize: 4, warmupSteps: Math.ceil(s.steps / 20), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 50,
+      rank: 4, alpha: 8, lr: WORLD_RECIPE.lr, steps: s.steps, seed: s.seed, loss: { strategy: 1, tactics: 1, answer: 1 },
+      placement: { mode: 'importance', budget: WORLD_RECIPE.budget, probeExamples: WORLD_RECIPE.probeExamples },
+      batchSize: WORLD_RECIPE.batchSize, warmupSteps: Math.max(1, Math.floor(s.steps / 20)), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 10,
     }, Comlink.proxy((e: TrainEvent) => {
       if (e.kind !== 'step') return;
       const p = e.progress;

@@ -33,7 +33,7 @@ test('bad link settings are named and ignored; cancel stops a run', async ({ pag
   await page.goto('./?view=pipeline&pool=abc&steps=999999&test=6&seed=2&select=20');
   await expect(page.getByTestId('pipeline-link-errors')).toContainText('"pool" must be an integer');
   await expect(page.getByTestId('pipeline-link-errors')).toContainText('"steps" must be an integer in 1..20000');
-  await expect(page.getByTestId('pipeline-steps')).toHaveValue('600');
+  await expect(page.getByTestId('pipeline-steps')).toHaveValue('40'); // the measured recipe's default (src/world/recipe.ts)
   await page.getByTestId('pipeline-pool').fill('40');
   await page.getByTestId('pipeline-steps').fill('5000');
   await page.getByTestId('pipeline-run').click();
