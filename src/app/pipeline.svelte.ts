@@ -40,14 +40,14 @@ export function pipelineLink(s: PipelineSettings, loc: { origin: string; pathnam
 }
 
 export type StageName = 'model' | 'pool' | 'selection' | 'training' | 'eval-base' | 'eval-adapter' | 'eval-guided';
-export interface Stage { name: StageName; title: string; status: 'waiting' | 'running' | 'done' | 'failed' | 'cancelled'; detail: string; done: number; total: number; href?: string }
+export interface Stage { name: StageName; title: string; status: 'waiting' | 'running' | 'done' | 'failed' | 'cancelled'; detail: string; done: number; total: number; href?: string; startedAt: number; seconds: number }
 export interface PipelineRow { name: string; runId: string; accuracy: number; low: number; high: number; n: number }
 
 const TITLES: Record<StageName, string> = {
   model: 'Load the tiny-world student', pool: 'Tiny-world pool (local teacher)', selection: 'Reason1K selection', training: 'Adapter training',
   'eval-base': 'Evaluate: base', 'eval-adapter': 'Evaluate: base + adapter', 'eval-guided': 'Evaluate: adapter + budget forcing',
 };
-const freshStages = (): Stage[] => (Object.keys(TITLES) as StageName[]).map((name) => ({ name, title: TITLES[name], status: 'waiting', detail: '', done: 0, total: 0 }));
+const freshStages = (): Stage[] => (Object.keys(TITLES) as StageName[]).map((name) => ({ name, title: TITLES[name], status: 'waiting', detail: '', done: 0, total: 0, startedAt: 0, seconds: 0 }));
 
 export const pipeline = $state<{ running: boolean; stages: Stage[]; rows: PipelineRow[]; error: string | null; startedAt: number; seconds: number }>({
   running: false, stages: freshStages(), rows: [], error: null, startedAt: 0, seconds: 0,
@@ -87,8 +87,8 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
   pipeline.running = true; pipeline.error = null; pipeline.rows = []; pipeline.stages = freshStages(); pipeline.startedAt = Date.now();
   const timer = setInterval(() => { pipeline.seconds = (Date.now() - pipeline.startedAt) / 1000; }, 500);
   let current: Stage | undefined;
-  const begin = (n: StageName) => { current = stage(n); current.status = 'running'; return current; };
-  const finish = (st: Stage, detail: string) => { st.status = 'done'; st.detail = detail; };
+  const begin = (n: StageName) => { current = stage(n); current.status = 'running'; current.startedAt = Date.now(); return current; };
+  const finish = (st: Stage, detail: string) => { st.status = 'done'; st.detail = detail; st.seconds = (Date.now() - st.startedAt) / 1000; };
   try {
     let st = begin('model');
     if (model.info?.id !== BUNDLED_MODEL.id) await loadModel(bundledSource(), BUNDLED_MODEL.label);
@@ -146,7 +146,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     localStorage.setItem(STORE_KEY, JSON.stringify({ settings: s, rows: pipeline.rows, seconds: (Date.now() - pipeline.startedAt) / 1000 }));
   } catch (e) {
     const abort = (e as Error).name === 'AbortError' || cancelled;
-    if (current && current.status === 'running') current.status = abort ? 'cancelled' : 'failed';
+    if (current && current.status === 'running') { current.status = abort ? 'cancelled' : 'failed'; current.seconds = (Date.now() - current.startedAt) / 1000; }
     pipeline.error = abort ? 'Cancelled. Finished stages stay stored (their links still work).' : (e instanceof Error ? e.message : String(e)).slice(0, 500);
   } finally {
     clearInterval(timer);
