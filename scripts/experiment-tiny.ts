@@ -67,7 +67,10 @@ const sets: Record<string, Trace[]> = {
 };
 const flawCount = (ts: readonly Trace[]) => { const c: Partial<Record<FlawKind, number>> = {}; let n = 0; for (const t of ts) { const f = pool.flaws.get(t.id); if (f) { c[f] = (c[f] ?? 0) + 1; n++; } } return { n, kinds: c }; };
 log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
-for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}`);
+// what each set holds by level and domain (a selection that leans to hard problems shows here)
+const mix = (ts: readonly Trace[], key: (t: Trace) => string) => { const c: Record<string, number> = {}; for (const t of ts) c[key(t)] = (c[key(t)] ?? 0) + 1; return Object.fromEntries(Object.entries(c).sort()); };
+const setMix = Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, { flawed: flawCount(v), byLevel: mix(v, (t) => `L${t.level ?? '?'}`), byDomain: mix(v, (t) => t.domain) }]));
+for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}; levels ${JSON.stringify(setMix[k].byLevel)}; domains ${JSON.stringify(setMix[k].byDomain)}`);
 
 const HIER = { strategy: 1, tactics: 1, answer: 1 };
 
@@ -133,7 +136,7 @@ function writeAdapter(a: LoraAdapter): void {
 }
 const want = (name: string) => ONLY.length === 0 || ONLY.includes(name);
 function result() {
-  return { command: `npm run experiment:tiny -- ${argv.join(' ')}`.trim(), model: MODEL, baseParams, testN: TEST_N, poolN: POOL_N, selectN: SELECT_N, steps: STEPS, seed: SEED, mainBudget: MAIN_BUDGET, selection: sel.counts, minutes: (performance.now() - t00) / 60000, rows };
+  return { command: `npm run experiment:tiny -- ${argv.join(' ')}`.trim(), model: MODEL, baseParams, testN: TEST_N, poolN: POOL_N, selectN: SELECT_N, steps: STEPS, seed: SEED, mainBudget: MAIN_BUDGET, selection: sel.counts, sets: setMix, minutes: (performance.now() - t00) / 60000, rows };
 }
 mkdirSync(join(OUT, '..'), { recursive: true });
 
