@@ -43,6 +43,9 @@ export interface StepVerification {
   checkPhrase: string;
   /** A step with no boundary is closed (and checked) after this many tokens; 0 or absent = never. */
   maxStepTokens?: number;
+  /** In a greedy run (temperature 0) a resampled step is drawn at this temperature: greedy decoding
+   *  would redraw the very same step. Sampled runs resample at their own temperature. Default 0.7. */
+  resampleTemperature?: number;
 }
 
 export interface SelfConsistency {

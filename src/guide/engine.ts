@@ -136,6 +136,8 @@ class SampleRun implements SampleControl {
   private rng: SeededRng;
   readonly seed: number;
   private draws = 0;
+  /** set by a resample: the temperature of the open step's draws (null: the run's own) */
+  private stepTemperature: number | null = null;
   private readonly eos: Set<number>;
   private readonly vocab: number;
   private readonly policies: Intervention[];
@@ -203,7 +205,10 @@ class SampleRun implements SampleControl {
     return { at, ids };
   }
 
+  setStepTemperature(t: number): void { this.stepTemperature = t; }
+
   pushStep(start: number, end: number, confidence: Confidence | null, resamples: number, verdict: StepRecord['verdict']): void {
+    this.stepTemperature = null;
     this.steps.push({ index: this.steps.length, start, end, text: this.text(start, end), confidence, resamples, verdict });
   }
 
@@ -292,7 +297,7 @@ class SampleRun implements SampleControl {
       if (this.phase === 'answer' && this.tokens.length - this.answerStart >= maxAnswer) { stop = 'max-answer'; break; }
 
       const cand = await this.lane.next(this.ids(), {
-        temperature: sampling.temperature, topP: sampling.topP, topK: sampling.topK, u: this.rng.next(),
+        temperature: this.stepTemperature ?? sampling.temperature, topP: sampling.topP, topK: sampling.topK, u: this.rng.next(),
       });
       this.draws++;
       const thinkingTokens = this.tokens.length;

@@ -122,7 +122,7 @@ function strategy(v: unknown): StrategyInjection {
 
 function verify(v: unknown): StepVerification {
   const f = 'interventions.verify';
-  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase', 'maxStepTokens']);
+  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase', 'maxStepTokens', 'resampleTemperature']);
   if (o.action !== 'resample' && o.action !== 'check' && o.action !== 'mark') throw new RecipeError(`${f}.action`, 'must be "resample", "check" or "mark"');
   const out: StepVerification = {
     threshold: num(o.threshold, `${f}.threshold`, 0, 1),
@@ -131,6 +131,7 @@ function verify(v: unknown): StepVerification {
     checkPhrase: str(o.checkPhrase, `${f}.checkPhrase`, LIMITS.phrase),
   };
   if (o.maxStepTokens !== undefined) out.maxStepTokens = num(o.maxStepTokens, `${f}.maxStepTokens`, 0, 4096, true);
+  if (o.resampleTemperature !== undefined) out.resampleTemperature = num(o.resampleTemperature, `${f}.resampleTemperature`, 0, 2);
   return out;
 }
 

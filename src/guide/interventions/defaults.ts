@@ -21,6 +21,7 @@ export const INTERVENTION_DEFAULTS: {
     maxResamples: 2,
     checkPhrase: 'Let me check this step.',
     maxStepTokens: 48,
+    resampleTemperature: 0.7,
   },
   consistency: { n: 3 },
 };

@@ -25,6 +25,8 @@ export interface SampleControl {
   forceAnswer(measurement: Record<string, number | string>, note: string): InterventionEvent;
   /** Switches the sampling stream to the one named by `keys` under this sample's seed. */
   reseed(...keys: (string | number)[]): void;
+  /** Draws the open step at this temperature instead of the run's, until the step is recorded. */
+  setStepTemperature(t: number): void;
 }
 
 /** The model tried to end its thinking: EOS, an end marker or the answer phrase. */

@@ -49,6 +49,8 @@ export const stepVerification: InterventionFactory = (settings) => {
         a.count++;
         s.rewind(start);
         s.reseed('resample', start, a.count);
+        // greedy decoding would redraw the same step: draw the attempt at the resample temperature
+        if (s.settings.sampling.temperature === 0) s.setStepTemperature(v.resampleTemperature ?? INTERVENTION_DEFAULTS.verify.resampleTemperature);
         return [{
           kind: 'resample', at: start, discarded: b.text, branchId: b.id,
           measurement: measure(conf, v.threshold, { attempt: a.count }), note: `step resampled (attempt ${a.count} of ${v.maxResamples})`,

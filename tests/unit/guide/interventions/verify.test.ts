@@ -51,6 +51,27 @@ describe('step verification', () => {
     expect(rs.some((e) => kept(e.at) !== e.discarded)).toBe(true);
   });
 
+  it('resample in a greedy run: attempts are drawn at the resample temperature, so they can differ (greedy would redraw the same step)', async () => {
+    const run = async (resampleTemperature?: number) => {
+      const st = verify('resample', 2, 0);
+      st.interventions.verify!.resampleTemperature = resampleTemperature;
+      return (await runGuided({ problem: 'p', settings: st }, { session: session(stepModel()), tokenizer: tok })).samples[0];
+    };
+    const s = await run();
+    const rs = s.events.filter((e) => e.kind === 'resample');
+    expect(rs.length).toBeGreaterThan(0);
+    // the discarded attempts at one step are not all the same text
+    const attempts = new Map<number, Set<string>>();
+    for (const b of s.branches) attempts.set(b.at, (attempts.get(b.at) ?? new Set()).add(b.text));
+    expect([...attempts.values()].some((texts) => texts.size > 1) || rs.some((e) => s.steps.find((x) => x.start === e.at)?.text !== e.discarded)).toBe(true);
+    // the steps outside a resample stay greedy: the first (confident) one is the greedy text
+    expect(s.steps[0].text).toBe(STEPS.slice(0, s.steps[0].text.length));
+    // at resample temperature 0 every attempt redraws the same text: nothing gained (what the default avoids)
+    const cold = await run(0);
+    for (const b of cold.branches) expect(b.text).toBe(cold.branches.find((x) => x.at === b.at)!.text);
+    expect(cold.text).toBe(STEPS);
+  });
+
   it('check: inserts the check phrase after a low-confidence step', async () => {
     const t = await runGuided({ problem: 'p', settings: verify('check') }, { session: session(stepModel()), tokenizer: tok });
     const s = t.samples[0];
