@@ -11,7 +11,9 @@ const argv = process.argv.slice(2);
 const opt = (k: string) => { const i = argv.indexOf(`--${k}`); return i >= 0 ? argv[i + 1] : undefined; };
 const port = Number(opt('port') ?? 4179);
 const query = new URLSearchParams({ view: 'pipeline' });
-for (const k of ['pool', 'select', 'steps', 'test', 'seed']) { const v = opt(k); if (v !== undefined) query.set(k, v); }
+// the view's settings (src/app/pipeline.svelte.ts PipelineSettings; that module uses runes, so not imported here)
+const KEYS = ['pool', 'select', 'steps', 'test', 'seed'] as const;
+for (const k of KEYS) { const v = opt(k); if (v !== undefined) query.set(k, v); }
 
 const run = (cmd: string, args: string[]) => new Promise<void>((res, rej) => {
   const p = spawn(cmd, args, { stdio: 'inherit' });
@@ -35,7 +37,7 @@ try {
     const a = await (navigator as Navigator & { gpu?: { requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; description: string } } | null> } }).gpu?.requestAdapter();
     return a?.info ? `${a.info.vendor} ${a.info.architecture} ${a.info.description}`.trim() : 'no WebGPU adapter';
   });
-  const settings = Object.fromEntries(await Promise.all(['pool', 'select', 'steps', 'test', 'seed'].map(async (k) => [k, await page.getByTestId(`pipeline-${k}`).inputValue()])));
+  const settings = Object.fromEntries(await Promise.all(KEYS.map(async (k) => [k, await page.getByTestId(`pipeline-${k}`).inputValue()])));
   console.log(`pipeline: ${JSON.stringify(settings)} on ${adapter}`);
   await page.getByTestId('pipeline-run').click({ timeout: 120_000 });
   const t0 = Date.now();

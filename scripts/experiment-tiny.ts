@@ -70,9 +70,9 @@ log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decont
 // what each set holds by level and domain (a selection that leans to hard problems shows here)
 const mix = (ts: readonly Trace[], key: (t: Trace) => string) => { const c: Record<string, number> = {}; for (const t of ts) c[key(t)] = (c[key(t)] ?? 0) + 1; return Object.fromEntries(Object.entries(c).sort()); };
 const setMix = Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, { flawed: flawCount(v), byLevel: mix(v, (t) => `L${t.level ?? '?'}`), byDomain: mix(v, (t) => t.domain) }]));
-for (const [k, v] of Object.entries(sets)) log(`  ${k}: ${v.length} traces, ${flawCount(v).n} flawed ${JSON.stringify(flawCount(v).kinds)}; levels ${JSON.stringify(setMix[k].byLevel)}; domains ${JSON.stringify(setMix[k].byDomain)}`);
+for (const [k, v] of Object.entries(setMix)) log(`  ${k}: ${sets[k].length} traces, ${v.flawed.n} flawed ${JSON.stringify(v.flawed.kinds)}; levels ${JSON.stringify(v.byLevel)}; domains ${JSON.stringify(v.byDomain)}`);
 
-const HIER = { strategy: 1, tactics: 1, answer: 1 };
+const HIER: LossWeights = { ...WORLD_RECIPE.loss };
 
 // --dump-sft FILE: the training sequences of each set (as the engine's loop gets them) and the test
 // prompts, for the PyTorch reference of this experiment (scripts/world/finetune_check.py); then exit.

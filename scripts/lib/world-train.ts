@@ -2,6 +2,7 @@
 // weights) -> the sparse placement (importance probe + budget solver, or uniform) -> the packed
 // mini-batch loop (src/engine/adapter/train-loop.ts). Sequences are cut to their real length, so
 // the loop packs them without padding.
+import { WORLD_RECIPE, worldWarmup } from '../../src/world/recipe.ts';
 import type { Trace } from '../../src/domain/trace.ts';
 import { type LoraAdapter, LORA_TARGETS, createLoraAdapter, loraParamCount } from '../../src/engine/adapter/lora.ts';
 import { budgetReport } from '../../src/engine/adapter/placement.ts';
@@ -45,14 +46,14 @@ export async function trainOnTraces(m: NodeModel, traces: readonly Trace[], o: W
   const T = o.seqLen ?? WORLD_SEQ_LEN;
   const tok = m.tokenizer as unknown as ExampleTokenizer;
   const seqs = worldSequences(tok, traces, o.loss, T);
-  const s: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: T, targetModules: [...LORA_TARGETS], rank: 4, alpha: 8, lr: o.lr, steps: o.steps, seed: o.seed, loss: o.loss, placement: { mode: o.mode, budget: o.budget, probeExamples: o.probeExamples ?? 8 } };
+  const s: TrainSettings = { ...DEFAULT_TRAIN_SETTINGS, maxExamples: traces.length, seqLen: T, targetModules: [...LORA_TARGETS], rank: 4, alpha: 8, lr: o.lr, steps: o.steps, seed: o.seed, loss: o.loss, placement: { mode: o.mode, budget: o.budget, probeExamples: o.probeExamples ?? WORLD_RECIPE.probeExamples } };
   const tp = performance.now();
   const { plan } = await planPlacementOnTraces(m.ctx, m.decoder, tok, traces, s, m.decoder.params);
   o.onPlaced?.(plan.report, (performance.now() - tp) / 1000);
   const adapter = createLoraAdapter(m.decoder.config, { r: s.rank, alpha: s.alpha, modules: plan.modules, baseModel: m.label }, mulberry32(o.seed));
   const t0 = performance.now();
   const r = await trainLora(m.ctx, m.decoder, seqs, {
-    ...DEFAULT_LOOP_SETTINGS, steps: o.steps, batchSize: o.batchSize, microBatchTokens: o.microBatchTokens ?? Math.max(1024, T), lr: o.lr, warmupSteps: Math.max(1, Math.floor(o.steps / 20)),
+    ...DEFAULT_LOOP_SETTINGS, steps: o.steps, batchSize: o.batchSize, microBatchTokens: o.microBatchTokens ?? Math.max(1024, T), lr: o.lr, warmupSteps: worldWarmup(o.steps),
     evalEvery: 0, checkpointEvery: 0, seed: o.seed, lora: { r: s.rank, alpha: s.alpha, targetModules: [...LORA_TARGETS] },
   }, { adapter, baseModel: m.label, onProgress: (p) => o.onStep?.(p.step, p.steps, p.loss, p.tokensPerSec) });
   const params = loraParamCount(r.adapter);

@@ -4,7 +4,7 @@
 // can be cancelled, and leaves its result in IndexedDB (pool, selection, eval runs); the ids of the
 // last run are kept in localStorage so the table survives a reload. Settings travel in the URL.
 import { DEFAULT_SELECTION } from '../selection/select.ts';
-import { WORLD_RECIPE } from '../world/recipe.ts';
+import { WORLD_RECIPE, worldWarmup } from '../world/recipe.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts';
 import { dataWorker, newJobId } from './data-client.ts';
 import { getEvalRun } from '../data/eval-store.ts';
@@ -58,6 +58,8 @@ let cancelled = false;
 let jobId = '';
 
 function stage(name: StageName): Stage { return pipeline.stages.find((s) => s.name === name)!; }
+/** Ends a stage with this status, timing it from its begin. */
+function end(st: Stage, status: Stage['status']): void { st.status = status; st.seconds = (Date.now() - st.startedAt) / 1000; }
 function check() { if (cancelled) throw Object.assign(new Error('pipeline cancelled'), { name: 'AbortError' }); }
 
 /** Resolves when the engine's evaluation run ends (its progress stream says so). */
@@ -88,7 +90,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
   const timer = setInterval(() => { pipeline.seconds = (Date.now() - pipeline.startedAt) / 1000; }, 500);
   let current: Stage | undefined;
   const begin = (n: StageName) => { current = stage(n); current.status = 'running'; current.startedAt = Date.now(); return current; };
-  const finish = (st: Stage, detail: string) => { st.status = 'done'; st.detail = detail; st.seconds = (Date.now() - st.startedAt) / 1000; };
+  const finish = (st: Stage, detail: string) => { end(st, 'done'); st.detail = detail; };
   try {
     let st = begin('model');
     if (model.info?.id !== BUNDLED_MODEL.id) await loadModel(bundledSource(), BUNDLED_MODEL.label);
@@ -116,9 +118,9 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     // (a reload leaves the run in the Train view's unfinished runs)
     const summary = await engine().startTraining({
       selectionId: sel.id, poolId: pool.id, maxExamples: s.select, seqLen: 192, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-      rank: 4, alpha: 8, lr: WORLD_RECIPE.lr, steps: s.steps, seed: s.seed, loss: { strategy: 1, tactics: 1, answer: 1 },
+      rank: 4, alpha: 8, lr: WORLD_RECIPE.lr, steps: s.steps, seed: s.seed, loss: { ...WORLD_RECIPE.loss },
       placement: { mode: 'importance', budget: WORLD_RECIPE.budget, probeExamples: WORLD_RECIPE.probeExamples },
-      batchSize: WORLD_RECIPE.batchSize, warmupSteps: Math.max(1, Math.floor(s.steps / 20)), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 10,
+      batchSize: WORLD_RECIPE.batchSize, warmupSteps: worldWarmup(s.steps), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 10,
     }, Comlink.proxy((e: TrainEvent) => {
       if (e.kind !== 'step') return;
       const p = e.progress;
@@ -146,7 +148,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     localStorage.setItem(STORE_KEY, JSON.stringify({ settings: s, rows: pipeline.rows, seconds: (Date.now() - pipeline.startedAt) / 1000 }));
   } catch (e) {
     const abort = (e as Error).name === 'AbortError' || cancelled;
-    if (current && current.status === 'running') { current.status = abort ? 'cancelled' : 'failed'; current.seconds = (Date.now() - current.startedAt) / 1000; }
+    if (current && current.status === 'running') end(current, abort ? 'cancelled' : 'failed');
     pipeline.error = abort ? 'Cancelled. Finished stages stay stored (their links still work).' : (e instanceof Error ? e.message : String(e)).slice(0, 500);
   } finally {
     clearInterval(timer);
