@@ -1,6 +1,7 @@
 // The plain generation loop over a DecodeSession: chat prompt -> sampled tokens until EOS, the
 // token budget or the context limit. Seeded: one uniform per token from the caller's RNG.
 import { generateBatch } from '../engine/generation/batch.ts';
+import { contextFull } from '../engine/generation/context-stop.ts';
 import type { BatchDecodeSession, ChatMessage, DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
@@ -53,7 +54,7 @@ export async function generatePlain(session: DecodeSession, tokenizer: TextToken
     if (eos.has(next.id)) { stop = 'eos'; break; }
     out.push(next.id);
     if (out.length >= o.maxTokens) { stop = 'length'; break; }
-    if (session.length + 1 >= session.maxLength) { stop = 'context'; break; }
+    if (contextFull(session.length, session.maxLength)) { stop = 'context'; break; }
     next = await session.feed([next.id], opts());
   }
   return { text: tokenizer.decode(out), tokens: out.length, stop };
@@ -81,8 +82,8 @@ export async function generatePlainBatch(
     return p;
   });
   if (fit.length === 0) return out;
-  // generatePlain stops once session.length + 1 >= contextLength: at most contextLength - 1 cached
-  const limit = o.contextLength - 1;
+  // the same stop rule as generatePlain (contextFull): up to contextLength cached
+  const limit = o.contextLength;
   const need = Math.min(limit, Math.max(...fit.map((i) => prompts[i].length + requests[i].maxTokens)));
   const session = open(Math.max(1, Math.min(o.slots, fit.length)), need);
   const r = await generateBatch(session, fit.map((i) => ({

@@ -10,6 +10,7 @@
 import type { BatchDecodeSession, ChatMessage, DecodeSession, SampledToken, TextTokenizer } from '../engine/generation/types.ts';
 import { asBatchSession, decodeTogether, type BatchLane } from '../engine/generation/batch.ts';
 import { SeededRng } from '../lib/rng.ts';
+import { contextFull } from '../engine/generation/context-stop.ts';
 import { deriveSeed, sampleSeed } from '../lib/seed.ts';
 import { exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
 import { extractAnswerText } from '../grading/index.ts';
@@ -292,7 +293,8 @@ class SampleRun implements SampleControl {
     for (;;) {
       if (this.deps.signal?.aborted) { stop = 'cancelled'; break; }
       if (this.tokens.length >= sampling.maxNewTokens || this.draws >= maxDraws) { stop = 'max-tokens'; break; }
-      if (this.prompt.length + this.tokens.length >= this.lane.maxLength) { stop = 'context-full'; break; }
+      // the context fed next (its last token just sampled) must fit: the one stop rule
+      if (contextFull(this.prompt.length + this.tokens.length - 1, this.lane.maxLength)) { stop = 'context-full'; break; }
       if (this.phase === 'thinking' && this.firstActing((p) => p.token?.(this))) continue;
       if (this.phase === 'answer' && this.tokens.length - this.answerStart >= maxAnswer) { stop = 'max-answer'; break; }
 

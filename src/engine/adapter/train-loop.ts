@@ -10,6 +10,7 @@
 //   KL_t to the teacher's top-k where a sequence carries it, ops/kl-topk.ts)
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { TrainCheckpoint } from '../../domain/train.ts';
+import { FNV_OFFSET, fnv1aWords } from '../../lib/hash.ts';
 import { SeededRng } from '../../lib/rng.ts';
 import type { Decoder } from '../model/decoder.ts';
 import { type LoraAdapter, createLoraAdapter, type LoraTarget } from './lora.ts';
@@ -191,11 +192,11 @@ function packed(seqs: readonly TrainSequence[], items: readonly number[], scale:
   return b;
 }
 
-/** A cheap fingerprint of the data and the settings that shape the trajectory. */
-function fingerprint(seqs: readonly TrainSequence[], s: LoopSettings): string {
-  let h = 2166136261 >>> 0;
-  const mix = (v: number) => { h = Math.imul(h ^ (v >>> 0), 16777619) >>> 0; };
-  for (const q of seqs) { mix(q.ids.length); for (const id of q.ids) mix(id); }
+/** A cheap fingerprint of the data and the settings that shape the trajectory: FNV-1a over each
+ *  sequence's length and ids (the same value the loop's checkpoints have always stored). */
+function runFingerprint(seqs: readonly TrainSequence[], s: LoopSettings): string {
+  let h = FNV_OFFSET;
+  for (const q of seqs) h = fnv1aWords(q.ids, fnv1aWords([q.ids.length], h));
   return `${seqs.length}:${h.toString(16)}:${JSON.stringify([s.steps, s.batchSize, s.microBatchTokens, s.lr, s.warmupSteps, s.minLrRatio, s.weightDecay, s.maxGradNorm, s.seed, ...(s.kl ? [s.kl] : [])])}`;
 }
 
@@ -210,7 +211,7 @@ export async function trainLora(ctx: GpuContext, decoder: Decoder, sequences: re
   checkSequences(sequences, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'training sequence', s.kl?.k);
   const val = hooks.validation ?? [];
   checkSequences(val, Math.min(s.microBatchTokens, c.maxPositionEmbeddings), c.vocabSize, 'validation sequence', s.kl?.k);
-  const fp = fingerprint(sequences, s);
+  const fp = runFingerprint(sequences, s);
   const ck = hooks.resumeFrom;
   if (ck && ck.fingerprint !== fp) throw new Error('this checkpoint belongs to another run (different sequences or settings): start a new run instead');
 

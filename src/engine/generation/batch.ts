@@ -12,6 +12,7 @@
 import { SeededRng } from '../../lib/rng.ts';
 import type { BatchDecodeSession, BatchFeed, DecodeSession, SampledToken, SamplingOptions } from './types.ts';
 import type { StopReason } from './generate.ts';
+import { contextFull } from './context-stop.ts';
 
 /** A running sequence's handle on its slot. */
 export interface BatchLane {
@@ -217,8 +218,8 @@ export async function generateBatch(session: BatchDecodeSession, requests: reado
       if (eos.has(tok.id)) { seq.stopReason = 'eos'; return; }
       seq.ids.push(tok.id);
       if (seq.ids.length >= r.maxTokens) { seq.stopReason = 'length'; return; }
+      if (contextFull(context.length, maxLength)) { seq.stopReason = 'context'; return; }
       context.push(tok.id);
-      if (context.length > maxLength) { seq.stopReason = 'context'; return; }
     }
   }));
   const ms = performance.now() - t0;

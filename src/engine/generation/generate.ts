@@ -3,6 +3,7 @@
 // Runs in the engine worker and in Node (scripts/generate.ts); knows nothing of the GPU.
 import { SeededRng } from '../../lib/rng.ts';
 import type { ChatMessage, DecodeSession, SampledToken, TextTokenizer } from './types.ts';
+import { contextFull } from './context-stop.ts';
 
 export interface GenerateRequest {
   messages?: ChatMessage[];
@@ -96,7 +97,7 @@ export async function generate(deps: GenerateDeps, req: GenerateRequest, onToken
       onToken(st);
       if (cancel.cancelled) { stopReason = 'cancelled'; break; }
       if (tokens.length >= req.maxTokens) { stopReason = 'length'; break; }
-      if (session.length + 1 > session.maxLength) { stopReason = 'context'; break; }
+      if (contextFull(session.length, session.maxLength)) { stopReason = 'context'; break; }
       next = await session.feed([next.id], opts());
     }
   } finally {
