@@ -26,6 +26,8 @@ export interface EquivalenceOptions {
   symbolicTimeoutMs?: number;
   /** Time limit for the whole item, ms (default 3000): past it the verdict is a mismatch that says so. */
   itemTimeoutMs?: number;
+  /** The problem text, when known: "find all solutions" lets a reference (a, b) stand for the list of them. */
+  problem?: string;
 }
 
 export const REL_TOL = 1e-4;
@@ -34,7 +36,9 @@ function isIntegerValue(x: number): boolean {
   return Math.abs(x - Math.round(x)) <= 1e-9 * Math.max(1, Math.abs(x));
 }
 
-interface Ctx { opts: Required<EquivalenceOptions>; percent: boolean; deadline: number; memo: Map<string, Parsed> }
+type Limits = Required<Omit<EquivalenceOptions, 'problem'>>;
+
+interface Ctx { opts: Limits; problem: string; percent: boolean; deadline: number; memo: Map<string, Parsed> }
 
 class ItemTimeout extends Error {}
 
@@ -143,7 +147,7 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
   if (prediction === null || prediction === undefined || prediction.trim() === '') {
     return { correct: false, method: 'no-answer', reason: 'mismatch: no answer found in the response' };
   }
-  const opts: Required<EquivalenceOptions> = {
+  const opts: Limits = {
     symbolic: options.symbolic ?? true, symbolicTimeoutMs: options.symbolicTimeoutMs ?? 1500, itemTimeoutMs: options.itemTimeoutMs ?? 3000,
   };
   const pred = prediction.trim();
@@ -153,7 +157,7 @@ export async function gradeAnswer(prediction: string | null | undefined, referen
     return { correct: true, method: 'string', reason: `string: "${hendrycksStrip(pred)}" == "${hendrycksStrip(ref)}" (Hendrycks strip_string)` };
   }
   const percent = /\\?%|\\percent/.test(pred) || /\\?%|\\percent/.test(ref);
-  const ctx: Ctx = { opts, percent, deadline: Date.now() + opts.itemTimeoutMs, memo: new Map() };
+  const ctx: Ctx = { opts, problem: options.problem ?? '', percent, deadline: Date.now() + opts.itemTimeoutMs, memo: new Map() };
   try {
     return await compareAny(pred, ref, ctx);
   } catch (e) {
