@@ -13,6 +13,7 @@ import { WORLD_RECIPE } from '../src/world/recipe.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Trace } from '../src/domain/trace.ts';
+import type { EvalItemRecord } from '../src/domain/eval.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../src/engine/adapter/lora.ts';
 import type { LossWeights } from '../src/distill/settings.ts';
 import { type WorldTrainInfo, trainOnTraces, worldSequences } from './lib/world-train.ts';
@@ -90,7 +91,7 @@ if (DUMP) {
 
 // ---- adapters: the sparse placement (src/engine/adapter/placement.ts) solves per-module ranks within a budget
 const MAIN_BUDGET = Number(opt('budget', String(WORLD_RECIPE.budget)));
-interface Row { name: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: { accuracy: number; low: number; high: number; n: number; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
+interface Row { name: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: { accuracy: number; low: number; high: number; n: number; correct: number; verdicts: string; majK?: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number }; line: string }
 const rows: Row[] = [];
 const adapters = new Map<string, LoraAdapter>();
 
@@ -112,6 +113,9 @@ async function train(name: string, traces: Trace[], budget: number, loss: LossWe
   }
 }
 
+/** Each evaluated item's verdict in item order, '1' correct / '0' wrong (the majority's when k > 1). */
+const verdicts = (items: readonly EvalItemRecord[], k: boolean) => [...items].sort((a, b) => a.index - b.index).map((i) => ((k ? i.majority.correct : i.correct) ? '1' : '0')).join('');
+
 async function evaluate(name: string, note: string, adapter: LoraAdapter | null, o: { interventions?: Interventions; samples?: number } = {}, trainInfo?: Row['train']): Promise<void> {
   const t0 = performance.now();
   const res = await evaluateNode(m, bench, { n: TEST_N, seed: SEED, adapter: adapter ? { adapter, name } : null, interventions: o.interventions ?? null, samples: o.samples ?? 1, maxTokens: 160 });
@@ -119,7 +123,7 @@ async function evaluate(name: string, note: string, adapter: LoraAdapter | null,
   const pick = (xs: { key: string; score: { pass1: number; majK: number } }[]) => Object.fromEntries(xs.map((x) => [x.key, (o.samples ?? 1) > 1 ? x.score.majK : x.score.pass1]));
   const k = (o.samples ?? 1) > 1;
   const acc = k ? s.score.majK : s.score.pass1; const ci = k ? s.score.majInterval : s.score.pass1Interval;
-  const row: Row = { name, note, ...(trainInfo ? { train: trainInfo } : {}), eval: { accuracy: acc, low: ci.low, high: ci.high, n: s.done, ...(k ? { majK: s.score.majK } : {}), byDomain: pick(s.bySubject), byLevel: pick(s.byLevel), seconds: (performance.now() - t0) / 1000, meanTokens: s.score.meanTokens }, line: accuracyLine(res.run) };
+  const row: Row = { name, note, ...(trainInfo ? { train: trainInfo } : {}), eval: { accuracy: acc, low: ci.low, high: ci.high, n: s.done, correct: Math.round(acc * s.done), verdicts: verdicts(res.items, k), ...(k ? { majK: s.score.majK } : {}), byDomain: pick(s.bySubject), byLevel: pick(s.byLevel), seconds: (performance.now() - t0) / 1000, meanTokens: s.score.meanTokens }, line: accuracyLine(res.run) };
   rows.push(row);
   log(`${name}: ${(acc * 100).toFixed(1)}% [${(ci.low * 100).toFixed(1)}, ${(ci.high * 100).toFixed(1)}] in ${row.eval.seconds.toFixed(0)} s`);
   writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
@@ -164,7 +168,7 @@ if (want('uniform')) {
   const t = await train('reason1k-uniform', sets.reason1k, MAIN_BUDGET, HIER, 'uniform');
   if (t) await evaluate('adapter on reason1k, uniform placement', `same ${(MAIN_BUDGET * 100).toFixed(0)}% budget spread evenly (the ablation of importance placement)`, t.adapter, {}, t.info);
 }
-const na = (name: string, note: string): Row => ({ name, note, eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
+const na = (name: string, note: string): Row => ({ name, note, eval: { accuracy: NaN, low: NaN, high: NaN, n: 0, correct: 0, verdicts: '', byDomain: {}, byLevel: {}, seconds: 0, meanTokens: 0 }, line: 'n/a' });
 if (want('curve')) {
   for (const b of quick ? [0.003, 0.03] : [0.001, 0.003, 0.01, 0.03]) {
     const t = await train(`budget-${b}`, sets.reason1k, b, HIER);

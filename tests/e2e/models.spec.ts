@@ -118,10 +118,8 @@ test('cancelling a download stops it at once and says so; a cut download leaves 
   await page.getByTestId('load-url').click();
   await expect(page.getByTestId('model-progress')).toBeVisible();
   await page.waitForTimeout(1500);
-  const t0 = Date.now();
   await page.getByTestId('cancel-load').click();
-  await expect(page.getByTestId('model-error')).toContainText('Loading was cancelled', { timeout: 20_000 });
-  expect(Date.now() - t0).toBeLessThan(20_000);
+  await expect(page.getByTestId('model-error')).toContainText('Loading was cancelled', { timeout: 20_000 }); // within 20 s of the click
   await expect(page.getByTestId('no-model')).toBeVisible();
   // Nothing worth resuming from (no weight file was complete): no "(incomplete)" entry stays.
   await expect(page.getByTestId('cache-empty')).toBeVisible();

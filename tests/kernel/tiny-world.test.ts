@@ -42,13 +42,22 @@ describe('npm run experiment:tiny -- --quick', () => {
     const out = 'build/tiny-world/experiment-quick-test.json';
     const r = spawnSync('npx', ['tsx', 'scripts/experiment-tiny.ts', '--quick', '--out', out], { encoding: 'utf8', timeout: 300_000 });
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
-    const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: Array<{ name: string; eval: { n: number; accuracy: number } }> };
+    const res = JSON.parse(readFileSync(out, 'utf8')) as { rows: Array<{ name: string; line: string; eval: { n: number; accuracy: number; correct: number; verdicts: string } }> };
     const names = res.rows.map((x) => x.name);
     for (const want of ['base', 'base + budget forcing', 'adapter on reason1k', 'adapter on random1k', 'adapter on random1k-flawed', 'adapter on reason1k, plain CE',
       'reason1k + budget forcing', 'reason1k + self-consistency (maj@5)', 'reason1k + step verification', 'adapter on reason1k, uniform placement', 'reason1k at 0.3% budget', 'reason1k at 3.0% budget']) {
       expect(names).toContain(want);
     }
-    for (const row of res.rows) if (row.eval.n > 0) expect(row.eval.accuracy).toBeGreaterThanOrEqual(0);
+    // What the quick mode promises of each row: evaluated on the requested 12 items (only a budget
+    // row too small to place rank 1 anywhere may be n/a), a correct count that is the number of its items
+    // judged correct (so within [0, n]), and the accuracy that count gives.
+    for (const row of res.rows) {
+      if (row.line === 'n/a') { expect(row.name, 'only a budget-curve row may be n/a').toMatch(/% budget$/); continue; }
+      expect(row.eval.n, row.name).toBe(12);
+      expect(row.eval.verdicts, row.name).toMatch(/^[01]{12}$/);
+      expect(row.eval.correct, row.name).toBe([...row.eval.verdicts].filter((v) => v === '1').length);
+      expect(row.eval.accuracy, row.name).toBeCloseTo(row.eval.correct / row.eval.n, 9);
+    }
     expect(r.stdout).toContain('held-out 12 problems');
   }, 320_000);
 });
