@@ -48,7 +48,7 @@ log(`wrote public/data/tiny_world_test.jsonl (${test.length} problems)`);
 const t0 = performance.now();
 const exclude = new Set(test.map((p) => p.problem));
 const corpus = pretrainDocs({ seed, docs, exclude });
-const traceSample = generateProblems({ seed: seed + 2, n: 2000, idPrefix: 'tok-' }).map(traceText);
+const traceSample = generateProblems({ seed: seed + 2, n: 2000, idPrefix: 'tok-' }).map((p) => traceText(p));
 // special tokens are matched whole at encode time: keep them out of the merges
 const { tokenizer, config } = makeTinyTokenizer([...corpus.slice(0, 20000), ...traceSample].map((t) => t.replace(/<\|[a-z_]+\|>/g, ' ')), WORLD_VOCAB);
 writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(tokenizer, null, 1) + '\n');

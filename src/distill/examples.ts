@@ -2,7 +2,9 @@
 // (user = problem) followed by the assistant's reply (reasoning + final answer + end of turn), fixed
 // to T tokens (truncated, or padded with weight-0 positions). Only assistant tokens carry loss:
 // strategy, tactic and answer tokens share lambda_strategy, lambda_tactics, lambda_answer each
-// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch. The engine's loop
+// (loss = Σ_kind lambda_kind · mean CE over the kind's tokens), via segmentBatch. Check spans (lines
+// that verify or correct a step) carry lambda_check where it is set, else they count as tactics
+// (so a loss without a check weight trains as it did before checks had a kind). The engine's loop
 // (src/engine/adapter/train-loop.ts) trains on exampleSequence(): the example cut to its last
 // weighted position (packed without padding), with each position's segment kind.
 import type { Segment, TeacherTopK } from '../domain/trace.ts';
@@ -36,7 +38,8 @@ export interface TrainExample {
   pieces: Array<{ start: number; end: number; from: number | null }>;
 }
 
-const KIND_CODE: Record<Segment['kind'], number> = { strategy: KIND_STRATEGY, tactic: KIND_TACTICS, answer: KIND_ANSWER };
+// checks report with the tactics in the loop's loss-by-kind progress (it knows three kinds)
+const KIND_CODE: Record<Segment['kind'], number> = { strategy: KIND_STRATEGY, tactic: KIND_TACTICS, check: KIND_TACTICS, answer: KIND_ANSWER };
 
 /** The example as a packed-loop sequence: positions up to the last one carrying loss (no padding). */
 export function exampleSequence(ex: TrainExample): TrainSequence {
@@ -87,13 +90,15 @@ export function buildExample(tok: ExampleTokenizer, t: TrainTrace, T: number, w:
   const kept = spans.reduce((a, s) => a + s.end - s.start, 0);
   // prompt longer than T: no assistant token fits; the first assistant token needs a prediction position
   if (kept === 0 || prompt.length >= T || prompt.length === 0) return undefined;
-  const lambda: Record<Kind, number> = { strategy: w.strategy, tactic: w.tactics, answer: w.answer };
-  const perKind: Record<Kind, number> = { strategy: 0, tactic: 0, answer: 0 };
-  for (const s of spans) perKind[s.kind] += s.end - s.start;
+  const lambda: Record<Kind, number> = { strategy: w.strategy, tactic: w.tactics, check: w.check ?? w.tactics, answer: w.answer };
+  // without a check weight, checks are tactics (one mean over both)
+  const lossKind = (k: Kind): Kind => (k === 'check' && w.check === undefined ? 'tactic' : k);
+  const perKind: Record<Kind, number> = { strategy: 0, tactic: 0, check: 0, answer: 0 };
+  for (const s of spans) perKind[lossKind(s.kind)] += s.end - s.start;
   // lambda_kind spread over the kind's tokens: a span of n tokens gets lambda_kind·n/total_kind
   const segments: LossSegment[] = w.mode === 'plain'
     ? spans.map((s) => ({ start: s.start, end: s.end, lambda: (s.end - s.start) / kept }))
-    : spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[s.kind] }));
+    : spans.filter((s) => lambda[s.kind] > 0).map((s) => ({ start: s.start, end: s.end, lambda: (lambda[s.kind] * (s.end - s.start)) / perKind[lossKind(s.kind)] }));
   if (segments.length === 0) return undefined;
   while (ids.length < T) ids.push(eos); // padding: no loss there, and causal attention never sees it
   const kinds = new Array<number>(T).fill(KIND_NONE);

@@ -4,9 +4,11 @@
 // src/engine/adapter/train-loop.ts). Defaults for the bundled tiny model.
 import { checkLoraSettings, type LoraTrainSettings } from '../engine/adapter/train-settings.ts';
 
-/** lambda per segment kind of the hierarchical loss l_s·CE(strategy) + l_t·CE(tactics) + l_a·CE(answer). */
+/** lambda per segment kind of the hierarchical loss l_s·CE(strategy) + l_t·CE(tactics) + l_c·CE(checks) + l_a·CE(answer). */
 export interface LossWeights {
   strategy: number; tactics: number; answer: number;
+  /** lambda of check spans (lines that verify or correct a step); absent: checks count as tactics, as before they had a kind */
+  check?: number;
   /** 'plain': ordinary cross-entropy, the mean over every reply token (the lambdas are ignored); default 'hierarchical' */
   mode?: 'hierarchical' | 'plain';
   /** lambda_KL: weight of the KL to the teacher's top-k log-probs (per position, times its CE weight) where a trace carries them; default 0 */
@@ -47,6 +49,7 @@ export function checkSettings(s: TrainSettings, maxT: number): void {
   if (!Number.isInteger(s.maxExamples) || s.maxExamples < 1 || s.maxExamples > 1000000) throw new Error(`training setting "maxExamples" must be an integer in 1..1000000, got ${s.maxExamples}`);
   if (s.loss.kl !== undefined && !(s.loss.kl >= 0)) throw new Error(`training setting "loss.kl" must be >= 0, got ${s.loss.kl}`);
   for (const k of ['strategy', 'tactics', 'answer'] as const) if (!(s.loss[k] >= 0)) throw new Error(`training setting "loss.${k}" must be >= 0, got ${s.loss[k]}`);
+  if (s.loss.check !== undefined && !(s.loss.check >= 0)) throw new Error(`training setting "loss.check" must be >= 0, got ${s.loss.check}`);
   if (s.loss.strategy + s.loss.tactics + s.loss.answer <= 0) throw new Error('training settings "loss": at least one weight must be > 0');
   const int = (v: number | undefined, lo: number, f: string) => { if (v !== undefined && (!Number.isInteger(v) || v < lo)) throw new Error(`training setting "${f}" must be an integer >= ${lo}, got ${v}`); };
   int(s.batchSize, 1, 'batchSize'); int(s.warmupSteps, 0, 'warmupSteps'); int(s.evalEvery, 0, 'evalEvery'); int(s.checkpointEvery, 0, 'checkpointEvery');

@@ -4,7 +4,8 @@
 
 /** Span of a trace's `reasoning` text (UTF-16 offsets, end exclusive). */
 export interface Segment {
-  kind: 'strategy' | 'tactic' | 'answer';
+  /** 'check': a line that verifies or corrects a step ("Check: 42 - 30 = 12", "Wait, ..."), inside the tactics */
+  kind: 'strategy' | 'tactic' | 'check' | 'answer';
   start: number;
   end: number;
   /** Who placed it: teacher tags win over explicit markers, markers over the heuristic; 'user' = edited. */

@@ -5,7 +5,7 @@ export interface PlanSource {
   id: string;
   problem: string;
   reasoning: string;
-  segments?: { kind: 'strategy' | 'tactic' | 'answer'; start: number; end: number }[];
+  segments?: { kind: 'strategy' | 'tactic' | 'check' | 'answer'; start: number; end: number }[];
 }
 
 export interface NearestPlan {

@@ -1,19 +1,22 @@
-// Hierarchical segmentation of a reasoning text into strategy / tactic / answer spans
+// Hierarchical segmentation of a reasoning text into strategy / tactic / check / answer spans
 // (DESIGN.md). Priority: teacher-provided segments or tags, then explicit markers ("Plan:",
 // "Strategy:", "Final Answer:"), then the heuristic (opening paragraph before the first
-// computation = strategy; the span holding the final answer = answer; the rest = tactics).
+// computation = strategy; the span holding the final answer = answer; the rest = tactics). Within
+// the tactics, lines that verify or correct a step ("Check: ...", "Verify: ...", "Wait, ...") are
+// check spans, so the loss can weight them on their own.
 import type { Segment } from '../domain/trace.ts';
 
 const TAGS: Record<string, Segment['kind']> = {
   strategy: 'strategy', plan: 'strategy', abstraction: 'strategy',
   tactic: 'tactic', tactics: 'tactic', step: 'tactic', steps: 'tactic',
+  check: 'check', verify: 'check', reflection: 'check',
   answer: 'answer', final: 'answer',
 };
 
 /** Spans from XML-like tags in the text (<strategy>…</strategy>, <step>…</step>, <answer>…</answer>). */
 export function tagSegments(text: string): Segment[] {
   const out: Segment[] = [];
-  const re = /<(strategy|plan|abstraction|tactics?|steps?|answer|final)>([\s\S]*?)<\/\1>/gi;
+  const re = /<(strategy|plan|abstraction|tactics?|steps?|check|verify|reflection|answer|final)>([\s\S]*?)<\/\1>/gi;
   for (let m = re.exec(text); m; m = re.exec(text)) {
     const kind = TAGS[m[1].toLowerCase()];
     const start = m.index + m[0].indexOf('>') + 1;
@@ -42,6 +45,28 @@ function answerStart(text: string): { at: number; marker: boolean } {
   const lines = text.trimEnd().split('\n');
   const last = lines[lines.length - 1];
   return { at: text.trimEnd().length - last.length, marker: false };
+}
+
+/** A line that checks or corrects a step: "Check:", "Verify:", "Wait" (s1's reconsideration word). */
+const CHECK_LINE = /^(?:\*\*)?(?:check|verify|verification|wait)\b[^\n]*(?:\n|$)/gim;
+
+/** The tactic span [start, end) split into tactic and check spans at check lines (contiguous, covering it). */
+export function splitChecks(text: string, start: number, end: number, source: Segment['source']): Segment[] {
+  const out: Segment[] = [];
+  let at = start;
+  const body = text.slice(start, end);
+  for (const m of body.matchAll(CHECK_LINE)) {
+    const s = start + m.index!;
+    if (s > 0 && text[s - 1] !== '\n') continue; // the span starts mid-line: not a line start
+    const e = Math.min(end, s + m[0].length);
+    if (s > at) out.push({ kind: 'tactic', start: at, end: s, source });
+    const last = out[out.length - 1];
+    if (last?.kind === 'check' && last.end === s) last.end = e;
+    else out.push({ kind: 'check', start: s, end: e, source: 'marker' });
+    at = e;
+  }
+  if (end > at) out.push({ kind: 'tactic', start: at, end, source });
+  return out;
 }
 
 /** Default segments of `reasoning` (no teacher segments given). Spans are contiguous and cover the text. */
@@ -78,7 +103,7 @@ export function segmentReasoning(reasoning: string): Segment[] {
   if (ansAt <= stratEnd) ansAt = stratEnd;
   const segs: Segment[] = [];
   if (stratEnd > 0) segs.push({ kind: 'strategy', start: 0, end: stratEnd, source: stratSource });
-  if (ansAt > stratEnd) segs.push({ kind: 'tactic', start: stratEnd, end: ansAt, source: 'heuristic' });
+  if (ansAt > stratEnd) segs.push(...splitChecks(text, stratEnd, ansAt, 'heuristic'));
   if (n > ansAt) segs.push({ kind: 'answer', start: ansAt, end: n, source: ans.marker ? 'marker' : 'heuristic' });
   return segs;
 }

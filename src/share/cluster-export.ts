@@ -29,7 +29,7 @@ export interface ClusterExportInput {
   placedOn?: string;
 }
 
-export interface ClusterSegment { kind: 'strategy' | 'tactic' | 'answer'; start: number; end: number; weight: number }
+export interface ClusterSegment { kind: 'strategy' | 'tactic' | 'check' | 'answer'; start: number; end: number; weight: number }
 export interface ClusterRow {
   id: string;
   prompt: Array<{ role: 'user'; content: string }>;
@@ -40,14 +40,16 @@ export interface ClusterRow {
 /** One TRL conversational prompt-completion row per trace with reply segments and their loss weights. */
 export function clusterRow(t: TrainTrace, w: LossWeights): ClusterRow {
   const pieces = replyPieces(t);
-  const lambda = { strategy: w.strategy, tactic: w.tactics, answer: w.answer };
-  const chars = { strategy: 0, tactic: 0, answer: 0 };
-  for (const p of pieces) chars[p.kind] += p.text.length;
+  const lambda = { strategy: w.strategy, tactic: w.tactics, check: w.check ?? w.tactics, answer: w.answer };
+  // without a check weight, checks share the tactics' mean (as src/distill/examples.ts)
+  const group = (k: ClusterSegment['kind']) => (k === 'check' && w.check === undefined ? 'tactic' : k);
+  const chars = { strategy: 0, tactic: 0, check: 0, answer: 0 };
+  for (const p of pieces) chars[group(p.kind)] += p.text.length;
   let at = 0;
   const segments: ClusterSegment[] = [];
   for (const p of pieces) {
     // each kind carries lambda_kind in total, split over its spans by length (the app splits by tokens)
-    segments.push({ kind: p.kind, start: at, end: at + p.text.length, weight: chars[p.kind] ? (lambda[p.kind] * p.text.length) / chars[p.kind] : 0 });
+    segments.push({ kind: p.kind, start: at, end: at + p.text.length, weight: chars[group(p.kind)] ? (lambda[p.kind] * p.text.length) / chars[group(p.kind)] : 0 });
     at += p.text.length;
   }
   return { id: t.id, prompt: [{ role: 'user', content: t.problem }], completion: [{ role: 'assistant', content: pieces.map((p) => p.text).join('') }], segments };

@@ -4,7 +4,7 @@ import type { Trace } from '../domain/trace.ts';
 import { segmentReasoning } from '../segment/segment.ts';
 import { type WorldProblem } from './generator.ts';
 import { worldTrainProblems } from './split.ts';
-import { type FlawKind, type WorldTrace, teachWorld } from './teacher.ts';
+import { type FlawKind, type TeacherStyle, type WorldTrace, teachWorld } from './teacher.ts';
 
 export const WORLD_TEACHER = 'world-teacher (programmatic)';
 
@@ -28,10 +28,10 @@ export interface WorldPool {
 }
 
 /** The pool: `n` decontaminated train problems taught by the programmatic teacher (seeded). */
-export function worldPool(opts: { n: number; seed: number; poolId?: string; flawRate?: number }): WorldPool {
+export function worldPool(opts: { n: number; seed: number; poolId?: string; flawRate?: number; style?: TeacherStyle }): WorldPool {
   const poolId = opts.poolId ?? 'tiny-world';
   const { problems, removed } = worldTrainProblems(opts.n);
-  const { traces: wt, flaws: wf } = teachWorld(problems, { seed: opts.seed, flawRate: opts.flawRate });
+  const { traces: wt, flaws: wf } = teachWorld(problems, { seed: opts.seed, flawRate: opts.flawRate, style: opts.style });
   const traces = wt.map((t, i) => toTrace(t, poolId, i));
   const flaws = new Map<string, FlawKind>();
   wt.forEach((t, i) => { const f = wf.get(t.id); if (f) flaws.set(traces[i].id, f); });
