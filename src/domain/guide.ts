@@ -22,6 +22,11 @@ export interface BudgetForcing {
   endMarkers: string[];
   /** Tokens allowed after the answer phrase before the run stops. */
   maxAnswerTokens: number;
+  /** s1's test-time scaling: suppress the end of thinking this many times (whatever its length), appending `extension` each time; 0 or absent = off. */
+  waits?: number;
+  /** Inserted right after the extension, so the continuation is a check the student learned (the
+   *  world's reflective traces: "Wait, check: ..."); absent = the extension alone. */
+  cue?: string;
 }
 
 export interface StrategyInjection {
@@ -46,6 +51,10 @@ export interface StepVerification {
   /** In a greedy run (temperature 0) a resampled step is drawn at this temperature: greedy decoding
    *  would redraw the very same step. Sampled runs resample at their own temperature. Default 0.7. */
   resampleTemperature?: number;
+  /** What decides a step: its confidence (default), or a check line ("Check: c - b = a") the model
+   *  writes after it (or writes after an inserted "Check:") whose result must give the step back; a
+   *  step the check disagrees with is resampled (up to maxResamples). */
+  by?: 'confidence' | 'check';
 }
 
 export interface SelfConsistency {

@@ -22,6 +22,7 @@ export const INTERVENTION_DEFAULTS: {
     checkPhrase: 'Let me check this step.',
     maxStepTokens: 48,
     resampleTemperature: 0.7,
+    by: 'confidence',
   },
   consistency: { n: 3 },
 };

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runGuided } from '../../../../src/guide/engine.ts';
 import { ruleModel, continueScript } from '../../../../src/guide/testing/scripted.ts';
 import type { BudgetForcing } from '../../../../src/domain/guide.ts';
+import { forcedWaits } from '../../../../src/guide/interventions/budget.ts';
 import { RAMBLE, SCRIPT_A, rambleModel, session, settings, tok, waitModel } from '../scripted-fixtures.ts';
 
 const budget = (over: Partial<BudgetForcing>): BudgetForcing => ({
@@ -79,5 +80,36 @@ describe('budget forcing', () => {
       { session: session(rambleModel()), tokenizer: tok });
     expect(t.samples[0].stop).toBe('max-tokens');
     expect(t.samples[0].tokens).toHaveLength(50);
+  });
+});
+
+describe('budget forcing: N Waits (s1 test-time scaling) and a check cue', () => {
+  // ends its thinking after each "Wait" with a check, so every Wait spent shows in the text
+  const checker = () => ruleModel(tok, (text) => {
+    const w = text.lastIndexOf('Wait');
+    const script = w < 0 ? 'Step 1: 2 + 3 = 5\nFinal Answer: 5' : ', check: 5 - 3 = 2\nFinal Answer: 5';
+    return { piece: continueScript(tok, script, w < 0 ? text.length : text.length - (w + 4)), margin: 6 };
+  });
+  const run = (b: BudgetForcing) => runGuided({ problem: 'p', reference: '5', settings: settings({ interventions: { budget: b } }) }, { session: session(checker()), tokenizer: tok });
+  it('suppresses the end exactly N times, whatever the thinking length, then lets it end', async () => {
+    for (const n of [0, 1, 2, 4]) {
+      const s = (await run(forcedWaits(n))).samples[0];
+      const ext = s.events.filter((e) => e.kind === 'extend');
+      expect(ext.length).toBe(n);
+      expect(ext.map((e) => e.measurement.wait)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+      expect(s.text.split('Wait').length - 1).toBe(n);
+      expect(s.answer).toBe('5');
+    }
+  });
+  it('the cue follows the extension, so the continuation is a check line', async () => {
+    const s = (await run(forcedWaits(1, { cue: ', check:' }))).samples[0];
+    const ext = s.events.find((e) => e.kind === 'extend')!;
+    expect(ext.inserted).toBe('Wait, check:');
+    expect(s.text).toContain('Step 1: 2 + 3 = 5\nWait, check:');
+  });
+  it('minThinking still works beside it, and waits = 0 leaves budget forcing as it was', async () => {
+    const s = (await run({ ...forcedWaits(0), minThinking: 1000, maxThinking: 60 })).samples[0];
+    expect(s.events.filter((e) => e.kind === 'extend').length).toBeGreaterThan(0);
+    expect(s.events.find((e) => e.kind === 'extend')!.measurement.wait).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runGuided } from '../../../../src/guide/engine.ts';
 import { INTERVENTION_DEFAULTS } from '../../../../src/guide/interventions/defaults.ts';
 import { STEPS, session, settings, stepModel, tok } from '../scripted-fixtures.ts';
+import { continueScript, ruleModel } from '../../../../src/guide/testing/scripted.ts';
 
 describe('step verification', () => {
   const verify = (action: 'resample' | 'check' | 'mark', maxResamples = 2, temperature = 0) =>
@@ -94,5 +95,68 @@ describe('step verification: the check phrase recorded is the one inserted', () 
     const insertedText = s.tokens.slice(c.at, end).map((t) => t.text).join('');
     expect(insertedText.trim()).toBe(INTERVENTION_DEFAULTS.verify.checkPhrase);
     expect(c.inserted).toBe(insertedText);
+  });
+});
+
+describe('step verification by a check line (by: check)', () => {
+  // a scripted student: attempt k (counted at each start from an empty reply) writes scripts[k-1];
+  // an inserted "Check:" is answered with the honest inverse of the step above it
+  const student = (scripts: string[], answerInserted = true) => {
+    let attempt = 0;
+    return ruleModel(tok, (text) => {
+      if (text === '') attempt++;
+      const m = /Step \d+: (\d+) \+ (\d+) = (\d+)\nCheck:([^\n]*)$/.exec(text);
+      if (m && answerInserted && !scripts[0].includes('Check:')) {
+        const want = ` ${m[3]} - ${m[2]} = ${Number(m[3]) - Number(m[2])}\n`;
+        return { piece: continueScript(tok, want, m[4].length), margin: 8 };
+      }
+      if (m && !answerInserted && !scripts[0].includes('Check:')) return { piece: continueScript(tok, ' what?\n', m[4].length), margin: 8 };
+      const script = scripts[Math.min(attempt, scripts.length) - 1];
+      const own = script.includes('Check:') ? text : text.replace(/Check:[^\n]*\n/g, '');
+      return { piece: continueScript(tok, script, own.length), margin: 8 };
+    });
+  };
+  const byCheck = (maxResamples = 2) => settings({ sampling: { temperature: 0, topP: 1, topK: 3, maxNewTokens: 160 }, interventions: { verify: { ...INTERVENTION_DEFAULTS.verify, by: 'check', action: 'resample', maxResamples } } });
+
+  it('resamples a step its own check disagrees with, and keeps one it agrees with', async () => {
+    const wrong = 'Step 1: 12 + 30 = 41\nCheck: 41 - 30 = 11\nStep 2: 41 + 1 = 42\nCheck: 42 - 1 = 41\nFinal Answer: 42';
+    const right = 'Step 1: 12 + 30 = 42\nCheck: 42 - 30 = 12\nStep 2: 42 + 1 = 43\nCheck: 43 - 1 = 42\nFinal Answer: 43';
+    const t = await runGuided({ problem: 'p', reference: '43', settings: byCheck() }, { session: session(student([wrong, right])), tokenizer: tok });
+    const s = t.samples[0];
+    const rs = s.events.filter((e) => e.kind === 'resample');
+    expect(rs).toHaveLength(1);
+    expect(rs[0].at).toBe(0);
+    expect(rs[0].measurement).toMatchObject({ step: '12 + 30 = 41', check: '41 - 30 = 11', attempt: 1 });
+    expect(s.branches[0].text.startsWith('Step 1: 12 + 30 = 41\nCheck: 41 - 30 = 11\n')).toBe(true);
+    expect(s.text).toBe(right);
+    expect(s.answer).toBe('43');
+    expect(s.steps.filter((x) => x.verdict === 'ok').length).toBe(2);
+    // without verification the wrong script stands
+    const plain = await runGuided({ problem: 'p', settings: { ...byCheck(), interventions: {} } }, { session: session(student([wrong, right])), tokenizer: tok });
+    expect(plain.samples[0].answer).toBe('42');
+  });
+
+  it('asks for a check ("Check:") after a step that has none, and resamples when its result does not give the step back', async () => {
+    const wrong = 'Step 1: 12 + 30 = 41\nStep 2: 41 + 1 = 42\nFinal Answer: 42';
+    const right = 'Step 1: 12 + 30 = 42\nStep 2: 42 + 1 = 43\nFinal Answer: 43';
+    const t = await runGuided({ problem: 'p', reference: '43', settings: byCheck() }, { session: session(student([wrong, right])), tokenizer: tok });
+    const s = t.samples[0];
+    expect(s.events.filter((e) => e.kind === 'check').length).toBeGreaterThanOrEqual(2);
+    expect(s.events.find((e) => e.kind === 'resample')!.measurement).toMatchObject({ step: '12 + 30 = 41', check: '41 - 30 = 11' });
+    expect(s.text).toBe('Step 1: 12 + 30 = 42\nCheck: 42 - 30 = 12\nStep 2: 42 + 1 = 43\nCheck: 43 - 1 = 42\nFinal Answer: 43');
+    expect(s.answer).toBe('43');
+  });
+
+  it('stops after maxResamples (the step marked) and drops a check the student cannot write', async () => {
+    const wrong = 'Step 1: 12 + 30 = 41\nCheck: 41 - 30 = 11\nFinal Answer: 41';
+    const t = await runGuided({ problem: 'p', settings: byCheck(2) }, { session: session(student([wrong])), tokenizer: tok });
+    expect(t.samples[0].events.filter((e) => e.kind === 'resample')).toHaveLength(2);
+    expect(t.samples[0].events.some((e) => e.kind === 'mark')).toBe(true);
+    expect(t.samples[0].answer).toBe('41');
+    const garbled = await runGuided({ problem: 'p', settings: byCheck() }, { session: session(student(['Step 1: 12 + 30 = 42\nStep 2: 42 + 1 = 43\nFinal Answer: 43'], false)), tokenizer: tok });
+    const g = garbled.samples[0];
+    expect(g.events.some((e) => e.kind === 'check' && e.discarded?.includes('what?'))).toBe(true);
+    expect(g.text).not.toContain('what?');
+    expect(g.answer).toBe('43');
   });
 });
