@@ -5,7 +5,7 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { measureMatmulVariants } from '../../src/engine/device/kernel-choice.ts';
 import type { TextTokenizer } from '../../src/engine/generation/types.ts';
 import { type Decoder, createDecoder } from '../../src/engine/model/decoder.ts';
-import { nodeAccess } from '../../src/engine/model/node-source.ts';
+import { nodeAccess } from '../../src/data/node-model.ts';
 import { openModel } from '../../src/engine/model/sources.ts';
 import { loadTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 

@@ -1,10 +1,6 @@
 // A full disk, recognised: IndexedDB and the Cache API fail with QuotaExceededError (or an I/O
 // message) when the browser's storage or the disk under it is full.
 
-import { formatBytes } from '../engine/model/memory.ts';
-
-export { formatBytes };
-
 export function isQuotaError(e: unknown): boolean {
   const name = (e as { name?: string } | null)?.name;
   const msg = e instanceof Error ? e.message : String(e);

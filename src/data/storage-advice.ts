@@ -2,9 +2,9 @@
 // that could be deleted (pools with their size, cached models, evaluation and playground runs).
 // Reads only: it never deletes anything itself.
 import { openDb, type RBDatabase } from './db.ts';
-import { formatBytes } from './quota.ts';
+import { formatBytes } from '../lib/bytes.ts';
 import { listPools, poolBytes } from './pool-store.ts';
-import { listCachedModels } from '../engine/model/sources.ts';
+import { listCachedModels } from './model-cache.ts';
 
 export interface Deletable {
   kind: 'pool' | 'model' | 'eval-runs' | 'guide-runs';

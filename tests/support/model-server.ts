@@ -7,6 +7,8 @@
 //   srv.folder('tiny')            // "http://127.0.0.1:PORT/tiny/"
 //   srv.set('tiny', 'model-00002-of-00002.safetensors', bytes.subarray(0, 100))   // cut short
 //   srv.requests                  // [{ method, model, file }]
+//   srv.setDrops(20)              // the next 20 weight GETs drop the connection at a random byte
+//   srv.sent('tiny', file)        // body bytes written for that file, all requests together
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -28,6 +30,10 @@ export interface ModelServerOptions {
   hubHeaders?: boolean;
   /** Send weight bodies in chunks of this many bytes with `delayMs` between them (default: at once). */
   pace?: { chunkBytes: number; delayMs: number };
+  /** Honour Range requests (default true); false answers every GET whole with 200, as some servers do. */
+  ranges?: boolean;
+  /** Random source for drop points (default Math.random). */
+  rng?: () => number;
 }
 
 export interface ServedRequest { method: string; model: string; file: string; range?: string }
@@ -40,6 +46,15 @@ export interface ModelServer {
   setCors(on: boolean): void;
   setCorp(on: boolean): void;
   setPace(pace: ModelServerOptions['pace']): void;
+  /** The next `n` GETs of weight files send a random number of body bytes (at least 1, fewer than all) and drop the connection. */
+  setDrops(n: number, thenDown?: boolean): void;
+  /** While down, weight GETs are answered 503 (a server gone for a while). */
+  setDown(down: boolean): void;
+  setRanges(on: boolean): void;
+  /** Body bytes written for `file` of `model` so far (dropped requests count what was sent). */
+  sent(model: string, file: string): number;
+  /** Where each dropped GET was cut: [start of the body in the file, bytes sent]. */
+  drops: Array<{ file: string; from: number; sent: number }>;
   requests: ServedRequest[];
   close(): Promise<void>;
 }
@@ -56,6 +71,14 @@ export async function startModelServer(models: Record<string, ModelFiles>, opts:
   let cors = opts.cors ?? true;
   let corp = opts.corp ?? false;
   let pace = opts.pace;
+  let dropsLeft = 0;
+  let downAfter = false;
+  let down = false;
+  let ranges = opts.ranges ?? true;
+  const rng = opts.rng ?? Math.random;
+  const sentBytes = new Map<string, number>();
+  const drops: ModelServer['drops'] = [];
+  const count = (key: string, n: number): void => { sentBytes.set(key, (sentBytes.get(key) ?? 0) + n); };
   const requests: ServedRequest[] = [];
   const corsHeaders = (): Record<string, string> => ({ ...(corp ? { 'cross-origin-resource-policy': 'cross-origin' } : {}), ...(cors ? {
     'access-control-allow-origin': '*',
@@ -80,9 +103,10 @@ export async function startModelServer(models: Record<string, ModelFiles>, opts:
       headers['x-linked-size'] = String(body.byteLength);
       headers['x-linked-etag'] = `"${sha256(body)}"`;
     }
+    if (down && req.method === 'GET' && file.endsWith('.safetensors')) { res.writeHead(503, corsHeaders()).end('down'); return; }
     let out = body;
     let status = 200;
-    const range = /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''));
+    const range = ranges ? /^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? '')) : null;
     if (range) {
       const a = Number(range[1]);
       const b = range[2] ? Math.min(Number(range[2]), body.byteLength - 1) : body.byteLength - 1;
@@ -94,13 +118,25 @@ export async function startModelServer(models: Record<string, ModelFiles>, opts:
     headers['content-length'] = String(out.byteLength);
     res.writeHead(status, headers);
     if (req.method === 'HEAD') { res.end(); return; }
-    if (!pace || !file.endsWith('.safetensors')) { res.end(out); return; }
+    const key = `${model}/${file}`;
+    if (dropsLeft > 0 && file.endsWith('.safetensors') && out.byteLength > 1) {
+      dropsLeft--;
+      if (dropsLeft === 0 && downAfter) down = true;
+      // Spread over what is left: about (bytes left) / (drops left) apart on average.
+      const cut = 1 + Math.floor(rng() * Math.min(out.byteLength - 1, Math.ceil((2 * out.byteLength) / (dropsLeft + 2))));
+      drops.push({ file, from: range ? Number(range[1]) : 0, sent: cut });
+      count(key, cut);
+      res.write(out.subarray(0, cut), () => res.socket?.destroy());
+      return;
+    }
+    if (!pace || !file.endsWith('.safetensors')) { count(key, out.byteLength); res.end(out); return; }
     const p = pace;
     let off = 0;
     const step = (): void => {
       if (res.destroyed) return;
       const next = out.subarray(off, off + p.chunkBytes);
       off += next.byteLength;
+      count(key, next.byteLength);
       if (off >= out.byteLength) { res.end(next); return; }
       res.write(next);
       setTimeout(step, p.delayMs);
@@ -119,6 +155,11 @@ export async function startModelServer(models: Record<string, ModelFiles>, opts:
     setCors(on) { cors = on; },
     setCorp(on) { corp = on; },
     setPace(p) { pace = p; },
+    setDrops(n, thenDown = false) { dropsLeft = n; downAfter = thenDown; },
+    setDown(d) { down = d; },
+    setRanges(on) { ranges = on; },
+    sent: (model, file) => sentBytes.get(`${model}/${file}`) ?? 0,
+    drops,
     requests,
     close: () => new Promise<void>((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };

@@ -8,16 +8,17 @@ import { type DecodeVariant, defaultDecodeVariant, measureMatmulVariants, type P
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
-import {
-  accessFor, CachedCopyError, deleteCachedModel, LoadCancelledError, listCachedModels, openModel, type ModelCacheRecord, type ModelSource,
-} from '../../src/engine/model/sources.ts';
+import { CachedCopyError, LoadCancelledError, openModel, type ModelSource } from '../../src/engine/model/sources.ts';
+import { accessFor } from '../../src/data/model-download.ts';
+import { deleteCachedModel, listCachedModels, type ModelCacheRecord } from '../../src/data/model-cache.ts';
 import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { deviceApi, deviceMemoryBudget, gpuContext, onDeviceLostInWorker, type GpuStatus } from './device-api.ts';
 import type { EvalModel } from './eval-api.ts';
 import type { BatchDecodeSession, DecodeSession } from '../../src/engine/generation/types.ts';
 
-export type { ModelSource, ModelCacheRecord } from '../../src/engine/model/sources.ts';
+export type { ModelSource } from '../../src/engine/model/sources.ts';
+export type { ModelCacheRecord } from '../../src/data/model-cache.ts';
 export type { LoadProgress } from '../../src/engine/model/types.ts';
 
 /** What the UI shows about the loaded model (plain data: crosses comlink). */

@@ -5,7 +5,8 @@
 import { measureMatmulVariants } from '../../../src/engine/device/kernel-choice.ts';
 import { requestGpuContext, type GpuContext } from '../../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../../src/engine/model/decoder.ts';
-import { accessFor, openModel } from '../../../src/engine/model/sources.ts';
+import { openModel } from '../../../src/engine/model/sources.ts';
+import { accessFor } from '../../../src/data/model-download.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../../src/engine/tokenizer/hf-tokenizer.ts';
 import type { RunTiming } from './report.ts';
 

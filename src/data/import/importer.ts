@@ -5,7 +5,8 @@
 import type { ImportIssue, Pool, PoolSource, Trace } from '../../domain/trace.ts';
 import { segmentReasoning } from '../../segment/segment.ts';
 import { newId } from '../../lib/id.ts';
-import { formatBytes, isQuotaError } from '../quota.ts';
+import { formatBytes } from '../../lib/bytes.ts';
+import { isQuotaError } from '../quota.ts';
 import type { TraceSink } from '../sink.ts';
 import { readLines } from './lines.ts';
 import { readJsonItems } from './json-items.ts';

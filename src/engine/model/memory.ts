@@ -36,7 +36,6 @@ export function estimateGpuBytes(cfg: ModelConfig, contextLength: number): Memor
   return { params, weightBytes, kvCacheBytes, scratchBytes, totalBytes: weightBytes + kvCacheBytes + scratchBytes, largestTensorBytes, contextLength };
 }
 
-export { formatBytes };
 
 /** Models worth suggesting, smallest first, with their f16 weight bytes. */
 export const SUGGESTED_MODELS: readonly { id: string; weightBytes: number }[] = [

@@ -1,10 +1,10 @@
-// Node-only model sources (scripts, tests): a directory on disk, or a hub id fetched without a cache.
+// Node-only model source (scripts, tests): a directory on disk (a hub id: src/data/node-model.ts).
 // Kept apart from sources.ts so the browser bundle never imports node:fs.
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { accessFor, ModelSourceError, type FileAccess } from './sources.ts';
+import type { FileAccess } from './sources.ts';
 
 /** FileAccess over a directory holding config.json, tokenizer files and safetensors. */
 export function nodeDirAccess(dir: string): FileAccess {
@@ -38,12 +38,4 @@ export function nodeDirAccess(dir: string): FileAccess {
       return st?.isFile() ? { size: st.size } : undefined;
     },
   };
-}
-
-/** `--model` argument: an existing directory, else a hub id (fetched, not cached). */
-export async function nodeAccess(dirOrId: string, opts: { hubBase?: string } = {}): Promise<FileAccess> {
-  const isDir = await stat(dirOrId).then((s) => s.isDirectory(), () => false);
-  if (isDir) return nodeDirAccess(dirOrId);
-  if (dirOrId.startsWith('.') || dirOrId.startsWith('/')) throw new ModelSourceError(`${dirOrId}: no such directory`);
-  return accessFor({ kind: 'hub', id: dirOrId }, { hubBase: opts.hubBase });
 }
