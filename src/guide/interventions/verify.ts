@@ -8,7 +8,7 @@ import type { BranchRecord } from '../../domain/guide.ts';
 import { INTERVENTION_DEFAULTS } from './defaults.ts';
 import type { Intervention, InterventionFactory, SampleControl } from './types.ts';
 import { measure, round } from './types.ts';
-import { type Computation, checkAgrees, parseCheckLine, parseStepLine } from '../check-line.ts';
+import { type Computation, checkAgrees, parseCheckLine, parseStepLine } from './check-line.ts';
 
 export const stepVerification: InterventionFactory = (settings) => {
   const v = settings.interventions.verify;
@@ -86,7 +86,7 @@ export const stepVerification: InterventionFactory = (settings) => {
 /** The cue inserted after a step that has no check line of its own. */
 export const CHECK_CUE = 'Check:';
 
-/** Verification by a check line: the step's operation against the check's result (src/guide/check-line.ts). */
+/** Verification by a check line: the step's operation against the check's result (src/guide/interventions/check-line.ts). */
 function checkVerification(settings: Parameters<InterventionFactory>[0]): Intervention {
   const v = settings.interventions.verify!;
   const attempts = new Map<number, number>();

@@ -6,7 +6,7 @@ import { buildExample, type ExampleTokenizer } from '../../../src/distill/exampl
 import { segmentReasoning } from '../../../src/segment/segment.ts';
 import { applyOp, generateProblems } from '../../../src/world/generator.ts';
 import { PLAIN_STYLE, REFLECTIVE_STYLE, checkOf, planText, teachWorld, traceText } from '../../../src/world/teacher.ts';
-import { parseCheckLine, parseStepLine } from '../../../src/guide/check-line.ts';
+import { parseCheckLine, parseStepLine } from '../../../src/guide/interventions/check-line.ts';
 
 const problems = generateProblems({ seed: 11, n: 900 });
 const reflective = teachWorld(problems, { seed: 11, style: REFLECTIVE_STYLE });
