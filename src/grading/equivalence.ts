@@ -205,6 +205,11 @@ async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ct
       return res.ok ? ok('elementwise', `labelled values in order: ${res.detail}`) : no(`labelled values: ${res.detail}`);
     }
   }
+  if (r.kind === 'tuple' && r.open === '(' && p.kind === 'set' && asksForSolutions(ctx.problem)) {
+    // "Find all solutions": the reference (1,3) lists them; order does not matter.
+    const res = await compareItems(p.items, r.items, false, ctx, depth);
+    return res.ok ? ok('elementwise', `${res.detail} (the problem asks for all solutions: the reference lists them)`) : no(res.detail);
+  }
   if (r.kind === 'tuple') {
     if (p.kind !== 'tuple') return no(`reference is ${r.open}...${r.close} with ${r.items.length} elements, prediction is a ${p.kind}`);
     if (p.open !== r.open || p.close !== r.close) return no(`brackets ${p.open}${p.close} vs ${r.open}${r.close} (tuple/interval type differs)`);
@@ -237,6 +242,13 @@ async function compareParsed(p: Parsed, r: Parsed, pred: string, ref: string, ct
   return no(`prediction is a ${p.kind}, reference "${r.text}" is a single value`);
 }
 
+/** The problem asks for every solution / root / value (a list), not a point or an ordered pair. */
+export function asksForSolutions(problem: string): boolean {
+  if (problem === '') return false;
+  if (/ordered (?:pair|triple)|\bpoint\b|coordinates|\bvector\b|\binterval\b/i.test(problem)) return false;
+  return /\b(?:all|every|each)\b[^.?]*\b(?:solutions?|roots?|zeros?|values?|numbers?|integers?)\b|\bsolve\b|\bsolutions?\b[^.?]*\b(?:of|to)\b/i.test(problem);
+}
+
 type Relation = Extract<Parsed, { kind: 'relation' }>;
 
 /** The value a relation states: the last side of `x = v`, `(p,q) = (3,2)`, a chain `z = 1+1 = 2` or a computation. */
@@ -266,6 +278,11 @@ function inequalityIntervals(x: Relation): IntervalPart[] | null {
   const close = (o: RelOp) => (o === '<' ? ')' : ']') as ')' | ']';
   if (sides.length === 2) {
     const [a, b] = sides;
+    // A bound on |x|: |x| < c is (-c, c); c < |x| is (-\infty, -c) \cup (c, \infty).
+    const abs = (t: string) => /^\|[^|]+\|$/.test(t) && isLabel(t);
+    const neg = (c: string) => `-(${c})`;
+    if (abs(a) && isConstant(b)) return [{ open: open(ops[0]), close: close(ops[0]), lo: neg(b), hi: b }];
+    if (isConstant(a) && abs(b)) return [{ open: '(', close: close(ops[0]), lo: '-\\infty', hi: neg(a) }, { open: open(ops[0]), close: ')', lo: a, hi: '\\infty' }];
     if (isLabel(a) && isConstant(b)) return [{ open: '(', close: close(ops[0]), lo: '-\\infty', hi: b }];
     if (isConstant(a) && isLabel(b)) return [{ open: open(ops[0]), close: ')', lo: a, hi: '\\infty' }];
     return null;

@@ -72,11 +72,19 @@ function finalBoxes(text: string): string | null {
   }
   const parts = run.map((b) => b.content.trim());
   if (parts.length > 1 && parts.every((p) => p === parts[0])) return parts[0];
+  // "$a = \boxed{2}$ and $b = \boxed{9}$": distinct labels keep the boxes in order as labelled values.
+  if (parts.length > 1) {
+    const labels = run.map((b) => /([a-zA-Z](?:_\{?\w+\}?)?)\s*=\s*\$?\s*(?:\\\(|\\\[)?\s*$/.exec(text.slice(Math.max(0, b.start - 24), b.start))?.[1] ?? null);
+    if (labels.every((l): l is string => l !== null) && new Set(labels).size === labels.length && parts.every((p) => !/=/.test(p))) {
+      return parts.map((p, i) => `${labels[i]} = ${p}`).join(', ');
+    }
+  }
   return parts.join(', ');
 }
 
 // A number not glued to a word on its left ("AZYUK2A" holds no number; "5cm" does).
-const NUMBER_RE = /(?<![A-Za-z_\d.])(?:-?\d[\d,]*(?:\.\d+)?|-?\.\d+)(?![A-Za-z]*\d)/g;
+// Also a slash fraction "3/28" (one number, not its denominator) and space-grouped thousands "12 345 678".
+const NUMBER_RE = /(?<![A-Za-z_\d.\/])(?:-?\d{1,3}(?: \d{3})+(?![\d,.]\d)|-?\d+\/\d+(?![\d/]|\.\d)|-?\d[\d,]*(?:\.\d+)?|-?\.\d+)(?![A-Za-z]*\d)/g;
 
 /** The last number in `text` (thousands separators dropped, trailing period dropped). */
 export function lastNumber(text: string): string | null {
@@ -128,7 +136,22 @@ export function mathSegments(text: string): { content: string; start: number; en
 
 /** An unboxed math answer: its last side when it is a computation ("\frac13 \cdot 3 = 1"), else whole. */
 function mathAnswer(content: string): string {
-  let t = content.replace(/\\(?:begin|end)\{(?:aligned|align\*?|split|gathered)\}/g, '');
+  // ASCII relations are relations, not "=" with a stray sign: "x <= 2" must not split at "=".
+  let t = content.replace(/<=/g, '\\le ').replace(/>=/g, '\\ge ').replace(/(?<=\s)!=|(?<=[a-zA-Z])\s*!=(?=\s)/g, '\\ne ');
+  t = t.replace(/\\(?:begin|end)\{(?:aligned|align\*?|split|gathered)\}/g, '');
+  // A matrix is one answer: its rows and columns stay.
+  if (/\\begin\{(?:[pbvBV]?matrix|array|smallmatrix)\}/.test(t)) {
+    // The last side of "A v = \begin{pmatrix}..\end{pmatrix}": the last "=" outside environments and braces.
+    let env = 0, brace = 0, cut = -1;
+    for (let i = 0; i < t.length; i++) {
+      if (t.startsWith('\\begin{', i)) env++;
+      else if (t.startsWith('\\end{', i)) env--;
+      else if (t[i] === '{') brace++;
+      else if (t[i] === '}') brace--;
+      else if (t[i] === '=' && env === 0 && brace === 0) cut = i;
+    }
+    return t.slice(cut + 1).trim().replace(/[.,;:]+$/, '').trim();
+  }
   // The last line of a multi-line display, its last step after \approx / \equiv (mod dropped).
   const lines = t.split(/\\\\(?![a-zA-Z])/).map((l) => l.trim()).filter((l) => l !== '');
   if (lines.length > 1 && !/\\begin\{/.test(t)) t = lines[lines.length - 1];
@@ -150,7 +173,10 @@ function answerLike(content: string): boolean {
 }
 
 function cleanNumber(s: string): string {
-  let t = s.replace(/,(?=\d{3}(?:\D|$))/g, '');
+  let t = s.replace(/^(-?\d{1,3})((?: \d{3})+)$/, (_m, a: string, b: string) => a + b.replace(/ /g, ''));
+  // One comma with 1-2 or 4+ digits after it is a decimal comma ("2,75", "0,5"), not a separator.
+  if (/^-?\d+,(?:\d{1,2}|\d{4,})$/.test(t)) return t.replace(',', '.');
+  t = t.replace(/,(?=\d{3}(?:\D|$))/g, '');
   t = t.replace(/,+$/, '');
   return t;
 }
@@ -183,8 +209,43 @@ function lastMatch(text: string, re: RegExp): RegExpExecArray | null {
   return last;
 }
 
+// Where a reply ends and a new chat turn (or the model's own end of text) begins: ChatML, Gemma,
+// Llama 3, DeepSeek, Phi, Mistral/Llama 2 "</s>", and "Human:/User:" transcripts.
+const TURN_MARKER = /<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>|<end_of_turn>|<start_of_turn>|<\|eot_id\|>|<\|start_header_id\|>|<\|end_of_text\|>|<｜end▁of▁sentence｜>|<｜(?:User|Assistant)｜>|<\|(?:user|assistant|system|end)\|>|<\/s>|\n\s*(?:Human|User|USER|Question|Problem)\s*:/;
+// A leading assistant header a transcript may keep: "<|im_start|>assistant\n", "<start_of_turn>model\n".
+const ASSISTANT_HEAD = /^\s*(?:<\|im_start\|>assistant|<start_of_turn>model|<\|start_header_id\|>assistant<\|end_header_id\|>|<｜Assistant｜>|<\|assistant\|>)\s*/;
+// A note, remark or alternative after the answer ("\n\n**Note:** ...", "P.S."): read only when the
+// reply before it has no answer.
+const NOTE = /\n\s*(?:\*\*|__)?\s*(?:Note|Remark|P\.\s?S\.|Alternatively|Aside|Caveat)\b[^\n]{0,3}(?:\*\*|__)?\s*[:.,]/i;
+
+/**
+ * The reply a response holds: after the end of thinking (`</think>`) where there is one, and before
+ * any turn marker that starts a new chat turn. An unclosed `<think>` is a reply cut off while
+ * thinking: null (no answer given yet).
+ */
+export function replyText(response: string): string | null {
+  let t = response;
+  const end = t.lastIndexOf('</think>');
+  if (end >= 0) t = t.slice(end + '</think>'.length);
+  else if (/<think>/.test(t)) return null;
+  t = t.replace(ASSISTANT_HEAD, '');
+  const m = TURN_MARKER.exec(t);
+  return m ? t.slice(0, m.index) : t;
+}
+
 /** Extracts the final answer from a response, or null when nothing answer-like is present. */
 export function extractAnswer(response: string, options: ExtractOptions = {}): Extraction | null {
+  const reply = replyText(response);
+  if (reply === null) return null;
+  const note = NOTE.exec(reply);
+  if (note) {
+    const before = extractFrom(reply.slice(0, note.index), options);
+    if (before) return before;
+  }
+  return extractFrom(reply, options);
+}
+
+function extractFrom(response: string, options: ExtractOptions): Extraction | null {
   const boxed = finalBoxes(response);
   if (boxed !== null) return { answer: boxed, method: 'boxed' };
 

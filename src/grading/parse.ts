@@ -128,7 +128,9 @@ export function parseNormalized(n: string): Parsed {
   const last = n[n.length - 1];
   if (n.length > 2 && '(['.includes(first) && ')]'.includes(last)) {
     const close = closingIndex(n, 0);
-    const items = splitTopLevel(n.slice(1, -1));
+    let items = splitTopLevel(n.slice(1, -1));
+    // "(1;2)": a semicolon as the separator inside a tuple (where a decimal comma is the custom).
+    if (items.length === 1 && close === n.length - 1) items = splitTopLevel(n.slice(1, -1), ';');
     if (close === n.length - 1 && items.length > 1) {
       // An interval when it cannot be a point: mixed brackets or an infinite end.
       if (items.length === 2 && (first === '[' ? last === ')' : last === ']') || (items.length === 2 && items.some((x) => /\\infty/.test(x)))) {
@@ -144,7 +146,10 @@ export function parseNormalized(n: string): Parsed {
     }
   }
   if (n.length > 2 && first === '{' && last === '}' && closingIndex(n, 0) === n.length - 1) {
-    return { kind: 'set', text, items: members(splitTopLevel(n.slice(1, -1)).filter((x) => x !== '')), from: 'braces' };
+    const inner = n.slice(1, -1);
+    const byComma = splitTopLevel(inner).filter((x) => x !== '');
+    const parts = byComma.length === 1 ? splitTopLevel(inner, ';').filter((x) => x !== '') : byComma;
+    return { kind: 'set', text, items: members(parts), from: 'braces' };
   }
   // \pm / \mp: two values.
   const pm = pmPair(n);
