@@ -12,7 +12,7 @@ import { measureCopyBandwidth, measurePeakGflops } from '../src/engine/device/mi
 import { nodeGpuContext } from '../src/engine/device/node-gpu.ts';
 import type { GpuContext } from '../src/engine/device/gpu-context.ts';
 import { parseModelConfig } from '../src/engine/model/config.ts';
-import { createDecoder, type Decoder } from '../src/engine/model/decoder.ts';
+import { createDecoder, type Decoder, type WebGpuSession } from '../src/engine/model/decoder.ts';
 import { randomModelTensors } from '../src/engine/model/random-model.ts';
 import { chunked, readSafetensors } from '../src/engine/model/safetensors.ts';
 import type { ModelConfig } from '../src/engine/model/types.ts';
@@ -84,11 +84,13 @@ function printBatch(name: string, rows: BatchBench[]): void {
 
 /** Per-op time of one decode step. With timestamp-query: every dispatch in its own pass with
  *  begin/end timestamps, in one submit (GPU time). Without: each op group submitted alone (CPU time). */
-async function perOp(ctx: GpuContext, session: unknown, pos: number): Promise<{ how: string; rows: Array<[string, number]> }> {
-  const s = session as { layers: { decode: Dispatch[] }; tail: Dispatch[]; step: GPUBuffer };
+async function perOp(ctx: GpuContext, session: WebGpuSession): Promise<{ how: string; rows: Array<[string, number]> }> {
+  // the single session is one slot of a batch session; its rows, gather and tail buffers still hold
+  // the last decode step (one row), so replaying the one-row lists times one decode step
+  const s = session.batch;
   const { device } = ctx;
-  device.queue.writeBuffer(s.step, 0, new Uint32Array([1, pos, 0, 0]));
-  const list = [...s.layers.decode, ...s.tail];
+  device.queue.writeBuffer(s.step, 0, new Uint32Array([1, 0, 0, 0]));
+  const list = [...s.layers.one, ...s.tail.one];
   const key = (d: Dispatch) => d.label.replace(/model\.layers\.\d+\./, '').replace(/\.weight$/, '');
   const totals = new Map<string, number>();
   let how: string;
@@ -206,7 +208,7 @@ async function main(): Promise<void> {
   const loadS = (performance.now() - tl) / 1000;
   const b = await benchModel(ctx, 'Qwen2.5-0.5B-shaped (random)', big, fallback ? 32 : 512, fallback ? 4 : 64, context, `${layers}/${fullLayers}${layers < fullLayers ? ' (fewer layers: slow device)' : ''}`);
   results.push(b.r);
-  const ops = await perOp(ctx, b.session, b.r.prefillTokens + 5);
+  const ops = await perOp(ctx, b.session);
   // memory at the full depth: measured total minus per-layer weight and KV scaled to 24 layers
   const perLayerW = (big.weightBytes - 151936 * 896 * 2 - 896 * 2) / layers;
   const perLayerKv = big.kvBytes(context) / layers;

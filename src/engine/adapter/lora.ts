@@ -8,9 +8,9 @@ import { validateSafetensorsHeader } from '../model/safetensors.ts';
 import { writeSafetensors } from '../model/safetensors-write.ts';
 import type { ModelConfig } from '../model/types.ts';
 
-/** Linear modules a LoRA may target (short names as in PEFT's target_modules). */
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+import { LINEAR_MODULE, LORA_TARGETS, type LoraTarget, layerPrefix, linearDims } from '../model/arch.ts';
+
+export { LORA_TARGETS, type LoraTarget };
 
 export interface LoraModule {
   /** HF module path, e.g. "model.layers.0.self_attn.q_proj" */
@@ -54,10 +54,8 @@ export const loraModuleParams = (inF: number, outF: number, r: number): number =
 /** Trainable A and B parameters of an adapter (gates not counted). */
 export const loraParamCount = (a: LoraAdapter): number => a.modules.reduce((s, m) => s + m.A.length + m.B.length, 0);
 
-export const LORA_SUBMODULE: Record<LoraTarget, string> = {
-  q_proj: 'self_attn.q_proj', k_proj: 'self_attn.k_proj', v_proj: 'self_attn.v_proj', o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj', up_proj: 'mlp.up_proj', down_proj: 'mlp.down_proj',
-};
+/** Module path inside a layer per target (the arch spec's names, model/arch.ts). */
+export const LORA_SUBMODULE: Record<LoraTarget, string> = LINEAR_MODULE;
 const SUB = LORA_SUBMODULE;
 
 /** "r 4", or "r 1-6" for mixed per-module ranks. */
@@ -67,13 +65,11 @@ export function loraRankLabel(a: LoraAdapter): string {
 }
 
 /** HF path of a (layer, target). */
-export const loraModulePath = (layer: number, t: LoraTarget): string => `model.layers.${layer}.${SUB[t]}`;
+export const loraModulePath = (layer: number, t: LoraTarget): string => `${layerPrefix(layer)}.${SUB[t]}`;
 
 /** [in, out] features of a target module. */
 export function loraModuleDims(c: ModelConfig, m: LoraTarget): [number, number] {
-  const C = c.hiddenSize; const Q = c.numHeads * c.headDim; const KV = c.numKvHeads * c.headDim; const F = c.intermediateSize;
-  const dims: Record<LoraTarget, [number, number]> = { q_proj: [C, Q], k_proj: [C, KV], v_proj: [C, KV], o_proj: [Q, C], gate_proj: [C, F], up_proj: [C, F], down_proj: [F, C] };
-  return dims[m];
+  return linearDims(c, m);
 }
 
 const order = (s: { layer: number; target: LoraTarget }) => s.layer * LORA_TARGETS.length + LORA_TARGETS.indexOf(s.target);

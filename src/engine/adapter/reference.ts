@@ -9,8 +9,8 @@ import { crossEntropyRef } from '../ops/cross-entropy.ts';
 import { checkTopKTargets, klTopKRef } from '../ops/kl-topk.ts';
 import { matmulDxRef } from '../ops/matmul.ts';
 import { rmsnormBackwardRef } from '../ops/rmsnorm.ts';
-import { ropeRef } from '../ops/rope.ts';
 import { swigluBackwardRef } from '../ops/swiglu.ts';
+import type { LinearSpec } from '../model/arch.ts';
 import type { ReferenceModel } from '../model/reference.ts';
 import type { TrainBatch } from './batch.ts';
 import { type LoraAdapter, type LoraModule, loraScaling } from './lora.ts';
@@ -78,10 +78,10 @@ function checkBatch(b: TrainBatch, V: number): void {
   for (const y of b.targets) if (!(Number.isInteger(y) && y >= -1 && y < V)) throw new Error(`batch: target ${y} outside -1..${V - 1}`);
 }
 
-/** Loss and gradients of every LoRA A, B and gate (float64). */
+/** Loss and gradients of every LoRA A, B and gate (float64), walking the model's description backwards. */
 export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: TrainBatch): LoraStepResult {
-  const c = model.config;
-  const T = batch.ids.length; const C = c.hiddenSize; const D = c.headDim; const F = c.intermediateSize;
+  const c = model.config; const blk = model.block;
+  const T = batch.ids.length; const C = c.hiddenSize; const D = c.headDim;
   const H = c.numHeads; const KV = c.numKvHeads; const V = c.vocabSize;
   checkBatch(batch, V);
   const mods = byKey(a);
@@ -89,12 +89,13 @@ export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: T
   const { loss, dlogits } = weightedCrossEntropyRef(tr.logits, batch, V);
   const grads = new Map<string, LoraGrad>();
   const eps = c.rmsNormEps;
-  const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const normBack = (x: Float64Array, name: string, dy: Float64Array, rows: number, n: number) => rmsnormBackwardRef(x, model.weight(name), dy, rows, n, eps).dx;
 
   // dy (T,out) into a linear of layer l with input x (T,in): returns dx (T,in) incl. the LoRA path.
-  const linearBack = (l: number, module: string, x: Float64Array, dy: Float64Array, inF: number, outF: number): Float64Array => {
-    const dx = matmulDxRef(dy, model.weight(`model.layers.${l}.${module}.weight`), T, outF, inF);
-    const m = mods.get(`${l}:${module}`);
+  const linearBack = (l: number, s: LinearSpec, x: Float64Array, dy: Float64Array): Float64Array => {
+    const inF = s.in; const outF = s.out;
+    const dx = matmulDxRef(dy, model.weight(s.weight), T, outF, inF);
+    const m = mods.get(`${l}:${s.module}`);
     if (!m) return dx;
     const r = m.r; const sc = loraScaling(m);
     const u = down(m, x, T);
@@ -120,31 +121,32 @@ export function loraLossAndGrads(model: ReferenceModel, a: LoraAdapter, batch: T
     grads.set(m.path, { dA, dB, dGate });
     return dx;
   };
+  const addInto = (acc: Float64Array, v: Float64Array) => { for (let i = 0; i < acc.length; i++) acc[i] += v[i]; };
 
   // head and final norm
-  const dhn = matmulDxRef(dlogits, model.weight(head), T, V, C);
-  const dx = rmsnormBackwardRef(tr.xFinal, model.weight('model.norm.weight'), dhn, T, C, eps).dx;
+  const dhn = matmulDxRef(dlogits, model.weight(blk.head), T, V, C);
+  const dx = normBack(tr.xFinal, blk.finalNorm, dhn, T, C);
   for (let l = c.numLayers - 1; l >= 0; l--) {
-    const L = tr.layers[l]; const p = `model.layers.${l}`;
-    // MLP: x = xMid + down(swiglu(gate(h2), up(h2)))
-    const dact = linearBack(l, 'mlp.down_proj', L.act, dx, F, C);
-    const { dgate, dup } = swigluBackwardRef(L.gate, L.up, dact);
-    const dh2 = linearBack(l, 'mlp.gate_proj', L.h2, dgate, C, F);
-    const dh2u = linearBack(l, 'mlp.up_proj', L.h2, dup, C, F);
-    for (let i = 0; i < dh2.length; i++) dh2[i] += dh2u[i];
-    const n2 = rmsnormBackwardRef(L.xMid, model.weight(`${p}.post_attention_layernorm.weight`), dh2, T, C, eps).dx;
-    for (let i = 0; i < dx.length; i++) dx[i] += n2[i];
-    // attention: xMid = x + o_proj(attn(rope(q(h)), rope(k(h)), v(h)))
-    const datt = linearBack(l, 'self_attn.o_proj', L.att, dx, H * D, C);
-    const g = attentionBackwardRef(L.q, L.k, L.v, datt, T, H, KV, D);
-    const dqPre = ropeRef(g.dq, T, H, D, 0, c.ropeTheta, -1, model.ropeAngle);
-    const dkPre = ropeRef(g.dk, T, KV, D, 0, c.ropeTheta, -1, model.ropeAngle);
-    const dh = linearBack(l, 'self_attn.q_proj', L.h, dqPre, C, H * D);
-    const dhk = linearBack(l, 'self_attn.k_proj', L.h, dkPre, C, KV * D);
-    const dhv = linearBack(l, 'self_attn.v_proj', L.h, g.dv, C, KV * D);
-    for (let i = 0; i < dh.length; i++) dh[i] += dhk[i] + dhv[i];
-    const n1 = rmsnormBackwardRef(L.x, model.weight(`${p}.input_layernorm.weight`), dh, T, C, eps).dx;
-    for (let i = 0; i < dx.length; i++) dx[i] += n1[i];
+    const L = blk.layers[l]; const A = tr.layers[l];
+    // MLP: x = xMid + [postMlpNorm](down(act(gate(h2), up(h2))))
+    const dDown = L.postMlpNorm ? normBack(A.down, L.postMlpNorm, dx, T, C) : dx;
+    const dact = linearBack(l, L.down, A.act, dDown);
+    const { dgate, dup } = swigluBackwardRef(A.gate, A.up, dact, L.act);
+    const dh2 = linearBack(l, L.gate, A.h2, dgate);
+    addInto(dh2, linearBack(l, L.up, A.h2, dup));
+    addInto(dx, normBack(A.xMid, L.mlpNorm, dh2, T, C));
+    // attention: xMid = x + [postAttnNorm](o(attn(rope(qnorm(q(h))), rope(knorm(k(h))), v(h))))
+    const dO = L.postAttnNorm ? normBack(A.o, L.postAttnNorm, dx, T, C) : dx;
+    const datt = linearBack(l, L.o, A.att, dO);
+    const g = attentionBackwardRef(A.q, A.k, A.v, datt, T, H, KV, D, L.window, blk.attnScale);
+    let dq = model.rope(L, g.dq, T, H, -1);
+    let dk = model.rope(L, g.dk, T, KV, -1);
+    if (L.qNorm) dq = normBack(A.qp, L.qNorm, dq, T * H, D);
+    if (L.kNorm) dk = normBack(A.kp, L.kNorm, dk, T * KV, D);
+    const dh = linearBack(l, L.q, A.h, dq);
+    addInto(dh, linearBack(l, L.k, A.h, dk));
+    addInto(dh, linearBack(l, L.v, A.h, g.dv));
+    addInto(dx, normBack(A.x, L.attnNorm, dh, T, C));
   }
   return { loss, logits: tr.logits, grads };
 }

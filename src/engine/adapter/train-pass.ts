@@ -3,16 +3,19 @@
 // so a mini-batch of different lengths costs its real tokens, no padding. Reuses the decoder's
 // frozen f16 weights. Per step t <= R rows: every kernel's grid and row count come from the step
 // uniform, so the pass is built once and serves any micro-batch that fits.
-//   forward  x0 = embed(ids); per layer l (x = xs[l], t rows):
-//              h = rmsnorm(x); q,k,v = h·Wᵀ + b (+ s·g·(h·Aᵀ)·Bᵀ on adapted modules); rope(q), rope(k) at row positions
-//              att, lse = attention(q,k,v) within each sequence; xMid = x + att·Woᵀ; h2 = rmsnorm(xMid)
-//              act = silu(h2·Wgᵀ)·(h2·Wuᵀ); xs[l+1] = xMid + act·Wdᵀ
+//   forward  x0 = embed(ids)·scale; per layer l (x = xs[l], t rows), walking the model's description
+//            (model/block.ts, model/arch.ts):
+//              h = rmsnorm(x); q,k,v = h·Wᵀ + b (+ s·g·(h·Aᵀ)·Bᵀ on adapted modules); [q,k = rmsnorm per head];
+//              [rope(q), rope(k) at row positions]; att, lse = attention(q,k,v) within each sequence (and
+//              the layer's window); xMid = x + [norm](att·Woᵀ); h2 = rmsnorm(xMid)
+//              act = act(h2·Wgᵀ)·(h2·Wuᵀ); xs[l+1] = xMid + [norm](act·Wdᵀ)
 //            hn = rmsnorm(xs[L])
 //   head     per chunk of Rc rows: logits (Rc,V) = hn·Headᵀ -> weighted CE -> dlogits (Rc,V) -> dhn rows
 //            (the LM head fused with the loss chunk by chunk: the (t,V) logits never exist at once)
 //   backward final norm dx -> per layer (reverse): [recompute the layer's activations from xs[l]],
-//            down, swiglu, gate/up, post-norm dx (+ residual), o_proj, attention backward, inverse
-//            RoPE, q/k/v, input-norm dx (+ residual); each adapted module adds dA, dB, dgate.
+//            [post-MLP norm dx], down, swiglu, gate/up, MLP-norm dx (+ residual), [post-attention norm dx],
+//            o_proj, attention backward, inverse RoPE, [q/k norm dx], q/k/v, input-norm dx (+ residual);
+//            each adapted module adds dA, dB, dgate.
 // Memory: `recompute` keeps only xs[0..L] across the step and one layer's working activations
 // (re-run per layer in the backward, ~1 extra layer forward); without it every layer keeps its own.
 // One command encoder, one compute pass, one small readback (per-row losses) per step.
@@ -20,6 +23,7 @@
 // run({ accumulate: false }) clears them.
 import { defaultMatmulVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
+import type { LayerSpec, LinearSpec } from '../model/arch.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { GpuWeight } from '../model/weights.ts';
 import { attentionPackedBackwardDispatches, attentionPackedDispatch, attentionPackedParams, packedRows } from '../ops/attention-packed.ts';
@@ -69,10 +73,13 @@ export interface TrainPassOptions {
 
 interface ModBufs { m: LoraModule; idx: number; r: number; scale: number; A: GPUBuffer; B: GPUBuffer; u: GPUBuffer; dA: GPUBuffer; dB: GPUBuffer }
 
-/** Float counts per row of the activations one layer keeps (h, q, k, v, att, lse, xMid, h2, gate, up, act). */
-function layerFloatsPerRow(c: Decoder['config']): number {
+/** Float counts per row of the activations one layer keeps (h, q, k, v, att, lse, xMid, h2, gate, up,
+ *  act; q/k projections before their norms; branch outputs before their post norms). */
+function layerFloatsPerRow(d: Decoder): number {
+  const c = d.config;
   const C = c.hiddenSize; const QD = c.numHeads * c.headDim; const KD = c.numKvHeads * c.headDim; const F = c.intermediateSize;
-  return 3 * C + 2 * QD + 2 * KD + c.numHeads + 3 * F;
+  const L0 = d.block.layers[0];
+  return 3 * C + 2 * QD + 2 * KD + c.numHeads + 3 * F + (L0?.qNorm ? QD + KD : 0) + (L0?.postAttnNorm ? 2 * C : 0);
 }
 
 export class LoraTrainPass {
@@ -113,7 +120,10 @@ export class LoraTrainPass {
     }
     const a = (this.alloc = new GpuAllocator(device));
     const rowwise = opts.rowwise ?? ctx.report.isFallbackAdapter;
-    this.recompute = opts.recompute ?? L * R * layerFloatsPerRow(c) * 4 > 64 * 2 ** 20;
+    this.recompute = opts.recompute ?? L * R * layerFloatsPerRow(decoder) * 4 > 64 * 2 ** 20;
+    const blk = decoder.block;
+    const qkNorm = blk.layers.some((x) => x.qNorm);
+    const sandwich = blk.layers.some((x) => x.postAttnNorm || x.postMlpNorm);
     const pref = opts.matmul ?? decoder.matmulVariant ?? defaultMatmulVariant(ctx);
     this.matmulVariant = pref;
     const mm = (k: number): MatmulVariant => (variantFits(pref, k, 2) ? pref : 'generic');
@@ -129,8 +139,13 @@ export class LoraTrainPass {
     this.targets = buf('train.targets', R);
     this.weights = buf('train.weights', R);
     this.losses = buf('train.losses', R);
-    const table = buf('train.rope', R * D);
-    device.queue.writeBuffer(table, 0, ropeTable(R, D, c.ropeTheta));
+    // one cos/sin table per RoPE setting of the layers
+    const tables = new Map<string, GPUBuffer>();
+    for (const r of blk.ropes) {
+      const t = buf(`train.rope.${r.key}`, R * D);
+      device.queue.writeBuffer(t, 0, ropeTable(R, D, r.theta, r.scaling));
+      tables.set(r.key, t);
+    }
     this.gates = buf('lora.gates', adapter.modules.length);
     this.dgates = buf('lora.dgates', adapter.modules.length);
     const modOf = new Map<string, ModBufs>();
@@ -150,6 +165,10 @@ export class LoraTrainPass {
     };
     const h = per('h', C); const q = per('q', QD); const k = per('k', KD); const v = per('v', KD); const att = per('att', QD); const lse = per('lse', H);
     const xMid = per('xmid', C); const h2 = per('h2', C); const g = per('gate', F); const u = per('up', F); const act = per('act', F);
+    // q/k projections before their per-head norms; the attention and MLP branch outputs before their post norms
+    const qp = qkNorm ? per('qproj', QD) : q; const kp = qkNorm ? per('kproj', KD) : k;
+    const ob = sandwich ? per('obranch', C) : xMid; const mbr = sandwich ? per('mbranch', C) : xMid;
+    const brn = sandwich ? buf('act.branchnorm', R * C) : dummy;
     const hn = buf('act.hn', R * C);
 
     const gemm = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, s: GemmShape, label: string, mRows = false) =>
@@ -159,10 +178,11 @@ export class LoraTrainPass {
       list.push({ ...axpbyDispatch(device, { x, y, params: uni('params.axpby', axpbyParams(R * n, 1, b)) }, R * n), grid: rowsBy(n) });
 
     // y (=|+=) x·Wᵀ + b (+ LoRA)
-    const linear = (list: Dispatch[], l: number, module: string, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
-      const wName = `model.layers.${l}.${module}.weight`;
+    const linear = (list: Dispatch[], l: number, spec: LinearSpec, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
+      const module = spec.module;
+      const wName = spec.weight;
       const w = W(wName); const [N, K] = w.shape;
-      const b = decoder.weight(`model.layers.${l}.${module}.bias`);
+      const b = spec.bias ? decoder.weight(spec.bias) : undefined;
       const flags = (accumulate ? FLAG_ACCUMULATE : 0) | (b ? FLAG_BIAS : 0);
       for (const ch of w.chunks) {
         const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags, m: 0 }));
@@ -181,37 +201,67 @@ export class LoraTrainPass {
     const norm = (list: Dispatch[], x: GPUBuffer, w: GPUBuffer, out: GPUBuffer) => list.push(rowwise
       ? { label: 'rmsnorm', pipeline: normRows.pipeline, bind: bindGroup(device, normRows, [x, w, out, normP, step]), grid: (t) => [Math.ceil(t / 64), 1, 1] }
       : rmsnormDispatch(device, { x, w, out, params: normP, step }, (t) => t));
-    const attP = uni('params.attn', attentionPackedParams(H, KV, D, R));
+    const attPs = new Map<number, GPUBuffer>();
+    const attP = (window: number) => {
+      if (!attPs.has(window)) attPs.set(window, uni(`params.attn.w${window}`, attentionPackedParams(H, KV, D, R, window, blk.attnScale)));
+      return attPs.get(window)!;
+    };
     const ropeQ = uni('params.ropeq', ropeParams(H, D)); const ropeK = uni('params.ropek', ropeParams(KV, D));
-    const swP = uni('params.swiglu', swigluParams(F));
+    const swP = { silu: uni('params.swiglu', swigluParams(F)), gelu_tanh: uni('params.geglu', swigluParams(F, 0, 'gelu_tanh')) };
+    const headNormP = new Map<number, GPUBuffer>();
+    const headNorm = (list: Dispatch[], x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, nh: number) => {
+      if (!headNormP.has(nh)) headNormP.set(nh, uni(`params.headnorm${nh}`, rmsnormParams(D, c.rmsNormEps, 0, false, nh)));
+      const params = headNormP.get(nh)!;
+      list.push(rowwise
+        ? { label: 'rmsnorm-head', pipeline: normRows.pipeline, bind: bindGroup(device, normRows, [x, w, out, params, step]), grid: (t) => [Math.ceil((t * nh) / 64), 1, 1] }
+        : rmsnormDispatch(device, { x, w, out, params, step }, (t) => t * nh, 'rmsnorm-head'));
+    };
+    const specOf = (l: number): LayerSpec => blk.layers[l];
 
     /** Layer l's forward from xs[l]; `full` also writes xs[l+1] (the recompute in the backward does not need it). */
     const layerForward = (list: Dispatch[], l: number, full: boolean) => {
-      const p = `model.layers.${l}`;
-      norm(list, xs[l], one(`${p}.input_layernorm.weight`), h[l]);
-      linear(list, l, 'self_attn.q_proj', h[l], q[l], false);
-      linear(list, l, 'self_attn.k_proj', h[l], k[l], false);
-      linear(list, l, 'self_attn.v_proj', h[l], v[l], false);
-      list.push(ropeRowsDispatch(device, { x: q[l], table, params: ropeQ, step, rows: this.rows }, H, D));
-      list.push(ropeRowsDispatch(device, { x: k[l], table, params: ropeK, step, rows: this.rows }, KV, D));
-      list.push(attentionPackedDispatch(device, { q: q[l], k: k[l], v: v[l], out: att[l], lse: lse[l], rows: this.rows, params: attP, step }, { h: H, d: D }));
+      const S = specOf(l);
+      norm(list, xs[l], one(S.attnNorm), h[l]);
+      linear(list, l, S.q, h[l], qp[l], false);
+      linear(list, l, S.k, h[l], kp[l], false);
+      linear(list, l, S.v, h[l], v[l], false);
+      if (S.qNorm) headNorm(list, qp[l], one(S.qNorm), q[l], H);
+      if (S.kNorm) headNorm(list, kp[l], one(S.kNorm), k[l], KV);
+      if (S.rope) {
+        const table = tables.get(S.rope.key)!;
+        list.push(ropeRowsDispatch(device, { x: q[l], table, params: ropeQ, step, rows: this.rows }, H, D));
+        list.push(ropeRowsDispatch(device, { x: k[l], table, params: ropeK, step, rows: this.rows }, KV, D));
+      }
+      list.push(attentionPackedDispatch(device, { q: q[l], k: k[l], v: v[l], out: att[l], lse: lse[l], rows: this.rows, params: attP(S.window), step }, { h: H, d: D }));
       copy(list, xs[l], xMid[l], C, 0);
-      linear(list, l, 'self_attn.o_proj', att[l], xMid[l], true);
-      norm(list, xMid[l], one(`${p}.post_attention_layernorm.weight`), h2[l]);
-      linear(list, l, 'mlp.gate_proj', h2[l], g[l], false);
-      linear(list, l, 'mlp.up_proj', h2[l], u[l], false);
-      list.push(swigluDispatch(device, { gate: g[l], up: u[l], out: act[l], params: swP, step }, F));
+      if (S.postAttnNorm) {
+        linear(list, l, S.o, att[l], ob[l], false);
+        norm(list, ob[l], one(S.postAttnNorm), brn);
+        copy(list, brn, xMid[l], C, 1);
+      } else linear(list, l, S.o, att[l], xMid[l], true);
+      norm(list, xMid[l], one(S.mlpNorm), h2[l]);
+      linear(list, l, S.gate, h2[l], g[l], false);
+      linear(list, l, S.up, h2[l], u[l], false);
+      list.push(swigluDispatch(device, { gate: g[l], up: u[l], out: act[l], params: swP[S.act], step }, F));
+      if (S.postMlpNorm) {
+        linear(list, l, S.down, act[l], mbr[l], false); // the backward of its norm needs it
+        if (!full) return;
+        norm(list, mbr[l], one(S.postMlpNorm), brn);
+        copy(list, xMid[l], xs[l + 1], C, 0);
+        copy(list, brn, xs[l + 1], C, 1);
+        return;
+      }
       if (!full) return;
       copy(list, xMid[l], xs[l + 1], C, 0);
-      linear(list, l, 'mlp.down_proj', act[l], xs[l + 1], true);
+      linear(list, l, S.down, act[l], xs[l + 1], true);
     };
 
     const fwd = this.forwardList;
-    for (const ch of W('model.embed_tokens.weight').chunks) {
-      fwd.push(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: xs[0], params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
+    for (const ch of W(blk.embed).chunks) {
+      fwd.push(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: xs[0], params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows, blk.embedScale)), step }, C));
     }
     for (let l = 0; l < L; l++) layerForward(fwd, l, true);
-    norm(fwd, xs[L], one('model.norm.weight'), hn);
+    norm(fwd, xs[L], one(blk.finalNorm), hn);
 
     // ------------------------------------------------------------ LM head fused with the loss, by row chunks
     const budgetRows = Math.floor((64 * 2 ** 20) / (2 * V * 4) / 64) * 64;
@@ -221,7 +271,7 @@ export class LoraTrainPass {
     this.logitsChunk = buf('head.logits', Rc * V);
     const dlogits = buf('head.dlogits', Rc * V);
     const dh = buf('grad.h', R * C);
-    const head = W(c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight');
+    const head = W(blk.head);
     if (opts.klTopK !== undefined) {
       const K = opts.klTopK;
       if (!(Number.isInteger(K) && K >= 1 && K <= 64)) throw new Error(`train pass: klTopK must be an integer in 1..64, got ${K}`);
@@ -256,6 +306,8 @@ export class LoraTrainPass {
     const dx = buf('grad.x', R * C); const dtmp = buf('grad.tmp', R * C);
     const dact = buf('grad.act', R * F); const dg = buf('grad.gate', R * F); const du = buf('grad.up', R * F);
     const datt = buf('grad.att', R * QD); const dq = buf('grad.q', R * QD); const dkv = buf('grad.kv', 2 * R * KD);
+    const dqn = qkNorm ? buf('grad.qproj', R * QD) : dq; const dkn = qkNorm ? buf('grad.kproj', R * KD) : dkv;
+    const dbr = sandwich ? buf('grad.branch', R * C) : dx;
     const delta = buf('grad.attdelta', R * H);
     const maxR = Math.max(1, ...this.mods.map((mb) => mb.r));
     const maxOut = Math.max(1, ...adapter.modules.map((m) => m.outFeatures));
@@ -263,11 +315,18 @@ export class LoraTrainPass {
     const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, R));
     const normDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer) =>
       bwd.push(rmsnormDxDispatch(device, { x, w, dout, dx: out, params: normDxP }, rowwise));
-    const swBP = uni('params.swiglubwd', swigluParams(F, R));
+    const swBP = uni('params.swiglubwd', swigluParams(F, R)); const swBPg = uni('params.geglubwd', swigluParams(F, R, 'gelu_tanh'));
+
+    const headNormDxP = new Map<number, GPUBuffer>();
+    const headNormDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer, nh: number) => {
+      if (!headNormDxP.has(nh)) headNormDxP.set(nh, uni(`params.headnormdx${nh}`, rmsnormParams(D, c.rmsNormEps, R * nh)));
+      bwd.push(rmsnormDxDispatch(device, { x, w, dout, dx: out, params: headNormDxP.get(nh)! }, rowwise, 'rmsnorm-head-dx', (t) => t * nh));
+    };
 
     /** dIn (=|+=) dy·W (+ LoRA path); LoRA grads of the module (accumulated). dy (t,out) at element offset doff. */
-    const linearBack = (l: number, module: string, xIn: GPUBuffer, dy: GPUBuffer, doff: number, dIn: GPUBuffer, accumulate: boolean) => {
-      const wName = `model.layers.${l}.${module}.weight`;
+    const linearBack = (l: number, spec: LinearSpec, xIn: GPUBuffer, dy: GPUBuffer, doff: number, dIn: GPUBuffer, accumulate: boolean) => {
+      const module = spec.module;
+      const wName = spec.weight;
       const w = W(wName); const [N, K] = w.shape;
       w.chunks.forEach((ch, i) => {
         const params = uni(`params.dx.${wName}`, linearDxParams({ m: 0, n: ch.rows, k: K, ldd: N, noff: ch.r0, doff, accumulate: accumulate || i > 0 }));
@@ -284,25 +343,34 @@ export class LoraTrainPass {
       gemm(bwd, dU, mb.A, dIn, { m: R, n: K, k: r, x: { s0: r, s1: 1 }, y: { s0: K, s1: 1 }, out: { s0: K, s1: 1 }, flags: GEMM_ACCUMULATE | GEMM_M_ROWS }, `lora.dx.${path}`, true);
     };
 
-    normDx(xs[L], one('model.norm.weight'), dh, dx);
+    normDx(xs[L], one(blk.finalNorm), dh, dx);
     const ropeQi = uni('params.ropeq.inv', ropeParams(H, D, -1)); const ropeKi = uni('params.ropek.inv', ropeParams(KV, D, -1));
     for (let l = L - 1; l >= 0; l--) {
-      const p = `model.layers.${l}`;
+      const S = specOf(l);
       if (this.recompute) layerForward(bwd, l, false);
-      linearBack(l, 'mlp.down_proj', act[l], dx, 0, dact, false);
-      bwd.push(swigluBackwardDispatch(device, { gate: g[l], up: u[l], dout: dact, dgate: dg, dup: du, params: swBP }, F));
-      linearBack(l, 'mlp.gate_proj', h2[l], dg, 0, dh, false);
-      linearBack(l, 'mlp.up_proj', h2[l], du, 0, dh, true);
-      normDx(xMid[l], one(`${p}.post_attention_layernorm.weight`), dh, dtmp);
+      // MLP branch: [post-MLP norm], down, act, gate/up, MLP norm (+ residual)
+      if (S.postMlpNorm) normDx(mbr[l], one(S.postMlpNorm), dx, dbr);
+      linearBack(l, S.down, act[l], S.postMlpNorm ? dbr : dx, 0, dact, false);
+      bwd.push(swigluBackwardDispatch(device, { gate: g[l], up: u[l], dout: dact, dgate: dg, dup: du, params: S.act === 'gelu_tanh' ? swBPg : swBP }, F));
+      linearBack(l, S.gate, h2[l], dg, 0, dh, false);
+      linearBack(l, S.up, h2[l], du, 0, dh, true);
+      normDx(xMid[l], one(S.mlpNorm), dh, dtmp);
       copy(bwd, dtmp, dx, C, 1);
-      linearBack(l, 'self_attn.o_proj', att[l], dx, 0, datt, false);
-      bwd.push(...attentionPackedBackwardDispatches(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, lse: lse[l], delta, dq, dkv, rows: this.rows, params: attP, step }, { h: H, hkv: KV, d: D }));
-      bwd.push(ropeRowsDispatch(device, { x: dq, table, params: ropeQi, step, rows: this.rows }, H, D, 'rope-inv'));
-      bwd.push(ropeRowsDispatch(device, { x: dkv, table, params: ropeKi, step, rows: this.rows }, KV, D, 'rope-inv'));
-      linearBack(l, 'self_attn.q_proj', h[l], dq, 0, dh, false);
-      linearBack(l, 'self_attn.k_proj', h[l], dkv, 0, dh, true);
-      linearBack(l, 'self_attn.v_proj', h[l], dkv, R * KD, dh, true);
-      normDx(xs[l], one(`${p}.input_layernorm.weight`), dh, dtmp);
+      // attention branch: [post-attention norm], o, attention, inverse RoPE, [q/k norms], q/k/v, input norm (+ residual)
+      if (S.postAttnNorm) normDx(ob[l], one(S.postAttnNorm), dx, dbr);
+      linearBack(l, S.o, att[l], S.postAttnNorm ? dbr : dx, 0, datt, false);
+      bwd.push(...attentionPackedBackwardDispatches(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, lse: lse[l], delta, dq, dkv, rows: this.rows, params: attP(S.window), step }, { h: H, hkv: KV, d: D }));
+      if (S.rope) {
+        const table = tables.get(S.rope.key)!;
+        bwd.push(ropeRowsDispatch(device, { x: dq, table, params: ropeQi, step, rows: this.rows }, H, D, 'rope-inv'));
+        bwd.push(ropeRowsDispatch(device, { x: dkv, table, params: ropeKi, step, rows: this.rows }, KV, D, 'rope-inv'));
+      }
+      if (S.qNorm) headNormDx(qp[l], one(S.qNorm), dq, dqn, H);
+      if (S.kNorm) headNormDx(kp[l], one(S.kNorm), dkv, dkn, KV);
+      linearBack(l, S.q, h[l], S.qNorm ? dqn : dq, 0, dh, false);
+      linearBack(l, S.k, h[l], S.kNorm ? dkn : dkv, 0, dh, true);
+      linearBack(l, S.v, h[l], dkv, R * KD, dh, true);
+      normDx(xs[l], one(S.attnNorm), dh, dtmp);
       copy(bwd, dtmp, dx, C, 1);
     }
   }

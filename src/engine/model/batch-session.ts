@@ -1,30 +1,36 @@
 // Batched decoding over the decoder's weights: `slots` sequences, one KV-cache region each
 // (caches (slots·maxLength, Hkv, D), slot s at rows s·maxLength..), positions per row. A step
-// packs every fed token of every slot into rows of one forward pass (at most P rows per chunk):
-//   x = embed(ids)                                               (T,C)   T = rows of the chunk
-//   per layer: h = rmsnorm(x); q,k,v = h·Wᵀ + b; rope(q) at each row's position;
-//              kv-store: rope(k), v -> cache row base+pos of the row's slot;
-//              a = attention(q, the row's own cache region); x += a·Woᵀ
-//              h = rmsnorm(x); x += (silu(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ
+// packs every fed token of every slot into rows of one forward pass (at most P rows per chunk),
+// walking the model's description (block.ts; per layer the ops of model/arch.ts):
+//   x = embed(ids)·scale                                         (T,C)   T = rows of the chunk
+//   per layer: h = norm(x); q,k,v = h·Wᵀ + b; [q,k = rmsnorm per head]; rope(q) at each row's position
+//              (layers without RoPE: none); kv-store: rope(k), v -> cache row base+pos of the row's slot;
+//              a = attention(q, the row's own cache region, within the layer's window);
+//              x += [norm](a·Woᵀ); h = norm(x); x += [norm]((act(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ)
 //   tail: rows whose next token is wanted (last fed token per slot) gathered -> (S,C) ->
 //         rmsnorm -> logits (S,V) -> one sampling workgroup per row
-// Decode steps of B sequences are matrix-matrix products with M = B: each weight word read serves B
-// rows. One submit per chunk, one readback (all rows' samples) per feed().
+//   logits(): every row's logits (T,V) instead of the tail (tests, scoring)
+// The single-sequence session (decoder.ts) is one slot of this. Decode steps of B sequences are
+// matrix-matrix products with M = B: each weight word read serves B rows. One submit per chunk,
+// one readback (all rows' samples) per feed().
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeVariant, PrefillVariant } from '../device/kernel-choice.ts';
 import type { BatchDecodeSession, BatchFeed, SampledToken } from '../generation/types.ts';
 import { attentionParams, attentionRowsDispatch } from '../ops/attention.ts';
 import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
+import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
 import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
 import { gatherRowsDispatch, gatherRowsParams } from '../ops/gather-rows.ts';
 import { kvStoreDispatch, kvStoreParams } from '../ops/kv-store.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams, variantFits } from '../ops/matmul.ts';
 import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
-import { ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
+import { ropeIdentityTable, ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
 import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, sampleParams } from '../ops/sample.ts';
 import { swigluDispatch, swigluParams } from '../ops/swiglu.ts';
-import { type Dispatch, encodeDispatches } from '../runtime/kernel.ts';
+import { type Dispatch, encodeDispatches, grid2 } from '../runtime/kernel.ts';
 import type { GpuAllocator } from '../runtime/tracker.ts';
+import type { LinearSpec } from './arch.ts';
+import type { ModelBlock } from './block.ts';
 import type { ModelConfig } from './types.ts';
 import type { GpuWeight } from './weights.ts';
 
@@ -32,6 +38,7 @@ import type { GpuWeight } from './weights.ts';
 export interface DecoderParts {
   readonly ctx: GpuContext;
   readonly config: ModelConfig;
+  readonly block: ModelBlock;
   readonly alloc: GpuAllocator;
   readonly dummy: GPUBuffer;
   readonly matmulVariant: PrefillVariant;
@@ -55,7 +62,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
   private readonly bufs: GPUBuffer[] = [];
   /** Rows per chunk. */
   readonly P: number;
-  private readonly step: GPUBuffer;
+  readonly step: GPUBuffer;
   private readonly tailStep: GPUBuffer;
   private readonly ids: GPUBuffer;
   private readonly rows: GPUBuffer;
@@ -65,19 +72,24 @@ export class WebGpuBatchSession implements BatchDecodeSession {
   private readonly suppress: GPUBuffer;
   private readonly result: GPUBuffer;
   private readonly staging: GPUBuffer;
-  private readonly layers: Record<Rows, Dispatch[]>;
-  private readonly tail: Record<Rows, Dispatch[]>;
+  /** The layer stack's dispatches (one list per row-count kind) and the sampling tail's. */
+  readonly layers: Record<Rows, Dispatch[]>;
+  readonly tail: Record<Rows, Dispatch[]>;
+  private readonly x: GPUBuffer;
+  private readonly h: GPUBuffer;
+  private allLogits?: { buf: GPUBuffer; list: Dispatch[] };
   readonly kcache: GPUBuffer[] = [];
   readonly vcache: GPUBuffer[] = [];
 
   constructor(private readonly dec: DecoderParts, readonly slots: number, readonly maxLength: number, private readonly onDispose: () => void) {
-    const c = dec.config;
+    const c = dec.config; const blk = dec.block;
     const { device } = dec.ctx;
     const a = dec.alloc;
     this.lengths = new Array(slots).fill(0);
     const P = (this.P = Math.max(slots, Math.min(dec.prefillChunk, slots * maxLength)));
     const C = c.hiddenSize; const F = c.intermediateSize; const D = c.headDim; const V = c.vocabSize;
-    const QD = c.numHeads * D; const KD = c.numKvHeads * D;
+    const H = c.numHeads; const KV = c.numKvHeads;
+    const QD = H * D; const KD = KV * D;
     const buf = (label: string, bytes: number) => { const b = a.storage(label, bytes); this.bufs.push(b); return b; };
     const uni = (label: string, words: Uint32Array) => { const b = a.uniform(label, words); this.bufs.push(b); return b; };
     const ub = (label: string) => { const b = a.create(label, 16, UNIFORM); this.bufs.push(b); return b; };
@@ -86,13 +98,20 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     this.ids = buf('batch.ids', P * 4);
     this.rows = buf('batch.rows', P * 8);
     this.src = buf('batch.src', slots * 4);
-    const x = buf('batch.x', P * C * 4);
-    const h = buf('batch.h', P * C * 4);
+    const x = (this.x = buf('batch.x', P * C * 4));
+    const h = (this.h = buf('batch.h', P * C * 4));
     const q = buf('batch.q', P * QD * 4);
     const kb = buf('batch.k', P * KD * 4);
     const vb = buf('batch.v', P * KD * 4);
+    const qkNorm = blk.layers.some((L) => L.qNorm);
+    const sandwich = blk.layers.some((L) => L.postAttnNorm || L.postMlpNorm);
+    // q/k projections before their per-head norms; branch outputs before their post norms
+    const qp = qkNorm ? buf('batch.qproj', P * QD * 4) : q;
+    const kp = qkNorm ? buf('batch.kproj', P * KD * 4) : kb;
+    const br = sandwich ? buf('batch.branch', P * C * 4) : x;
+    const brn = sandwich ? buf('batch.branchnorm', P * C * 4) : x;
     const att = buf('batch.att', P * QD * 4);
-    const lse = buf('batch.lse', P * c.numHeads * 4);
+    const lse = buf('batch.lse', P * H * 4);
     const g = buf('batch.gate', P * F * 4);
     const u = buf('batch.up', P * F * 4);
     const s = buf('batch.swiglu', P * F * 4);
@@ -105,8 +124,19 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     this.suppress = buf('batch.sample.suppress', slots * MAX_SUPPRESS * 4);
     this.staging = a.create('batch.staging', slots * RW * 4, 0x01 | 0x08);
     this.bufs.push(this.staging);
-    const table = buf('batch.rope.table', maxLength * D * 4);
-    device.queue.writeBuffer(table, 0, ropeTable(maxLength, D, c.ropeTheta));
+    // one cos/sin table per RoPE setting; the identity for layers without RoPE (kv-store rotates by it)
+    const tables = new Map<string, GPUBuffer>();
+    for (const r of blk.ropes) {
+      const t = buf(`batch.rope.table.${r.key}`, maxLength * D * 4);
+      device.queue.writeBuffer(t, 0, ropeTable(maxLength, D, r.theta, r.scaling));
+      tables.set(r.key, t);
+    }
+    let identity: GPUBuffer | undefined;
+    const tableOf = (key: string | undefined) => {
+      if (key !== undefined) return tables.get(key)!;
+      if (!identity) { identity = buf('batch.rope.identity', maxLength * D * 4); device.queue.writeBuffer(identity, 0, ropeIdentityTable(maxLength, D)); }
+      return identity;
+    };
     const perLayer = slots * maxLength * KD * 4;
     for (let l = 0; l < c.numLayers; l++) {
       this.kcache.push(buf(`batch.kv.k${l}`, perLayer));
@@ -116,6 +146,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     const W = (name: string) => { const w = dec.weight(name); if (!w) throw new Error(`internal: weight ${name} not loaded`); return w; };
     const chunk0 = (name: string) => W(name).chunks[0].buffer;
     const pick = (K: number, m: number): MatmulVariant => (m === 1 && variantFits(dec.decodeVariant, K, 1) ? dec.decodeVariant : variantFits(dec.matmulVariant, K, m) ? dec.matmulVariant : 'generic');
+    /** y (=|+=) x·Wᵀ + b: one dispatch per weight chunk, per row-count kind. */
     const linear = (xIn: GPUBuffer, wName: string, bName: string | undefined, out: GPUBuffer, flags: number, st: GPUBuffer): Record<Rows, Dispatch[]> => {
       const w = W(wName);
       const [N, K] = w.shape;
@@ -129,45 +160,60 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       }
       return res;
     };
+    const lin = (spec: LinearSpec, xIn: GPUBuffer, out: GPUBuffer, flags: number) => linear(xIn, spec.weight, spec.bias, out, flags, step);
     const lists: Record<Rows, Dispatch[]> = { one: [], many: [] };
     const add = (d: Dispatch | Record<Rows, Dispatch[]>) => {
       if ('one' in d) { lists.one.push(...d.one); lists.many.push(...d.many); } else { lists.one.push(d); lists.many.push(d); }
     };
-    for (const ch of W('model.embed_tokens.weight').chunks) {
-      add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
+    for (const ch of W(blk.embed).chunks) {
+      add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows, blk.embedScale)), step }, C));
     }
     const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
     const barrierFree = dec.barrierFree && D % 4 === 0;
-    const norm = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
-    const attP = uni('params.attn', barrierFree ? attentionPackedParams(c.numHeads, c.numKvHeads, D, P) : attentionParams(c.numHeads, c.numKvHeads, D));
-    const ropeQ = uni('params.ropeq', ropeParams(c.numHeads, D));
-    const kvP = uni('params.kvstore', kvStoreParams(c.numKvHeads, D));
-    const swP = uni('params.swiglu', swigluParams(F));
+    const normK = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
+    const norm = (xIn: GPUBuffer, w: string, out: GPUBuffer) => add(normK(device, { x: xIn, w: chunk0(w), out, params: normP, step }, (t) => t));
+    const headNormP = { [H]: uni('params.qnorm', rmsnormParams(D, c.rmsNormEps, 0, false, H)), [KV]: uni('params.knorm', rmsnormParams(D, c.rmsNormEps, 0, false, KV)) };
+    const headNorm = (xIn: GPUBuffer, w: string, out: GPUBuffer, nh: number) => add(normK(device, { x: xIn, w: chunk0(w), out, params: headNormP[nh], step }, (t) => t * nh));
+    const attP = new Map<number, GPUBuffer>();
+    const attParams = (window: number) => {
+      if (!attP.has(window)) attP.set(window, uni(`params.attn.w${window}`, barrierFree ? attentionPackedParams(H, KV, D, P, window, blk.attnScale) : attentionParams(H, KV, D, window, blk.attnScale)));
+      return attP.get(window)!;
+    };
+    const ropeQ = uni('params.ropeq', ropeParams(H, D));
+    const kvP = uni('params.kvstore', kvStoreParams(KV, D));
+    const swP = { silu: uni('params.swiglu', swigluParams(F)), gelu_tanh: uni('params.geglu', swigluParams(F, 0, 'gelu_tanh')) };
+    const addP = uni('params.residual', axpbyParams(P * C, 1, 1));
+    /** x += norm(branch) (Gemma's post norms) */
+    const residual = (w: string) => {
+      norm(br, w, brn);
+      add({ ...axpbyDispatch(device, { x: brn, y: x, params: addP }, P * C, 'residual'), grid: (t) => grid2(Math.ceil((t * C) / 256)) });
+    };
     const rows = this.rows;
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `model.layers.${l}`;
-      add(norm(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
-      add(linear(h, `${p}.self_attn.q_proj.weight`, `${p}.self_attn.q_proj.bias`, q, 0, step));
-      add(linear(h, `${p}.self_attn.k_proj.weight`, `${p}.self_attn.k_proj.bias`, kb, 0, step));
-      add(linear(h, `${p}.self_attn.v_proj.weight`, `${p}.self_attn.v_proj.bias`, vb, 0, step));
-      add(ropeRowsDispatch(device, { x: q, table, params: ropeQ, step, rows }, c.numHeads, D));
-      add(kvStoreDispatch(device, { k: kb, v: vb, kcache: this.kcache[l], vcache: this.vcache[l], table, rows, params: kvP, step }, c.numKvHeads, D));
+    for (const L of blk.layers) {
+      const l = L.index;
+      norm(x, L.attnNorm, h);
+      add(lin(L.q, h, qp, 0));
+      add(lin(L.k, h, kp, 0));
+      add(lin(L.v, h, vb, 0));
+      if (L.qNorm) headNorm(qp, L.qNorm, q, H);
+      if (L.kNorm) headNorm(kp, L.kNorm, kb, KV);
+      if (L.rope) add(ropeRowsDispatch(device, { x: q, table: tableOf(L.rope.key), params: ropeQ, step, rows }, H, D));
+      add(kvStoreDispatch(device, { k: kb, v: vb, kcache: this.kcache[l], vcache: this.vcache[l], table: tableOf(L.rope?.key), rows, params: kvP, step }, KV, D));
       add(barrierFree
-        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows, params: attP, step }, { h: c.numHeads, d: D })
-        : attentionRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step, rows }, c.numHeads));
-      add(linear(att, `${p}.self_attn.o_proj.weight`, `${p}.self_attn.o_proj.bias`, x, FLAG_ACCUMULATE, step));
-      add(norm(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
-      add(linear(h, `${p}.mlp.gate_proj.weight`, `${p}.mlp.gate_proj.bias`, g, 0, step));
-      add(linear(h, `${p}.mlp.up_proj.weight`, `${p}.mlp.up_proj.bias`, u, 0, step));
-      add(swigluDispatch(device, { gate: g, up: u, out: s, params: swP, step }, F));
-      add(linear(s, `${p}.mlp.down_proj.weight`, `${p}.mlp.down_proj.bias`, x, FLAG_ACCUMULATE, step));
+        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows, params: attParams(L.window), step }, { h: H, d: D })
+        : attentionRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attParams(L.window), step, rows }, H));
+      if (L.postAttnNorm) { add(lin(L.o, att, br, 0)); residual(L.postAttnNorm); } else add(lin(L.o, att, x, FLAG_ACCUMULATE));
+      norm(x, L.mlpNorm, h);
+      add(lin(L.gate, h, g, 0));
+      add(lin(L.up, h, u, 0));
+      add(swigluDispatch(device, { gate: g, up: u, out: s, params: swP[L.act], step }, F));
+      if (L.postMlpNorm) { add(lin(L.down, s, br, 0)); residual(L.postMlpNorm); } else add(lin(L.down, s, x, FLAG_ACCUMULATE));
     }
     this.layers = lists;
-    const headName = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    const head = linear(hs, headName, undefined, logits, 0, tailStep);
+    const head = linear(hs, blk.head, undefined, logits, 0, tailStep);
     const pre = [
       gatherRowsDispatch(device, { x, src: this.src, out: xs, params: uni('params.gather', gatherRowsParams(C)), step: tailStep }, C),
-      norm(device, { x: xs, w: chunk0('model.norm.weight'), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps)), step: tailStep }, (t) => t),
+      normK(device, { x: xs, w: chunk0(blk.finalNorm), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps)), step: tailStep }, (t) => t),
     ];
     const sample = sampleDispatch(device, { logits, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, barrierFree ? 32 : dec.sampleWorkgroup, (t) => t);
     this.tail = { one: [...pre, ...head.one, sample], many: [...pre, ...head.many, sample] };
@@ -179,10 +225,9 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) throw new Error(`slot ${slot} is outside this batch session's ${this.slots} slots`);
   }
 
-  async feed(items: readonly BatchFeed[]): Promise<SampledToken[]> {
+  private check(items: readonly { slot: number; ids: readonly number[] }[]): void {
     if (this.disposed) throw new Error('The batch session was disposed');
     if (this.busy) throw new Error('feed() called while a previous step is still running');
-    if (items.length === 0) return [];
     const V = this.dec.config.vocabSize;
     const seen = new Set<number>();
     for (const it of items) {
@@ -193,6 +238,59 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       if (this.lengths[it.slot] + it.ids.length > this.maxLength) throw new Error(`Context full: slot ${it.slot} holds ${this.lengths[it.slot]} + ${it.ids.length} tokens, over the session's maxLength ${this.maxLength}`);
       for (const id of it.ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`Token id ${id} is outside the vocabulary (0..${V - 1})`);
     }
+  }
+
+  /** Appends ids to `slot` and returns the logits at every one of their positions, (T, V) row-major
+   *  (the prefill kernels also for one token, so this path never depends on the matvec ones). */
+  async logits(slot: number, ids: readonly number[]): Promise<Float32Array> {
+    this.check([{ slot, ids }]);
+    const c = this.dec.config; const blk = this.dec.block;
+    const { device } = this.dec.ctx;
+    if (!this.allLogits) {
+      const a = this.dec.alloc;
+      const lbuf = a.storage('batch.logitsAll', this.P * c.vocabSize * 4);
+      const normP = a.uniform('params.finalnorm.all', rmsnormParams(c.hiddenSize, c.rmsNormEps));
+      this.bufs.push(lbuf, normP);
+      const list: Dispatch[] = [rmsnormDispatch(device, { x: this.x, w: this.dec.weight(blk.finalNorm)!.chunks[0].buffer, out: this.h, params: normP, step: this.step }, (t) => t)];
+      for (const ch of this.dec.weight(blk.head)!.chunks) {
+        const params = a.uniform('params.head.all', matmulParams({ n: ch.rows, k: c.hiddenSize, ldo: c.vocabSize, noff: ch.r0, flags: 0, m: 0 }));
+        this.bufs.push(params);
+        const v: MatmulVariant = variantFits(this.dec.matmulVariant, c.hiddenSize, 2) ? this.dec.matmulVariant : 'generic';
+        list.push(matmulDispatch(device, v, { x: this.h, w: ch.buffer, bias: this.dec.dummy, out: lbuf, params, step: this.step }, ch.rows, (t) => t, 'lm_head'));
+      }
+      this.allLogits = { buf: lbuf, list };
+    }
+    this.busy = true;
+    try {
+      const q = device.queue;
+      const base = slot * this.maxLength; const pos0 = this.lengths[slot];
+      const out = new Float32Array(ids.length * c.vocabSize);
+      for (let start = 0; start < ids.length; start += this.P) {
+        const t = Math.min(this.P, ids.length - start);
+        q.writeBuffer(this.ids, 0, Uint32Array.from(ids.slice(start, start + t)));
+        q.writeBuffer(this.rows, 0, Uint32Array.from({ length: 2 * t }, (_, i) => (i & 1 ? pos0 + start + (i >> 1) : base)));
+        q.writeBuffer(this.step, 0, new Uint32Array([t, 0, 0, 0]));
+        const bytes = t * c.vocabSize * 4;
+        const staging = device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
+        const enc = device.createCommandEncoder({ label: 'batch-logits' });
+        encodeDispatches(enc, [...this.layers.many, ...this.allLogits.list], t, 'batch-logits');
+        enc.copyBufferToBuffer(this.allLogits.buf, 0, staging, 0, bytes);
+        q.submit([enc.finish()]);
+        await staging.mapAsync(0x01);
+        out.set(new Float32Array(staging.getMappedRange().slice(0)), start * c.vocabSize);
+        staging.destroy();
+      }
+      this.lengths[slot] += ids.length;
+      return out;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async feed(items: readonly BatchFeed[]): Promise<SampledToken[]> {
+    this.check(items);
+    if (items.length === 0) return [];
+    const V = this.dec.config.vocabSize;
     const { device } = this.dec.ctx;
     const q = device.queue;
     // every fed token as a row: (item, position)

@@ -1,13 +1,13 @@
-// Hugging Face config.json -> ModelConfig for the decoder. Only the decoder-only families the engine
-// implements (Qwen2 / Qwen2.5, Llama / SmolLM2); anything else is refused with a message that says
-// which file and field are wrong and what is supported.
+// Hugging Face config.json -> ModelConfig for the decoder. The common fields are read here; each
+// family's own (biases, RoPE scaling, q/k norms, windows) by its arch spec (model/arch-*.ts).
+// Anything else is refused with a message naming the file and field and what is supported.
+import type { ArchSpec, ConfigReader } from './arch.ts';
+import { ARCH_SPECS } from './archs.ts';
+import { blockParams } from './block.ts';
 import type { Architecture, ModelConfig } from './types.ts';
 
 /** config.json `architectures[0]` -> the engine's family. */
-export const SUPPORTED_ARCHITECTURES: Readonly<Record<string, Architecture>> = {
-  Qwen2ForCausalLM: 'qwen2',
-  LlamaForCausalLM: 'llama',
-};
+export const SUPPORTED_ARCHITECTURES: Readonly<Record<string, Architecture>> = Object.fromEntries(ARCH_SPECS.map((a) => [a.hfClass, a.architecture]));
 
 export class ModelConfigError extends Error {
   constructor(readonly fileName: string, readonly field: string, detail: string) {
@@ -42,15 +42,16 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
   const archs = c.architectures;
   if (Array.isArray(archs) && archs.length > 0 && typeof archs[0] === 'string') {
     hfArchitecture = archs[0];
-  } else if (archs === undefined && (c.model_type === 'qwen2' || c.model_type === 'llama')) {
-    hfArchitecture = c.model_type === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM';
+  } else if (archs === undefined && ARCH_SPECS.some((a) => a.modelType === c.model_type)) {
+    hfArchitecture = ARCH_SPECS.find((a) => a.modelType === c.model_type)!.hfClass;
   } else {
     throw new ModelConfigError(fileName, 'architectures', `must be a list naming the model class; supported: ${supported}`);
   }
-  const architecture = SUPPORTED_ARCHITECTURES[hfArchitecture];
-  if (!architecture) {
+  const spec: ArchSpec | undefined = ARCH_SPECS.find((a) => a.hfClass === hfArchitecture);
+  if (!spec) {
     throw new ModelConfigError(fileName, 'architectures', `"${hfArchitecture}" is not supported; supported: ${supported}`);
   }
+  const architecture = spec.architecture;
 
   const int = (field: string, fallback?: number): number => {
     const v = c[field] ?? fallback;
@@ -81,15 +82,11 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
     return v;
   };
 
-  const hiddenAct = c.hidden_act ?? 'silu';
-  if (hiddenAct !== 'silu') {
-    throw new ModelConfigError(fileName, 'hidden_act', `"${String(hiddenAct)}" is not supported; only "silu" (SwiGLU)`);
-  }
-  const scaling = c.rope_scaling;
-  if (scaling !== undefined && scaling !== null) {
-    const kind = isObject(scaling) ? (scaling.rope_type ?? scaling.type) : scaling;
-    if (kind !== 'default') {
-      throw new ModelConfigError(fileName, 'rope_scaling', `${JSON.stringify(kind)} is not supported; only plain RoPE (rope_scaling null)`);
+  const reader: ConfigReader = { json: c, int, num, bool, fail: (field, detail) => { throw new ModelConfigError(fileName, field, detail); } };
+  if (architecture !== 'gemma3') {
+    const hiddenAct = c.hidden_act ?? 'silu';
+    if (hiddenAct !== 'silu') {
+      throw new ModelConfigError(fileName, 'hidden_act', `"${String(hiddenAct)}" is not supported for ${hfArchitecture}; only "silu" (SwiGLU)`);
     }
   }
 
@@ -105,10 +102,10 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
     throw new ModelConfigError(fileName, 'num_key_value_heads', `(${numKvHeads}) must divide num_attention_heads (${numHeads})`);
   }
   const defaultHeadDim = hiddenSize % numHeads === 0 ? hiddenSize / numHeads : undefined;
-  if (c.head_dim === undefined && defaultHeadDim === undefined) {
+  if (c.head_dim === undefined && defaultHeadDim === undefined && !spec.headDim) {
     throw new ModelConfigError(fileName, 'head_dim', `is missing and hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads})`);
   }
-  const headDim = int('head_dim', defaultHeadDim);
+  const headDim = int('head_dim', spec.headDim?.(reader) ?? defaultHeadDim);
   if (headDim % 2 !== 0) throw new ModelConfigError(fileName, 'head_dim', `(${headDim}) must be even for rotate-half RoPE`);
 
   let eosTokenIds: number[];
@@ -124,7 +121,7 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
   } else eosTokenIds = [tokenId('eos_token_id') as number];
 
   const maxPositionEmbeddings = int('max_position_embeddings', 2048);
-  return {
+  const base: ModelConfig = {
     architecture,
     hfArchitecture,
     vocabSize,
@@ -139,25 +136,15 @@ export function parseModelConfig(json: unknown, fileName = 'config.json'): Model
     ropeTheta: num('rope_theta', 10000),
     maxPositionEmbeddings,
     tieWordEmbeddings: bool('tie_word_embeddings', false),
-    // Qwen2 always has q/k/v biases (not configurable); Llama has them only with attention_bias
-    // (then on o_proj too).
-    attentionBias: architecture === 'qwen2' ? true : bool('attention_bias', false),
-    mlpBias: architecture === 'qwen2' ? false : bool('mlp_bias', false),
+    attentionBias: spec.attentionBias(reader),
+    mlpBias: spec.mlpBias(reader),
     bosTokenId: tokenId('bos_token_id'),
     eosTokenIds,
   };
+  return { ...base, ...spec.extras(reader, base) };
 }
 
 /** Parameter count implied by a config (embeddings, layers, final norm, untied head). */
 export function countParams(cfg: ModelConfig): number {
-  const { hiddenSize: C, intermediateSize: F, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V } = cfg;
-  const q = C * H * D;
-  const kv = 2 * C * KV * D;
-  const o = H * D * C;
-  let attnBias = 0;
-  if (cfg.attentionBias) attnBias = H * D + 2 * KV * D + (cfg.architecture === 'llama' ? C : 0);
-  const mlp = 3 * C * F + (cfg.mlpBias ? 2 * F + C : 0);
-  const norms = 2 * C;
-  const layer = q + kv + o + attnBias + mlp + norms;
-  return V * C + cfg.numLayers * layer + C + (cfg.tieWordEmbeddings ? 0 : V * C);
+  return blockParams(cfg);
 }

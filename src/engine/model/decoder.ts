@@ -1,27 +1,15 @@
-// Qwen2 / Llama decoder on our WGSL kernels. Weights upload as they stream in; a session owns a KV
-// cache allocated once for its maximum length and replays pre-built dispatch lists:
-//   x = embed(ids)                                         (T,C)
-//   per layer: h = rmsnorm(x); q,k,v = h·Wᵀ + b (k, v written straight into the cache rows pos..)
-//              rope(q), rope(k in cache); a = attention(q, K, V); x += a·Woᵀ
-//              h = rmsnorm(x); x += (silu(h·Wgᵀ) · h·Wuᵀ)·Wdᵀ
-//   decode tail: rmsnorm(x[T-1]) -> logits (V) = lm_head · h -> on-GPU sample summary
-// One command encoder and one compute pass per step (per prefill chunk), one small readback at the end.
+// The decoder on our WGSL kernels: weights upload as they stream in (checked against the model's
+// description, block.ts); sessions own a KV cache allocated once for their maximum length and replay
+// pre-built dispatch lists. The layer stack lives in batch-session.ts; a single-sequence session is
+// one slot of a batch session.
 import { type DecodeVariant, defaultDecodeVariant, defaultMatmulVariant, defaultSampleWorkgroup, type PrefillVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeSession, SampledToken, SamplingOptions } from '../generation/types.ts';
-import { attentionDispatch, attentionParams } from '../ops/attention.ts';
-import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
-import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
-import { FLAG_ACCUMULATE, FLAG_BIAS, FLAG_ROWS_AT_POS, type MatmulVariant, matmulDispatch, matmulParams, variantFits } from '../ops/matmul.ts';
-import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
-import { ropeDispatch, ropeParams, ropeTable } from '../ops/rope.ts';
-import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, sampleParams } from '../ops/sample.ts';
-import { swigluDispatch, swigluParams } from '../ops/swiglu.ts';
-import { type Dispatch, encodeDispatches } from '../runtime/kernel.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
 import { WebGpuBatchSession } from './batch-session.ts';
+import { type ModelBlock, describeModel, prepareTensor } from './block.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
-import { type GpuWeight, WeightError, expectedTensors, uploadWeight } from './weights.ts';
+import { type GpuWeight, WeightError, uploadWeight } from './weights.ts';
 
 export interface DecoderOptions {
   /** Matmul kernel for prefill (T > 1). Default: by adapter kind (see device/kernel-choice.ts). */
@@ -41,6 +29,8 @@ export interface DecoderOptions {
 
 export interface Decoder {
   readonly config: ModelConfig;
+  /** The model's description (block.ts): what every walker of the layer stack reads. */
+  readonly block: ModelBlock;
   /** Parameter count of the uploaded weights. */
   readonly params: number;
   /** Bytes of weights on the GPU. */
@@ -61,8 +51,6 @@ export interface Decoder {
   dispose(): void;
 }
 
-const UNIFORM = 0x40 | 0x08;
-
 export async function createDecoder(
   ctx: GpuContext, config: ModelConfig, tensors: AsyncIterable<HostTensor> | Iterable<HostTensor>,
   onUploaded?: (bytes: number) => void, options: DecoderOptions = {},
@@ -70,7 +58,8 @@ export async function createDecoder(
   const { device } = ctx;
   const alloc = new GpuAllocator(device);
   const limit = Math.min(options.maxBindingBytes ?? Infinity, device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
-  const specs = new Map(expectedTensors(config).map((s) => [s.name, s]));
+  const block = describeModel(config);
+  const specs = new Map(block.tensors.map((s) => [s.name, s]));
   const weights = new Map<string, GpuWeight>();
   const ignored: string[] = [];
   let uploaded = 0;
@@ -85,7 +74,7 @@ export async function createDecoder(
       const n = spec.shape.reduce((a, b) => a * b, 1);
       if (t.packed.length < Math.ceil(n / 2)) throw new WeightError(t.name, `has ${t.packed.length} packed words, needs ${Math.ceil(n / 2)}`);
       if (weights.has(t.name)) throw new WeightError(t.name, 'appears twice');
-      const w = uploadWeight(alloc, t, limit);
+      const w = uploadWeight(alloc, prepareTensor(block, t), limit);
       weights.set(t.name, w);
       params += n;
       uploaded += w.bytes;
@@ -99,7 +88,7 @@ export async function createDecoder(
     alloc.destroyAll();
     throw e;
   }
-  return new WebGpuDecoder(ctx, config, alloc, weights, params, uploaded, ignored, options);
+  return new WebGpuDecoder(ctx, config, block, alloc, weights, params, uploaded, ignored, options);
 }
 
 class WebGpuDecoder implements Decoder {
@@ -114,7 +103,7 @@ class WebGpuDecoder implements Decoder {
   private disposed = false;
 
   constructor(
-    readonly ctx: GpuContext, readonly config: ModelConfig, readonly alloc: GpuAllocator,
+    readonly ctx: GpuContext, readonly config: ModelConfig, readonly block: ModelBlock, readonly alloc: GpuAllocator,
     readonly weights: Map<string, GpuWeight>, readonly params: number, readonly weightBytes: number,
     readonly ignoredTensors: string[], options: DecoderOptions,
   ) {
@@ -144,9 +133,7 @@ class WebGpuDecoder implements Decoder {
     if (perLayer > limit) {
       throw new Error(`A KV cache of ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (c.numKvHeads * c.headDim * 4))} tokens fit`);
     }
-    const s = new WebGpuSession(this, maxLength, () => this.sessions.delete(s));
-    this.sessions.add(s);
-    return s;
+    return new WebGpuSession(this.newBatchSession(1, maxLength));
   }
 
   newBatchSession(slots: number, maxLength: number): WebGpuBatchSession {
@@ -171,251 +158,29 @@ class WebGpuDecoder implements Decoder {
   }
 }
 
-type StepKind = 'decode' | 'prefill';
-
-/** A KV-cache session. Implements DecodeSession; `logits()` (all positions) is for tests and training. */
+/** A single-sequence KV-cache session: one slot of a batch session (batch-session.ts), so one layer
+ *  stack serves both. Implements DecodeSession; `logits()` (all positions) is for tests and scoring. */
 export class WebGpuSession implements DecodeSession {
-  private _length = 0;
-  private busy = false;
-  private disposed = false;
-  private readonly bufs: GPUBuffer[] = [];
-  private readonly P: number;
-  private readonly step: GPUBuffer;
-  private readonly ids: GPUBuffer;
-  private readonly logitsBuf: GPUBuffer;
-  private readonly sampleOut: GPUBuffer;
-  private readonly sampleParamsBuf: GPUBuffer;
-  private readonly suppress: GPUBuffer;
-  private readonly staging: GPUBuffer;
-  /** barrier-free attention (SwiftShader): per query row (base 0, absolute position); null otherwise */
-  private readonly rows: GPUBuffer | null;
-  /** Dispatches of the layer stack, per kind of step (matvec for decode, tiled matmul for prefill). */
-  private readonly layers: Record<StepKind, Dispatch[]>;
-  private readonly tail: Dispatch[];
-  private allLogits?: { buf: GPUBuffer; list: Dispatch[] };
-  /** Activations kept addressable for later backward passes (training), by name. */
-  readonly activations: Record<string, GPUBuffer> = {};
-  readonly kcache: GPUBuffer[] = [];
-  readonly vcache: GPUBuffer[] = [];
+  constructor(readonly batch: WebGpuBatchSession) {}
 
-  constructor(private readonly dec: WebGpuDecoder, readonly maxLength: number, private readonly onDispose: () => void) {
-    const c = dec.config;
-    const { device } = dec.ctx;
-    const a = dec.alloc;
-    const P = (this.P = Math.min(dec.prefillChunk, maxLength));
-    const C = c.hiddenSize; const F = c.intermediateSize; const D = c.headDim;
-    const QD = c.numHeads * D; const KD = c.numKvHeads * D;
-    const buf = (label: string, bytes: number) => { const b = a.storage(label, bytes); this.bufs.push(b); return b; };
-    const uni = (label: string, words: Uint32Array) => { const b = a.uniform(label, words); this.bufs.push(b); return b; };
-    this.step = (() => { const b = a.create('step', 16, UNIFORM); this.bufs.push(b); return b; })();
-    this.ids = buf('act.ids', P * 4);
-    const x = buf('act.x', P * C * 4);
-    const h = buf('act.h', P * C * 4);
-    const q = buf('act.q', P * QD * 4);
-    const att = buf('act.att', P * QD * 4);
-    const g = buf('act.gate', P * F * 4);
-    const u = buf('act.up', P * F * 4);
-    const s = buf('act.swiglu', P * F * 4);
-    const hl = buf('act.hlast', C * 4);
-    Object.assign(this.activations, { x, h, q, att, gate: g, up: u, swiglu: s, hlast: hl });
-    this.logitsBuf = buf('act.logits', c.vocabSize * 4);
-    this.sampleOut = buf('sample.out', sampleOutWords(MAX_TOP_K) * 4);
-    this.sampleParamsBuf = buf('sample.params', 32);
-    this.suppress = buf('sample.suppress', MAX_SUPPRESS * 4);
-    this.staging = a.create('staging', sampleOutWords(MAX_TOP_K) * 4, 0x01 | 0x08); // MAP_READ | COPY_DST
-    this.bufs.push(this.staging);
-    const table = buf('rope.table', maxLength * D * 4);
-    device.queue.writeBuffer(table, 0, ropeTable(maxLength, D, c.ropeTheta));
-    for (let l = 0; l < c.numLayers; l++) {
-      this.kcache.push(buf(`kv.k${l}`, maxLength * KD * 4));
-      this.vcache.push(buf(`kv.v${l}`, maxLength * KD * 4));
-    }
-
-    const step = this.step;
-    const W = (name: string) => { const w = dec.weight(name); if (!w) throw new Error(`internal: weight ${name} not loaded`); return w; };
-    const chunk0 = (name: string) => W(name).chunks[0].buffer;
-    const bias = (name: string) => dec.weight(name)?.chunks[0].buffer;
-
-    // A linear layer for both kinds of step: one dispatch per weight chunk.
-    const linear = (xIn: GPUBuffer, wName: string, bName: string | undefined, out: GPUBuffer, flags: number, fixedM = 0): Record<StepKind, Dispatch[]> => {
-      const w = W(wName);
-      const [N, K] = w.shape;
-      const b = bName ? bias(bName) : undefined;
-      const fl = flags | (b ? FLAG_BIAS : 0);
-      const res: Record<StepKind, Dispatch[]> = { decode: [], prefill: [] };
-      for (const ch of w.chunks) {
-        const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags: fl, m: fixedM }));
-        const bufs = { x: xIn, w: ch.buffer, bias: b ?? dec.dummy, out, params, step };
-        const pick = (m: number): MatmulVariant => (variantFits(dec.decodeVariant, K, m) ? dec.decodeVariant : variantFits(dec.matmulVariant, K, m) ? dec.matmulVariant : 'generic');
-        res.decode.push(matmulDispatch(device, pick(1), bufs, ch.rows, (t) => fixedM || t, wName));
-        res.prefill.push(matmulDispatch(device, pick(2), bufs, ch.rows, (t) => fixedM || t, wName));
-      }
-      return res;
-    };
-
-    const both: Record<StepKind, Dispatch[]> = { decode: [], prefill: [] };
-    const add = (d: Dispatch | Dispatch[] | Record<StepKind, Dispatch[]>) => {
-      if (Array.isArray(d)) { both.decode.push(...d); both.prefill.push(...d); }
-      else if ('decode' in d) { both.decode.push(...d.decode); both.prefill.push(...d.prefill); }
-      else { both.decode.push(d); both.prefill.push(d); }
-    };
-    const emb = W('model.embed_tokens.weight');
-    for (const ch of emb.chunks) {
-      add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows)), step }, C));
-    }
-    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
-    // Where barriers are expensive (SwiftShader, ~100x a GPU's) attention and RMSNorm run one thread
-    // per (row, head) / row, as batched decoding does (tiny world, 48-token prefill: 823 -> 195 ms per session).
-    const barrierFree = dec.barrierFree && D % 4 === 0;
-    const norm = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
-    this.rows = barrierFree ? buf('act.rows', P * 8) : null;
-    const lse = barrierFree ? buf('act.lse', P * c.numHeads * 4) : null;
-    const attP = uni('params.attn', barrierFree ? attentionPackedParams(c.numHeads, c.numKvHeads, D, P) : attentionParams(c.numHeads, c.numKvHeads, D));
-    const ropeQ = uni('params.ropeq', ropeParams(c.numHeads, D));
-    const ropeK = uni('params.ropek', ropeParams(c.numKvHeads, D, 1, true));
-    const swP = uni('params.swiglu', swigluParams(F));
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `model.layers.${l}`;
-      add(norm(device, { x, w: chunk0(`${p}.input_layernorm.weight`), out: h, params: normP, step }, (t) => t));
-      add(linear(h, `${p}.self_attn.q_proj.weight`, `${p}.self_attn.q_proj.bias`, q, 0));
-      add(linear(h, `${p}.self_attn.k_proj.weight`, `${p}.self_attn.k_proj.bias`, this.kcache[l], FLAG_ROWS_AT_POS));
-      add(linear(h, `${p}.self_attn.v_proj.weight`, `${p}.self_attn.v_proj.bias`, this.vcache[l], FLAG_ROWS_AT_POS));
-      add(ropeDispatch(device, { x: q, table, params: ropeQ, step }, c.numHeads, D));
-      add(ropeDispatch(device, { x: this.kcache[l], table, params: ropeK, step }, c.numKvHeads, D));
-      add(this.rows && lse
-        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows: this.rows, params: attP, step }, { h: c.numHeads, d: D })
-        : attentionDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attP, step }, c.numHeads));
-      add(linear(att, `${p}.self_attn.o_proj.weight`, `${p}.self_attn.o_proj.bias`, x, FLAG_ACCUMULATE));
-      add(norm(device, { x, w: chunk0(`${p}.post_attention_layernorm.weight`), out: h, params: normP, step }, (t) => t));
-      add(linear(h, `${p}.mlp.gate_proj.weight`, `${p}.mlp.gate_proj.bias`, g, 0));
-      add(linear(h, `${p}.mlp.up_proj.weight`, `${p}.mlp.up_proj.bias`, u, 0));
-      add(swigluDispatch(device, { gate: g, up: u, out: s, params: swP, step }, F));
-      add(linear(s, `${p}.mlp.down_proj.weight`, `${p}.mlp.down_proj.bias`, x, FLAG_ACCUMULATE));
-    }
-    this.layers = both;
-    const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    this.tail = [
-      rmsnormDispatch(device, { x, w: chunk0('model.norm.weight'), out: hl, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps, 1, true)), step }, () => 1),
-      ...linear(hl, head, undefined, this.logitsBuf, 0, 1).decode,
-      sampleDispatch(device, { logits: this.logitsBuf, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, dec.sampleWorkgroup),
-    ];
-  }
-
-  get length(): number { return this._length; }
-
-  private check(ids: readonly number[]): void {
-    if (this.disposed) throw new Error('The session was disposed');
-    if (this.busy) throw new Error('feed() called while a previous step is still running');
-    if (ids.length === 0) throw new Error('feed() needs at least one token');
-    if (this._length + ids.length > this.maxLength) {
-      throw new Error(`Context full: ${this._length} + ${ids.length} tokens exceed the session's maxLength ${this.maxLength}`);
-    }
-    const V = this.dec.config.vocabSize;
-    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new Error(`Token id ${id} is outside the vocabulary (0..${V - 1})`);
-  }
-
-  /** Records the layer stack for ids[start..start+t) at position this._length + start. */
-  private encodeChunk(enc: GPUCommandEncoder, ids: readonly number[], start: number, t: number, extra: Dispatch[]): void {
-    this.writeStep(ids, start, t);
-    encodeDispatches(enc, [...this.layers[t === 1 ? 'decode' : 'prefill'], ...extra], t);
-  }
-
-  /** ids[start..start+t) at position this._length + start: ids, step and (barrier-free) query rows. */
-  private writeStep(ids: readonly number[], start: number, t: number): void {
-    const q = this.dec.ctx.device.queue;
-    const pos = this._length + start;
-    q.writeBuffer(this.ids, 0, Uint32Array.from(ids.slice(start, start + t)));
-    q.writeBuffer(this.step, 0, new Uint32Array([t, pos, 0, 0]));
-    if (this.rows) q.writeBuffer(this.rows, 0, Uint32Array.from({ length: 2 * t }, (_, i) => (i & 1 ? pos + (i >> 1) : 0)));
-  }
+  get maxLength(): number { return this.batch.maxLength; }
+  get length(): number { return this.batch.length(0); }
 
   async feed(ids: readonly number[], opts: SamplingOptions): Promise<SampledToken> {
-    this.check(ids);
-    const { device } = this.dec.ctx;
-    const topK = Math.max(0, Math.min(MAX_TOP_K, Math.floor(opts.topK)));
-    const sup = (opts.suppress ?? []).slice(0, MAX_SUPPRESS);
-    const u = Math.min(Math.max(opts.u, 0), 1 - 2 ** -24);
-    this.busy = true;
-    try {
-      device.queue.writeBuffer(this.sampleParamsBuf, 0, sampleParams(this.dec.config.vocabSize, {
-        topK, suppressCount: sup.length, temperature: opts.temperature, topP: opts.topP > 0 ? Math.min(opts.topP, 1) : 1, u,
-      }));
-      if (sup.length) device.queue.writeBuffer(this.suppress, 0, Uint32Array.from(sup));
-      for (let start = 0; start < ids.length; start += this.P) {
-        const t = Math.min(this.P, ids.length - start);
-        const last = start + t >= ids.length;
-        const enc = device.createCommandEncoder({ label: 'step' });
-        this.encodeChunk(enc, ids, start, t, last ? this.tail : []);
-        if (last) enc.copyBufferToBuffer(this.sampleOut, 0, this.staging, 0, sampleOutWords(topK) * 4);
-        device.queue.submit([enc.finish()]);
-      }
-      await this.staging.mapAsync(0x01, 0, sampleOutWords(topK) * 4);
-      const words = new Uint32Array(this.staging.getMappedRange(0, sampleOutWords(topK) * 4).slice(0));
-      this.staging.unmap();
-      this._length += ids.length;
-      return decodeSample(words, topK);
-    } finally {
-      this.busy = false;
-    }
+    if (ids.length === 0) throw new Error('feed() needs at least one token');
+    return (await this.batch.feed([{ slot: 0, ids, opts }]))[0];
   }
 
   /** Appends ids and returns the logits at every one of their positions, (T, V) row-major. */
-  async logits(ids: readonly number[]): Promise<Float32Array> {
-    this.check(ids);
-    const c = this.dec.config;
-    const { device } = this.dec.ctx;
-    if (!this.allLogits) {
-      const a = this.dec.alloc;
-      const lbuf = a.storage('act.logitsAll', this.P * c.vocabSize * 4);
-      this.bufs.push(lbuf);
-      const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-      const w = this.dec.weight(head)!;
-      const normP = a.uniform('params.finalnorm.all', rmsnormParams(c.hiddenSize, c.rmsNormEps));
-      this.bufs.push(normP);
-      const list: Dispatch[] = [rmsnormDispatch(device, { x: this.activations.x, w: this.dec.weight('model.norm.weight')!.chunks[0].buffer, out: this.activations.h, params: normP, step: this.step }, (t) => t)];
-      for (const ch of w.chunks) {
-        const params = a.uniform('params.head.all', matmulParams({ n: ch.rows, k: c.hiddenSize, ldo: c.vocabSize, noff: ch.r0, flags: 0, m: 0 }));
-        this.bufs.push(params);
-        const v: MatmulVariant = variantFits(this.dec.matmulVariant, c.hiddenSize, 2) ? this.dec.matmulVariant : 'generic';
-        list.push(matmulDispatch(device, v, { x: this.activations.h, w: ch.buffer, bias: this.dec.dummy, out: lbuf, params, step: this.step }, ch.rows, (t) => t, 'lm_head'));
-      }
-      this.allLogits = { buf: lbuf, list };
-    }
-    this.busy = true;
-    try {
-      const out = new Float32Array(ids.length * c.vocabSize);
-      for (let start = 0; start < ids.length; start += this.P) {
-        const t = Math.min(this.P, ids.length - start);
-        const enc = device.createCommandEncoder({ label: 'logits' });
-        // prefill kernels also for t = 1 so the all-positions path never depends on matvec
-        this.writeStep(ids, start, t);
-        encodeDispatches(enc, [...this.layers.prefill, ...this.allLogits.list], t);
-        device.queue.submit([enc.finish()]);
-        const bytes = t * c.vocabSize * 4;
-        const staging = device.createBuffer({ size: bytes, usage: 0x01 | 0x08 });
-        const e2 = device.createCommandEncoder();
-        e2.copyBufferToBuffer(this.allLogits.buf, 0, staging, 0, bytes);
-        device.queue.submit([e2.finish()]);
-        await staging.mapAsync(0x01);
-        out.set(new Float32Array(staging.getMappedRange().slice(0)), start * c.vocabSize);
-        staging.destroy();
-      }
-      this._length += ids.length;
-      return out;
-    } finally {
-      this.busy = false;
-    }
+  logits(ids: readonly number[]): Promise<Float32Array> {
+    if (ids.length === 0) throw new Error('feed() needs at least one token');
+    return this.batch.logits(0, ids);
   }
 
   truncate(length: number): void {
-    if (!Number.isInteger(length) || length < 0 || length > this._length) throw new Error(`truncate(${length}): the session holds ${this._length} tokens`);
-    this._length = length;
+    if (!Number.isInteger(length) || length < 0 || length > this.length) throw new Error(`truncate(${length}): the session holds ${this.length} tokens`);
+    this.batch.truncate(0, length);
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const b of this.bufs) this.dec.alloc.destroy(b);
-    this.onDispose();
-  }
+  dispose(): void { this.batch.dispose(); }
 }

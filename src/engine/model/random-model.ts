@@ -3,7 +3,7 @@
 import { SeededRng } from '../../lib/rng.ts';
 import { packF32AsF16 } from './f16.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
-import { expectedTensors } from './weights.ts';
+import { describeModel } from './block.ts';
 
 export interface RandomModelOptions {
   seed: number;
@@ -18,20 +18,23 @@ export interface RandomModelOptions {
 /** Yields every tensor the decoder expects (biases where the config has them). */
 export function* randomModelTensors(config: ModelConfig, o: RandomModelOptions): Generator<HostTensor> {
   const rng = new SeededRng(o.seed);
-  let block: Float32Array | undefined;
-  for (const s of expectedTensors(config)) {
+  let tile: Float32Array | undefined;
+  const block = describeModel(config);
+  for (const s of block.tensors) {
     if (s.optional) continue; // q/k/v biases are required (not optional) when the config has them
     const n = s.shape.reduce((a, b) => a * b, 1);
     const isNorm = s.name.endsWith('norm.weight');
     const isBias = s.name.endsWith('.bias');
-    const isEmbed = s.name === 'model.embed_tokens.weight' || s.name === 'lm_head.weight';
+    const isEmbed = s.name === block.embed || s.name === block.head;
     const std = isEmbed ? (o.embedStd ?? 1) : isBias ? 0.1 : (o.std ?? 1 / Math.sqrt(s.shape[s.shape.length - 1]));
-    const sample = () => (isNorm ? 1 + 0.1 * rng.normal() : std * rng.normal());
+    // norms near 1 (stored as w of (1 + w) where the family does so)
+    const normBase = block.plusOne.has(s.name) ? 0 : 1;
+    const sample = () => (isNorm ? normBase + 0.1 * rng.normal() : std * rng.normal());
     let packed: Uint32Array;
     if (o.tiled && n > 1 << 16) {
-      block ??= Float32Array.from({ length: 1 << 16 }, () => rng.normal());
+      tile ??= Float32Array.from({ length: 1 << 16 }, () => rng.normal());
       packed = new Uint32Array(Math.ceil(n / 2));
-      const scaled = packF32AsF16(block.map((v) => std * v));
+      const scaled = packF32AsF16(tile.map((v) => std * v));
       for (let i = 0; i < packed.length; i += scaled.length) packed.set(scaled.subarray(0, Math.min(scaled.length, packed.length - i)), i);
     } else {
       packed = packF32AsF16(Float32Array.from({ length: n }, sample));

@@ -1,14 +1,15 @@
-// CPU reference of the whole decoder in float64, built from the ops' references, for checking the
-// GPU model: full logits (T, V) for a token sequence, and greedy generation.
+// CPU reference of the whole decoder in float64, built from the ops' references, walking the model's
+// description (block.ts): full logits (T, V) for a token sequence, and greedy generation.
 import { attentionRef } from '../ops/attention.ts';
 import { embeddingRef } from '../ops/embedding.ts';
 import { matmulRef } from '../ops/matmul.ts';
 import { rmsnormRef } from '../ops/rmsnorm.ts';
-import { type RopeAngleFn, ropeAngle, ropeRef } from '../ops/rope.ts';
+import { type RopeAngleFn, ropeAngle, ropeAngleOf, ropeRef } from '../ops/rope.ts';
 import { swigluRef } from '../ops/swiglu.ts';
+import type { LayerSpec, LinearSpec } from './arch.ts';
+import { type ModelBlock, describeModel, prepareTensor } from './block.ts';
 import { unpackF16 } from './f16.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
-import { expectedTensors } from './weights.ts';
 
 /** Extra term added to a linear layer's output: (layer, module, input (T, in), T) -> (T, out) or undefined. */
 export type LinearDelta = (layer: number, module: string, input: Float64Array, t: number) => Float64Array | undefined;
@@ -16,37 +17,44 @@ export type LinearDelta = (layer: number, module: string, input: Float64Array, t
 /** Activations of one decoder layer (row-major, T rows). */
 export interface LayerTrace {
   x: Float64Array;    // (T,C) residual stream entering the layer
-  h: Float64Array;    // (T,C) input_layernorm(x)
-  q: Float64Array;    // (T,H,D) after RoPE
-  k: Float64Array;    // (T,KV,D) after RoPE
+  h: Float64Array;    // (T,C) attention norm(x)
+  qp: Float64Array;   // (T,H,D) q projection (before q norm and RoPE)
+  kp: Float64Array;   // (T,KV,D) k projection
+  q: Float64Array;    // (T,H,D) after q norm and RoPE
+  k: Float64Array;    // (T,KV,D) after k norm and RoPE
   v: Float64Array;    // (T,KV,D)
   att: Float64Array;  // (T,H,D) attention output
-  xMid: Float64Array; // (T,C) x + o_proj(att)
-  h2: Float64Array;   // (T,C) post_attention_layernorm(xMid)
+  o: Float64Array;    // (T,C) o_proj(att)
+  xMid: Float64Array; // (T,C) x + [postAttnNorm](o)
+  h2: Float64Array;   // (T,C) mlp norm(xMid)
   gate: Float64Array; // (T,F)
   up: Float64Array;   // (T,F)
-  act: Float64Array;  // (T,F) silu(gate)·up
+  act: Float64Array;  // (T,F) act(gate)·up
+  down: Float64Array; // (T,C) down_proj(act)
 }
 
 export interface ForwardTrace { layers: LayerTrace[]; xFinal: Float64Array; hn: Float64Array; logits: Float64Array }
 
 export class ReferenceModel {
   private w = new Map<string, Float32Array>();
+  readonly block: ModelBlock;
 
   /** RoPE angle: Hugging Face's f32 rounding (default, as the GPU table) or e.g. ropeAngleExact. */
   readonly ropeAngle: RopeAngleFn;
 
   constructor(readonly config: ModelConfig, tensors: Iterable<HostTensor>, opts: { ropeAngle?: RopeAngleFn } = {}) {
     this.ropeAngle = opts.ropeAngle ?? ropeAngle;
-    const specs = new Map(expectedTensors(config).map((s) => [s.name, s]));
-    for (const t of tensors) {
-      if (!specs.has(t.name)) continue;
+    const block = (this.block = describeModel(config));
+    const specs = new Map(block.tensors.map((s) => [s.name, s]));
+    for (const t0 of tensors) {
+      if (!specs.has(t0.name)) continue;
+      const t = prepareTensor(block, t0);
       this.w.set(t.name, unpackF16(t.packed, t.shape.reduce((a, b) => a * b, 1)));
     }
     for (const s of specs.values()) if (!s.optional && !this.w.has(s.name)) throw new Error(`reference: tensor ${s.name} missing`);
   }
 
-  /** A weight as f32 (f16-rounded as loaded). Throws if absent. */
+  /** A weight as f32 (f16-rounded as loaded; (1 + w) norms with their 1 added). Throws if absent. */
   weight(name: string): Float32Array {
     const v = this.w.get(name);
     if (!v) throw new Error(`reference: tensor ${name} missing`);
@@ -61,45 +69,57 @@ export class ReferenceModel {
     return this.forward(ids).logits;
   }
 
+  /** RoPE of a layer over x (T, nh, D); sign -1 = inverse (backward). Identity on layers without RoPE. */
+  rope(L: LayerSpec, x: Float64Array, t: number, nh: number, sign = 1): Float64Array {
+    if (!L.rope) return x;
+    return ropeRef(x, t, nh, this.config.headDim, 0, L.rope.theta, sign, ropeAngleOf(L.rope.theta, L.rope.scaling, this.ropeAngle));
+  }
+
+  /** y = x·Wᵀ + b (+ delta) of a linear of layer l. */
+  linear(s: LinearSpec, l: number, x: Float64Array, t: number, delta?: LinearDelta): Float64Array {
+    const y = matmulRef(x, this.weight(s.weight), s.bias ? this.w.get(s.bias) : undefined, t, s.out, s.in);
+    const d = delta?.(l, s.module, x, t);
+    if (d) for (let i = 0; i < y.length; i++) y[i] += d[i];
+    return y;
+  }
+
   /**
    * Forward pass keeping every layer's activations (for backward passes). `delta`, if given, adds
    * an extra term to a linear layer's output (e.g. a LoRA branch): called with the layer index, the
    * module name ('self_attn.q_proj', 'mlp.down_proj', ...) and the layer input (T, in).
    */
   forward(ids: readonly number[], delta?: LinearDelta): ForwardTrace {
-    const c = this.config;
-    const T = ids.length; const C = c.hiddenSize; const D = c.headDim; const F = c.intermediateSize;
-    const H = c.numHeads; const KV = c.numKvHeads;
-    const x = embeddingRef(ids, this.weight('model.embed_tokens.weight'), C);
+    const c = this.config; const b = this.block;
+    const T = ids.length; const C = c.hiddenSize; const D = c.headDim;
+    const H = c.numHeads; const KV = c.numKvHeads; const eps = c.rmsNormEps;
+    const x = embeddingRef(ids, this.weight(b.embed), C, b.embedScale);
     const layers: LayerTrace[] = [];
-    for (let l = 0; l < c.numLayers; l++) {
-      const p = `model.layers.${l}`;
+    const norm = (v: Float64Array, name: string, rows: number, n: number) => rmsnormRef(v, this.weight(name), rows, n, eps);
+    for (const L of b.layers) {
+      const l = L.index;
       const xIn = Float64Array.from(x);
-      const h = rmsnormRef(x, this.weight(`${p}.input_layernorm.weight`), T, C, c.rmsNormEps);
-      const proj = (name: string, n: number, inp: Float64Array, k: number) => {
-        const y = matmulRef(inp, this.weight(`${p}.${name}.weight`), this.w.get(`${p}.${name}.bias`), T, n, k);
-        const d = delta?.(l, name, inp, T);
-        if (d) for (let i = 0; i < y.length; i++) y[i] += d[i];
-        return y;
-      };
-      const q = ropeRef(proj('self_attn.q_proj', H * D, h, C), T, H, D, 0, c.ropeTheta, 1, this.ropeAngle);
-      const k = ropeRef(proj('self_attn.k_proj', KV * D, h, C), T, KV, D, 0, c.ropeTheta, 1, this.ropeAngle);
-      const v = proj('self_attn.v_proj', KV * D, h, C);
-      const a = attentionRef(q, k, v, T, 0, H, KV, D);
-      const o = proj('self_attn.o_proj', C, a, H * D);
-      for (let i = 0; i < x.length; i++) x[i] += o[i];
+      const h = norm(x, L.attnNorm, T, C);
+      const qp = this.linear(L.q, l, h, T, delta);
+      const kp = this.linear(L.k, l, h, T, delta);
+      const v = this.linear(L.v, l, h, T, delta);
+      const q = this.rope(L, L.qNorm ? norm(qp, L.qNorm, T * H, D) : qp, T, H);
+      const k = this.rope(L, L.kNorm ? norm(kp, L.kNorm, T * KV, D) : kp, T, KV);
+      const att = attentionRef(q, k, v, T, 0, H, KV, D, L.window, b.attnScale);
+      const o = this.linear(L.o, l, att, T, delta);
+      const oRes = L.postAttnNorm ? norm(o, L.postAttnNorm, T, C) : o;
+      for (let i = 0; i < x.length; i++) x[i] += oRes[i];
       const xMid = Float64Array.from(x);
-      const h2 = rmsnormRef(x, this.weight(`${p}.post_attention_layernorm.weight`), T, C, c.rmsNormEps);
-      const g = proj('mlp.gate_proj', F, h2, C);
-      const u = proj('mlp.up_proj', F, h2, C);
-      const act = swigluRef(g, u);
-      const d = proj('mlp.down_proj', C, act, F);
-      for (let i = 0; i < x.length; i++) x[i] += d[i];
-      layers.push({ x: xIn, h, q, k, v, att: a, xMid, h2, gate: g, up: u, act });
+      const h2 = norm(x, L.mlpNorm, T, C);
+      const gate = this.linear(L.gate, l, h2, T, delta);
+      const up = this.linear(L.up, l, h2, T, delta);
+      const act = swigluRef(gate, up, L.act);
+      const down = this.linear(L.down, l, act, T, delta);
+      const dRes = L.postMlpNorm ? norm(down, L.postMlpNorm, T, C) : down;
+      for (let i = 0; i < x.length; i++) x[i] += dRes[i];
+      layers.push({ x: xIn, h, qp, kp, q, k, v, att, o, xMid, h2, gate, up, act, down });
     }
-    const hn = rmsnormRef(x, this.weight('model.norm.weight'), T, C, c.rmsNormEps);
-    const head = c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-    return { layers, xFinal: x, hn, logits: matmulRef(hn, this.weight(head), undefined, T, c.vocabSize, C) };
+    const hn = norm(x, b.finalNorm, T, C);
+    return { layers, xFinal: x, hn, logits: matmulRef(hn, this.weight(b.head), undefined, T, c.vocabSize, C) };
   }
 
   /** Greedy continuation of `prompt` by full recomputation at every step (lowest id on ties). */

@@ -1,8 +1,19 @@
 // Contract between model loading (config, safetensors, sources) and the decoder on the GPU.
 
-export type Architecture = 'qwen2' | 'llama';
+export type Architecture = 'qwen2' | 'llama' | 'qwen3' | 'smollm3' | 'gemma3';
 
-/** The subset of a Hugging Face config.json the decoder needs (Qwen2ForCausalLM, LlamaForCausalLM). */
+/** Llama 3's RoPE frequency scaling (config.json rope_scaling with rope_type "llama3"). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+/** The subset of a Hugging Face config.json the decoder needs; each family's fields are read by its
+ *  arch spec (model/arch-*.ts), and the layer stack they imply is model/block.ts's describeModel.
+ *  Fields after eosTokenIds are absent (undefined) where the family does not have them. */
 export interface ModelConfig {
   architecture: Architecture;
   /** e.g. "Qwen2ForCausalLM" as written in config.json */
@@ -23,6 +34,20 @@ export interface ModelConfig {
   mlpBias: boolean;
   bosTokenId: number | null;
   eosTokenIds: number[];
+  /** Qwen3, Gemma 3: RMSNorm over each query and key head (weight (headDim)) before RoPE. */
+  qkNorm?: boolean;
+  /** Llama 3.x: scaled RoPE frequencies. */
+  ropeScaling?: Llama3RopeScaling;
+  /** SmolLM3: layers that apply no RoPE (config no_rope_layers[l] == 0). */
+  noRopeLayers?: number[];
+  /** Gemma 3: local attention window in tokens, the layers that use it, and their RoPE base. */
+  slidingWindow?: number;
+  slidingLayers?: number[];
+  ropeLocalTheta?: number;
+  /** Gemma 3: attention scale = queryPreAttnScalar^-1/2 (default headDim^-1/2). */
+  queryPreAttnScalar?: number;
+  /** Gemma 3: the MLP's gate activation is tanh-approximated GELU (default SiLU). */
+  hiddenAct?: 'gelu_tanh';
 }
 
 /**

@@ -1,38 +1,14 @@
-// Expected weight tensors of a Qwen2 / Llama decoder (Hugging Face names and shapes) and their GPU
-// upload: packed f16, split by rows so no buffer exceeds the device's binding and buffer limits.
+// Expected weight tensors of a decoder (from its description, model/block.ts) and their GPU upload:
+// packed f16, split by rows so no buffer exceeds the device's binding and buffer limits.
 import type { GpuAllocator } from '../runtime/tracker.ts';
+import { describeModel, type TensorSpec } from './block.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 
-export interface TensorSpec { name: string; shape: number[]; optional?: boolean }
+export type { TensorSpec };
 
-/** Every tensor the decoder reads, with its expected shape. */
+/** Every tensor the decoder reads, with its expected shape (model/block.ts). */
 export function expectedTensors(c: ModelConfig): TensorSpec[] {
-  const { hiddenSize: C, numHeads: H, numKvHeads: KV, headDim: D, intermediateSize: F, vocabSize: V } = c;
-  const out: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [V, C] }];
-  for (let i = 0; i < c.numLayers; i++) {
-    const l = `model.layers.${i}`;
-    out.push(
-      { name: `${l}.input_layernorm.weight`, shape: [C] },
-      { name: `${l}.self_attn.q_proj.weight`, shape: [H * D, C] },
-      { name: `${l}.self_attn.k_proj.weight`, shape: [KV * D, C] },
-      { name: `${l}.self_attn.v_proj.weight`, shape: [KV * D, C] },
-      { name: `${l}.self_attn.o_proj.weight`, shape: [C, H * D] },
-      { name: `${l}.self_attn.q_proj.bias`, shape: [H * D], optional: !c.attentionBias },
-      { name: `${l}.self_attn.k_proj.bias`, shape: [KV * D], optional: !c.attentionBias },
-      { name: `${l}.self_attn.v_proj.bias`, shape: [KV * D], optional: !c.attentionBias },
-      { name: `${l}.self_attn.o_proj.bias`, shape: [C], optional: true },
-      { name: `${l}.post_attention_layernorm.weight`, shape: [C] },
-      { name: `${l}.mlp.gate_proj.weight`, shape: [F, C] },
-      { name: `${l}.mlp.up_proj.weight`, shape: [F, C] },
-      { name: `${l}.mlp.down_proj.weight`, shape: [C, F] },
-      { name: `${l}.mlp.gate_proj.bias`, shape: [F], optional: !c.mlpBias },
-      { name: `${l}.mlp.up_proj.bias`, shape: [F], optional: !c.mlpBias },
-      { name: `${l}.mlp.down_proj.bias`, shape: [C], optional: !c.mlpBias },
-    );
-  }
-  out.push({ name: 'model.norm.weight', shape: [C] });
-  if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [V, C] });
-  return out;
+  return describeModel(c).tensors;
 }
 
 export class WeightError extends Error {

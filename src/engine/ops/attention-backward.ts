@@ -126,16 +126,17 @@ export function attentionBackwardDispatches(device: GPUDevice, b: { q: GPUBuffer
 // ---------------------------------------------------------------- CPU reference (float64)
 
 /** q (T,H,D), k/v (T,Hkv,D), dout (T,H,D) -> dq (T,H,D), dk, dv (T,Hkv,D); causal from position 0. */
-export function attentionBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, t: number, h: number, hkv: number, d: number): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+/** `window` > 0: query t sees keys t − window < j <= t (sliding window); `scale` default d^-1/2. */
+export function attentionBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, t: number, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const dq = new Float64Array(t * h * d); const dk = new Float64Array(t * hkv * d); const dv = new Float64Array(t * hkv * d);
-  const g = h / hkv; const scale = 1 / Math.sqrt(d);
+  const g = h / hkv;
   for (let ti = 0; ti < t; ti++) for (let hi = 0; hi < h; hi++) {
     const kvh = Math.floor(hi / g); const L = ti + 1; const qo = (ti * h + hi) * d;
     const P = new Float64Array(L); let mx = -Infinity;
     for (let j = 0; j < L; j++) {
       let s = 0;
       for (let e = 0; e < d; e++) s += q[qo + e] * k[(j * hkv + kvh) * d + e];
-      P[j] = s * scale; mx = Math.max(mx, P[j]);
+      P[j] = window > 0 && ti - j >= window ? -Infinity : s * scale; mx = Math.max(mx, P[j]);
     }
     let z = 0;
     for (let j = 0; j < L; j++) { P[j] = Math.exp(P[j] - mx); z += P[j]; }

@@ -3,7 +3,8 @@
 //   rows (R) vec2<u32> = (base, pos): row t is position pos of the sequence that starts at row base
 //   (the same per-row layout as batched decoding's rope/attention rows)
 //   forward:  q (R,H,D) after RoPE, k, v (R,Hkv,D) -> o (R,H,D), lse (R,H) = log Σ_j exp(s_tj)
-//             s_tj = scale·q_t·k_j for base_t <= j <= t; head h reads kv head h / (H/Hkv)
+//             s_tj = scale·q_t·k_j for base_t <= j <= t (and t − j < window when window > 0: sliding
+//             window); head h reads kv head h / (H/Hkv)
 //   backward: δ_t = Σ_e dO_t[e]·O_t[e]; P_tj = exp(s_tj − lse_t); dS_tj = P_tj·(dO_t·v_j − δ_t)
 //             dq_t = scale·Σ_j dS_tj·k_j;  dk_j = scale·Σ_{h in group} Σ_{t>=j, same seq} dS_tj·q_t
 //             dv_j = Σ_h Σ_t P_tj·dO_t
@@ -21,7 +22,8 @@ const U = (n: number, f: (e: number) => string, sep = '\n') => Array.from({ leng
 
 const head = (d: number) => /* wgsl */ `
 ${STEP_WGSL}
-struct P { h: u32, hkv: u32, scale: f32, cap: u32 }
+struct P { h: u32, hkv: u32, scale: f32, cap: u32, window: u32, p0: u32, p1: u32, p2: u32 }
+fn inwin(t: u32, j: u32) -> bool { return p.window == 0u || t - j < p.window; }
 const D4 = ${d / 4}u;`;
 
 /** Q, K, V, O (rw), LSE (rw), rows, params, step. Grid: ceil(t/tile)·H threads. */
@@ -57,7 +59,7 @@ ${U(n, (e) => `  let q${r}_${e} = Q[qb${r} + ${e}u] * p.scale; var a${r}_${e} = 
   for (var j = b0; j <= jhi; j++) {
     let kb = (j * p.hkv + kvh) * D4;
 ${U(n, (e) => `    let k${e} = K[kb + ${e}u]; let v${e} = V[kb + ${e}u];`)}
-${U(T, (r) => `    if (j >= b${r} && j <= t${r}) {
+${U(T, (r) => `    if (j >= b${r} && j <= t${r} && inwin(t${r}, j)) {
       let s = ${U(n, (e) => `dot(q${r}_${e}, k${e})`, ' + ')};
       if (s > m${r}) {
         let f = exp(m${r} - s); l${r} *= f; m${r} = s;
@@ -97,7 +99,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
   for (var e = 0u; e < D4; e++) { q[e] = Q[i * D4 + e] * p.scale; acc[e] = vec4<f32>(0.0); }
   var m = -1e30; var l = 0.0;
   let jend = ${cache ? 'base + rows[t].y' : 't'};
-  for (var j = base; j <= jend; j++) {
+  let jlo = select(base, max(base, jend + 1u - p.window), p.window > 0u && jend + 1u >= p.window);
+  for (var j = jlo; j <= jend; j++) {
     let kb = (j * p.hkv + kvh) * D4;
     var s = 0.0;
     for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); }
@@ -147,7 +150,7 @@ ${U(n, (e) => `  let q${r}_${e} = Q[qb${r} + ${e}u] * p.scale; let o${r}_${e} = 
   for (var j = b0; j <= jhi; j++) {
     let kb = (j * p.hkv + kvh) * D4;
 ${U(n, (e) => `    let k${e} = K[kb + ${e}u]; let v${e} = V[kb + ${e}u];`)}
-${U(T, (r) => `    if (j >= b${r} && j <= t${r}) {
+${U(T, (r) => `    if (j >= b${r} && j <= t${r} && inwin(t${r}, j)) {
       let s = ${U(n, (e) => `dot(q${r}_${e}, k${e})`, ' + ')};
       let dp = ${U(n, (e) => `dot(o${r}_${e}, v${e})`, ' + ')};
       let ds = exp(s - lse${r}) * (dp - delta${r});
@@ -195,7 +198,7 @@ ${U(n, (e) => `  let k${r}_${e} = K[kb${r} + ${e}u] * p.scale; let v${r}_${e} = 
       let qb = qi * D4;
 ${U(n, (e) => `      let q${e} = Q[qb + ${e}u]; let o${e} = DO[qb + ${e}u];`)}
       let lse = LSE[qi]; let delta = DELTA[qi];
-${U(T, (r) => `      if (ok${r} && t >= t${r} && bt == b${r}) {
+${U(T, (r) => `      if (ok${r} && t >= t${r} && bt == b${r} && inwin(t, t${r})) {
         let s = ${U(n, (e) => `dot(q${e}, k${r}_${e})`, ' + ')};
         let dp = ${U(n, (e) => `dot(o${e}, v${r}_${e})`, ' + ')};
         let pj = exp(s - lse);
@@ -211,11 +214,12 @@ ${U(n, (e) => `    DKV[kb${r} + ${e}u] = dk${r}_${e} * p.scale; DKV[nn + kb${r} 
 }`;
 }
 
-/** cap: row capacity of the buffers (dV starts at cap·Hkv·D in dKV). */
-export function attentionPackedParams(h: number, hkv: number, d: number, cap: number): Uint32Array {
+/** cap: row capacity of the buffers (dV starts at cap·Hkv·D in dKV); window: sliding window in
+ *  positions (0 = full causal); scale: score scale (default d^-1/2). */
+export function attentionPackedParams(h: number, hkv: number, d: number, cap: number, window = 0, scale = 1 / Math.sqrt(d)): Uint32Array {
   if (d % 4 !== 0 || d > 256) throw new Error(`packed attention: head_dim ${d} must be a multiple of 4 and <= 256`);
   if (h % hkv !== 0) throw new Error(`packed attention: ${h} query heads are not a multiple of ${hkv} kv heads`);
-  return paramWords([h, hkv, { f: 1 / Math.sqrt(d) }, cap]);
+  return paramWords([h, hkv, { f: scale }, cap, window, 0, 0, 0]);
 }
 
 const threads = (n: number): [number, number, number] => grid2(Math.ceil(n / 64));
@@ -262,20 +266,20 @@ export function packedSegments(rows: ReadonlyArray<readonly [number, number]>): 
 const slice = (a: ArrayLike<number>, from: number, n: number) => Float64Array.from({ length: n }, (_, i) => a[from + i]);
 
 /** Each packed sequence through attentionRef: q (R,H,D), k/v (R,Hkv,D) -> (R,H,D). */
-export function attentionPackedRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number): Float64Array {
+export function attentionPackedRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): Float64Array {
   const out = new Float64Array(rows.length * h * d);
   for (const [s, n] of packedSegments(rows)) {
-    out.set(attentionRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), n, 0, h, hkv, d), s * h * d);
+    out.set(attentionRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), n, 0, h, hkv, d, window, scale), s * h * d);
   }
   return out;
 }
 
 /** Each packed sequence through attentionBackwardRef. */
-export function attentionPackedBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+export function attentionPackedBackwardRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dout: ArrayLike<number>, rows: ReadonlyArray<readonly [number, number]>, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
   const R = rows.length;
   const dq = new Float64Array(R * h * d); const dk = new Float64Array(R * hkv * d); const dv = new Float64Array(R * hkv * d);
   for (const [s, n] of packedSegments(rows)) {
-    const g = attentionBackwardRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), slice(dout, s * h * d, n * h * d), n, h, hkv, d);
+    const g = attentionBackwardRef(slice(q, s * h * d, n * h * d), slice(k, s * hkv * d, n * hkv * d), slice(v, s * hkv * d, n * hkv * d), slice(dout, s * h * d, n * h * d), n, h, hkv, d, window, scale);
     dq.set(g.dq, s * h * d); dk.set(g.dk, s * hkv * d); dv.set(g.dv, s * hkv * d);
   }
   return { dq, dk, dv };

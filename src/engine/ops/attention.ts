@@ -1,7 +1,8 @@
 // Grouped-query causal attention against a KV cache, for prefill (T tokens) and decode (T = 1).
 //   q (T, H, D), kcache/vcache (maxLen, Hkv, D) holding positions 0..pos+T-1 -> out (T, H, D)
 //   batched: kcache/vcache (B·maxLen, Hkv, D), one region per sequence; rows (T) = (base, pos) per query
-//   query t (absolute position pos+t) attends to keys 0..pos+t; head h reads kv head h / (H/Hkv).
+//   query t (absolute position pos+t) attends to keys 0..pos+t (with a sliding window w > 0: the last
+//   w of them, pos+t−w < j); head h reads kv head h / (H/Hkv); scores scaled by params.scale.
 // One workgroup per (head, query). Keys go in chunks of 256 through workgroup memory with an
 // online softmax (running max and sum), so any context length fits in 1 KiB of workgroup memory.
 // Each of the 64 threads owns dims lid, lid+64, lid+128, lid+192 of the output (D <= 256).
@@ -16,7 +17,7 @@ export const ATTENTION_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read
 export function attentionWgsl(rows: boolean): string {
   return /* wgsl */ `
 ${STEP_WGSL}
-struct P { h: u32, hkv: u32, d: u32, scale: f32 }
+struct P { h: u32, hkv: u32, d: u32, scale: f32, window: u32, p0: u32, p1: u32, p2: u32 }
 @group(0) @binding(0) var<storage, read> Q: array<f32>;
 @group(0) @binding(1) var<storage, read> K: array<f32>;
 @group(0) @binding(2) var<storage, read> V: array<f32>;
@@ -30,7 +31,9 @@ var<workgroup> red: array<f32, 64>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let h = wg.x; let t = wg.y;
   let kvh = h / (p.h / p.hkv);
-${rows ? `  let base = rows[t].x; let L = rows[t].y + 1u;` : `  let base = 0u; let L = step.pos + t + 1u;`}
+${rows ? `  let base0 = rows[t].x; let L0 = rows[t].y + 1u;` : `  let base0 = 0u; let L0 = step.pos + t + 1u;`}
+  let skip = select(0u, L0 - min(L0, p.window), p.window > 0u); // keys before the window
+  let base = base0 + skip; let L = L0 - skip;
   let qo = (t * p.h + h) * p.d;
   let ks = p.hkv * p.d; let ko = kvh * p.d;
   var m = -1e30; var l = 0.0;
@@ -71,10 +74,11 @@ export const ATTENTION_WGSL = attentionWgsl(false);
 /** q, kcache, vcache, out, params, step, rows */
 export const ATTENTION_ROWS_BINDINGS: readonly BindingKind[] = [...ATTENTION_BINDINGS, 'read'];
 
-export function attentionParams(h: number, hkv: number, d: number): Uint32Array {
+/** window: sliding window in positions (0 = full causal); scale: score scale (default d^-1/2). */
+export function attentionParams(h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): Uint32Array {
   if (d > 256) throw new Error(`attention: head_dim ${d} > 256 is not supported`);
   if (h % hkv !== 0) throw new Error(`attention: ${h} query heads are not a multiple of ${hkv} kv heads`);
-  return paramWords([h, hkv, d, { f: 1 / Math.sqrt(d) }]);
+  return paramWords([h, hkv, d, { f: scale }, window, 0, 0, 0]);
 }
 
 /** Batched: query t of the step attends to cache rows rows[t].x .. rows[t].x + rows[t].y. */
@@ -89,7 +93,7 @@ export function attentionDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBu
 }
 
 /** Batched reference: query t (row t of q) attends to rows base[t]..base[t]+pos[t] of k/v. */
-export function attentionRowsRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<[number, number]>, h: number, hkv: number, d: number): Float64Array {
+export function attentionRowsRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<[number, number]>, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): Float64Array {
   const out = new Float64Array(rows.length * h * d);
   const kd = hkv * d;
   rows.forEach(([base, pos], t) => {
@@ -97,15 +101,16 @@ export function attentionRowsRef(q: ArrayLike<number>, k: ArrayLike<number>, v: 
     const kk = Array.from({ length: n * kd }, (_, i) => k[base * kd + i]);
     const vv = Array.from({ length: n * kd }, (_, i) => v[base * kd + i]);
     const qq = Array.from({ length: h * d }, (_, i) => q[t * h * d + i]);
-    out.set(attentionRef(qq, kk, vv, 1, pos, h, hkv, d), t * h * d);
+    out.set(attentionRef(qq, kk, vv, 1, pos, h, hkv, d, window, scale), t * h * d);
   });
   return out;
 }
 
-/** q (T,H,D), k/v (>= pos+T, Hkv, D) -> (T,H,D), causal from absolute position pos. */
-export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, t: number, pos: number, h: number, hkv: number, d: number): Float64Array {
+/** q (T,H,D), k/v (>= pos+T, Hkv, D) -> (T,H,D), causal from absolute position pos; `window` > 0:
+ *  only keys with pos_q − pos_k < window (sliding window); `scale` default d^-1/2. */
+export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, t: number, pos: number, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): Float64Array {
   const out = new Float64Array(t * h * d);
-  const g = h / hkv; const scale = 1 / Math.sqrt(d);
+  const g = h / hkv;
   for (let ti = 0; ti < t; ti++) for (let hi = 0; hi < h; hi++) {
     const kvh = Math.floor(hi / g); const L = pos + ti + 1;
     const s = new Float64Array(L);
@@ -113,7 +118,7 @@ export function attentionRef(q: ArrayLike<number>, k: ArrayLike<number>, v: Arra
     for (let j = 0; j < L; j++) {
       let acc = 0;
       for (let e = 0; e < d; e++) acc += q[(ti * h + hi) * d + e] * k[(j * hkv + kvh) * d + e];
-      s[j] = acc * scale; mx = Math.max(mx, s[j]);
+      s[j] = window > 0 && pos + ti - j >= window ? -Infinity : acc * scale; mx = Math.max(mx, s[j]);
     }
     let z = 0;
     for (let j = 0; j < L; j++) { s[j] = Math.exp(s[j] - mx); z += s[j]; }

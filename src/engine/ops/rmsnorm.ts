@@ -1,5 +1,6 @@
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * w
 //   forward:  x (T,C) f32, w (C) f16 -> out (T,C) f32
+//   per head (Qwen3 / Gemma 3 q and k norms): x (T,nh,D) as T·nh rows of C = D (params.per = nh)
 //   backward: dout (T,C) -> dx (T,C) = (w·dout)/r - x·Σ(w·dout·x)/(C·r³), r = sqrt(mean(x²)+eps)
 //             dw (C) f32 = Σ_t dout·x/r  (for a trainable norm weight)
 // Two shapes of the same math: one workgroup per row with a tree reduction (real GPUs), or one
@@ -9,10 +10,12 @@ import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWor
 /** x, w, out, params, step */
 export const RMSNORM_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rw', 'uniform', 'uniform'];
 
-// params: c, eps, m = fixed row count (0 = step.t), last = 1: normalise only row step.t-1 into row 0
+// params: c, eps, m = fixed row count (0 = step.t·per), last = 1: normalise only row step.t-1 into row 0,
+// per = rows per token (heads, for the per-head norms; 1 otherwise)
+const P_WGSL = 'struct P { c: u32, eps: f32, m: u32, last: u32, per: u32, p0: u32, p1: u32, p2: u32 }';
 export const RMSNORM_WGSL = /* wgsl */ `
 ${STEP_WGSL}
-struct P { c: u32, eps: f32, m: u32, last: u32 }
+${P_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -60,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 /** Forward, one thread per row; bindings as RMSNORM_WGSL (rows = p.m, or step.t when 0; no `last`). */
 export const RMSNORM_ROWS_WGSL = /* wgsl */ `
 ${STEP_WGSL}
-struct P { c: u32, eps: f32, m: u32, last: u32 }
+${P_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -69,7 +72,7 @@ struct P { c: u32, eps: f32, m: u32, last: u32 }
 fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  if (g.x >= select(step.t, p.m, p.m != 0u)) { return; }
+  if (g.x >= select(step.t * p.per, p.m, p.m != 0u)) { return; }
   let row = g.x * p.c;
   var ss = 0.0;
   for (var c = 0u; c < p.c; c++) { let v = x[row + c]; ss += v * v; }
@@ -117,7 +120,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   dw[c] = acc;
 }`;
 
-export function rmsnormParams(c: number, eps: number, m = 0, lastRowOnly = false): Uint32Array { return paramWords([c, { f: eps }, m, lastRowOnly ? 1 : 0]); }
+/** per: rows per token (the per-head norms: heads); m: fixed row count (the dx kernels: the capacity in rows). */
+export function rmsnormParams(c: number, eps: number, m = 0, lastRowOnly = false, per = 1): Uint32Array { return paramWords([c, { f: eps }, m, lastRowOnly ? 1 : 0, per, 0, 0, 0]); }
 
 /** rows(t): how many rows this dispatch normalises for a step of t tokens. */
 export function rmsnormDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, rows: (t: number) => number, label = 'rmsnorm'): Dispatch {
@@ -139,9 +143,9 @@ export const RMSNORM_DX_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rea
 
 /** dx (t,C) over the step's t rows (p.m = capacity): one workgroup per row, or one thread per row
  *  (`rowwise`, for adapters where barriers are costly). */
-export function rmsnormDxDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; dout: GPUBuffer; dx: GPUBuffer; params: GPUBuffer }, rowwise: boolean, label = 'rmsnorm-dx'): Dispatch {
+export function rmsnormDxDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; dout: GPUBuffer; dx: GPUBuffer; params: GPUBuffer }, rowwise: boolean, label = 'rmsnorm-dx', rows: (t: number) => number = (t) => t): Dispatch {
   const k = rowwise ? kernel(device, 'rmsnorm-dx-rows', RMSNORM_DX_ROWS_WGSL, RMSNORM_DX_BINDINGS) : kernel(device, 'rmsnorm-dx', RMSNORM_DX_WGSL, RMSNORM_DX_BINDINGS);
-  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.dout, b.dx, b.params]), grid: (t) => (rowwise ? [Math.ceil(t / 64), 1, 1] : [t, 1, 1]) };
+  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.w, b.dout, b.dx, b.params]), grid: (t) => (rowwise ? [Math.ceil(rows(t) / 64), 1, 1] : [rows(t), 1, 1]) };
 }
 
 /** dw (C) over p.m rows, one thread per channel. */

@@ -25,15 +25,46 @@ export function ropeAngleExact(pos: number, i: number, d: number, theta: number)
   return pos / theta ** ((2 * i) / d);
 }
 
+/** Llama 3's frequency scaling (transformers' _compute_llama3_parameters): wavelengths beyond
+ *  original/low_freq_factor are divided by `factor`, those below original/high_freq_factor kept,
+ *  the band between interpolated. */
+export interface RopeScaling { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }
+
+/** inv_freq of pair i as Hugging Face computes it in f32 (default or Llama 3 scaled). */
+export function ropeInvFreq(i: number, d: number, theta: number, scaling?: RopeScaling): number {
+  const inv = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / d)));
+  if (!scaling) return inv;
+  const { factor, lowFreqFactor: lo, highFreqFactor: hi, originalMaxPositionEmbeddings: old } = scaling;
+  const wavelen = (2 * Math.PI) / inv;
+  if (wavelen < old / hi) return inv;
+  if (wavelen > old / lo) return Math.fround(inv / factor);
+  const smooth = (old / wavelen - lo) / (hi - lo);
+  return Math.fround((1 - smooth) * (inv / factor) + smooth * inv);
+}
+
+/** Angle function of a RoPE setting: HF's f32 rounding, or `angle` where given (default RoPE only). */
+export function ropeAngleOf(theta: number, scaling?: RopeScaling, angle: RopeAngleFn = ropeAngle): RopeAngleFn {
+  if (!scaling) return angle;
+  return (pos, i, d) => Math.fround(pos * ropeInvFreq(i, d, theta, scaling));
+}
+
 /** (maxPos, D/2) pairs of (cos, sin) as f32: 8·maxPos·D/2 bytes. */
-export function ropeTable(maxPos: number, d: number, theta: number): Float32Array {
+export function ropeTable(maxPos: number, d: number, theta: number, scaling?: RopeScaling): Float32Array {
   const half = d / 2;
   const out = new Float32Array(maxPos * half * 2);
+  const angle = ropeAngleOf(theta, scaling);
   for (let p = 0; p < maxPos; p++) for (let i = 0; i < half; i++) {
-    const a = ropeAngle(p, i, d, theta);
+    const a = angle(p, i, d, theta);
     out[(p * half + i) * 2] = Math.cos(a);
     out[(p * half + i) * 2 + 1] = Math.sin(a);
   }
+  return out;
+}
+
+/** The identity rotation (cos 1, sin 0): layers without RoPE store keys through the same kv-store. */
+export function ropeIdentityTable(maxPos: number, d: number): Float32Array {
+  const out = new Float32Array(maxPos * d);
+  for (let j = 0; j < out.length; j += 2) out[j] = 1;
   return out;
 }
 
