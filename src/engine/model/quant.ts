@@ -180,7 +180,7 @@ export function dequantizeMatrix(format: QuantFormat, words: Uint32Array, rows: 
 export function quantRowChunks(format: QuantFormat, rows: number, k: number, maxBytes: number, name = 'weight'): Array<{ r0: number; rows: number }> {
   let per = rows;
   if (quantBytes(format, rows, k) > maxBytes) {
-    per = Math.floor(maxBytes / quantBytes(format, 1, k));
+    per = Math.floor(maxBytes / (blocksPerRow(k) * BLOCK_BYTES[format])); // then less the 16-byte padding
     while (per > 1 && quantBytes(format, per, k) > maxBytes) per--;
     if (per < 1 || quantBytes(format, 1, k) > maxBytes) throw new Error(`Tensor "${name}": one ${format} row (${quantBytes(format, 1, k)} bytes) exceeds the device's storage binding limit of ${maxBytes} bytes`);
   }

@@ -213,6 +213,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   }
 }`;
 
+/** The shared bindings 2-5 (bias, out, params, step) and finish(): the quantized kernels (matmul-q.ts) bind the same interface. */
+export const MATMUL_COMMON_WGSL = COMMON;
+
 const SOURCES: Record<MatmulVariant, string> = {
   generic: GENERIC_WGSL, register: REGISTER_WGSL, workgroup: WORKGROUP_WGSL, matvec: MATVEC_WGSL, rowdot: ROWDOT_WGSL, subgroup: SUBGROUP_WGSL,
 };
