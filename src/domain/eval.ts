@@ -30,6 +30,12 @@ export interface EvalSampleResult {
   tokens: number;
   stop: string;
   text: string;
+  /** The thinking (inside <think>..</think>) and the reply after it, recorded apart; absent when
+   *  the response has no thinking. The answer is read from `reply` only. */
+  thinking?: string;
+  reply?: string;
+  /** Tokens of the thinking, when the generator counted them (tokens - thinkingTokens = reply). */
+  thinkingTokens?: number;
 }
 
 /** One evaluated item (key [runId, itemKey]: storing it twice overwrites, never double counts). */
@@ -108,4 +114,6 @@ export interface Score {
   majInterval: Interval;
   k: number;
   meanTokens: number;
+  /** Unbiased pass@k and maj@k for k = 1, 2, 4, .. up to the fewest samples of an item (src/eval/estimators.ts). */
+  atK?: { k: number; pass: number; maj: number }[];
 }

@@ -2,6 +2,7 @@
 // breakdowns by level/subject. Pure functions over per-item results.
 import { normalizeAnswer } from '../grading/normalize.ts';
 import type { Interval, Score } from '../domain/eval.ts';
+import { meanAtK, reportKs } from './estimators.ts';
 
 /** Wilson score interval for k successes out of n (z = 1.96 gives 95%). n = 0 gives [0, 1]. */
 export function wilson(k: number, n: number, z = 1.96): Interval {
@@ -42,6 +43,8 @@ export interface ScoredItem {
   /** Correctness of the majority-voted answer (equals samples[0] when k = 1). */
   majority: boolean;
   tokens: number[];
+  /** Extracted answer of each sample (for maj@k); absent in old records. */
+  answers?: (string | null)[];
   level?: string | number;
   subject?: string;
 }
@@ -67,7 +70,16 @@ export function score(items: readonly ScoredItem[]): Score {
   return {
     n, pass1, pass1Interval: wilson(successes, trials), majK: n === 0 ? 0 : maj / n, majInterval: wilson(maj, n), k,
     meanTokens: tokCount === 0 ? 0 : toks / tokCount,
+    ...(k > 1 ? { atK: atK(items) } : {}),
   };
+}
+
+/** pass@k and maj@k (unbiased, estimators.ts) for the ks every item has samples for. */
+function atK(items: readonly ScoredItem[]): { k: number; pass: number; maj: number }[] {
+  if (items.length === 0 || items.some((it) => !it.answers || it.answers.length !== it.samples.length)) return [];
+  const minN = Math.min(...items.map((it) => it.samples.length));
+  const votes = items.map((it) => it.samples.map((c, i) => ({ answer: it.answers![i], correct: c })));
+  return reportKs(minN).map((k) => { const m = meanAtK(votes, k); return { k, pass: m.pass, maj: m.maj }; });
 }
 
 /** Scores grouped by a key (level, subject); groups sorted by key. */

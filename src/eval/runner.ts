@@ -9,6 +9,7 @@ import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
 import type { BenchmarkItem } from './benchmarks.ts';
 import { PromptTooLongError } from './generate.ts';
+import { MAX_EVAL_TOKENS, splitThinking } from './thinking.ts';
 import { breakdown, eta, majorityVote, score, type ScoredItem } from './metrics.ts';
 import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from '../domain/eval.ts';
 
@@ -21,7 +22,7 @@ export interface EvalStore {
 }
 
 export interface GenerateRequest { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; signal?: { readonly aborted: boolean } }
-export interface Generated { text: string; tokens: number; stop: string }
+export interface Generated { text: string; tokens: number; stop: string; /** thinking tokens, when the generator counted them */ thinkingTokens?: number }
 
 /** Generates one response for a problem; `rng` is the item/sample's seeded stream. */
 export type Generate = (problem: string, o: GenerateRequest) => Promise<Generated>;
@@ -47,6 +48,9 @@ export interface RunDeps {
 
 /** Creates and stores the run record for `items` (their keys are frozen into the config). */
 export async function createRun(store: EvalStore, config: Omit<EvalConfig, 'itemKeys'>, items: readonly BenchmarkItem[], badRows: string[], now = Date.now()): Promise<EvalRunRecord> {
+  if (!Number.isInteger(config.maxTokens) || config.maxTokens < 1 || config.maxTokens > MAX_EVAL_TOKENS) {
+    throw new Error(`evaluation setting maxTokens must be an integer from 1 to ${MAX_EVAL_TOKENS}, got ${config.maxTokens}`);
+  }
   const run: EvalRunRecord = {
     id: newId('eval', now), createdAt: now, evalSet: config.evalSet, model: config.model, status: 'running',
     config: { ...config, itemKeys: items.map((i) => i.key) },
@@ -57,7 +61,7 @@ export async function createRun(store: EvalStore, config: Omit<EvalConfig, 'item
 }
 
 export function toScored(r: EvalItemRecord): ScoredItem {
-  return { samples: r.samples.map((s) => s.correct), majority: r.majority.correct, tokens: r.samples.map((s) => s.tokens), level: r.level, subject: r.subject };
+  return { samples: r.samples.map((s) => s.correct), majority: r.majority.correct, tokens: r.samples.map((s) => s.tokens), answers: r.samples.map((s) => s.prediction), level: r.level, subject: r.subject };
 }
 
 export function summarize(items: readonly EvalItemRecord[], total: number, badRows: string[], elapsedMs: number, error?: string): EvalSummary {
@@ -74,8 +78,12 @@ const sampleRng = (config: EvalConfig, key: string, s: number) => { const r = ne
 async function gradeSample(g: Generated | PromptTooLongError, item: BenchmarkItem): Promise<EvalSampleResult> {
   if (g instanceof PromptTooLongError) return { prediction: null, correct: false, reason: `mismatch: no answer (${g.message})`, tokens: 0, stop: 'prompt-too-long', text: '' };
   const prediction = extractAnswer(g.text)?.answer ?? null;
-  const v = await gradeAnswer(prediction, item.answer);
-  return { prediction, correct: v.correct, reason: v.reason, tokens: g.tokens, stop: g.stop, text: g.text };
+  const v = await gradeAnswer(prediction, item.answer, { problem: item.problem });
+  // Thinking and reply recorded apart (the extractor reads the reply after </think> only).
+  const split = splitThinking(g.text);
+  const apart = split.thinking === null ? {} : { thinking: split.thinking, reply: split.reply, ...(g.thinkingTokens !== undefined ? { thinkingTokens: g.thinkingTokens } : {}) };
+  const reason = split.closed ? v.reason : `${v.reason} (cut off while thinking: no end of thinking within ${g.tokens} tokens)`;
+  return { prediction, correct: v.correct, reason, tokens: g.tokens, stop: g.stop, text: g.text, ...apart };
 }
 
 /** The item's record from its graded samples (majority vote under the grader). */

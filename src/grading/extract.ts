@@ -211,7 +211,10 @@ function lastMatch(text: string, re: RegExp): RegExpExecArray | null {
 
 // Where a reply ends and a new chat turn (or the model's own end of text) begins: ChatML, Gemma,
 // Llama 3, DeepSeek, Phi, Mistral/Llama 2 "</s>", and "Human:/User:" transcripts.
-const TURN_MARKER = /<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>|<end_of_turn>|<start_of_turn>|<\|eot_id\|>|<\|start_header_id\|>|<\|end_of_text\|>|<｜end▁of▁sentence｜>|<｜(?:User|Assistant)｜>|<\|(?:user|assistant|system|end)\|>|<\/s>|\n\s*(?:Human|User|USER|Question|Problem)\s*:/;
+const TURN_MARKER = /<\|im_end\|>|<\|im_start\|>|<\|endoftext\|>|<end_of_turn>|<start_of_turn>|<\|eot_id\|>|<\|start_header_id\|>|<\|end_of_text\|>|<｜end▁of▁sentence｜>|<｜(?:User|Assistant)｜>|<\|(?:user|assistant|system|end)\|>|<\/s>/;
+// Plain-text turn starts ("Human:", "Question:"): a cut only when the reply before it holds an answer
+// (a reply may restate "Problem: ..." before working it).
+const TEXT_TURN = /\n\s*(?:Human|User|USER|Question|Problem)\s*:/;
 // A leading assistant header a transcript may keep: "<|im_start|>assistant\n", "<start_of_turn>model\n".
 const ASSISTANT_HEAD = /^\s*(?:<\|im_start\|>assistant|<start_of_turn>model|<\|start_header_id\|>assistant<\|end_header_id\|>|<｜Assistant｜>|<\|assistant\|>)\s*/;
 // A note, remark or alternative after the answer ("\n\n**Note:** ...", "P.S."): read only when the
@@ -230,7 +233,10 @@ export function replyText(response: string): string | null {
   else if (/<think>/.test(t)) return null;
   t = t.replace(ASSISTANT_HEAD, '');
   const m = TURN_MARKER.exec(t);
-  return m ? t.slice(0, m.index) : t;
+  if (m) t = t.slice(0, m.index);
+  const w = TEXT_TURN.exec(t);
+  if (w && extractFrom(t.slice(0, w.index), {}) !== null) t = t.slice(0, w.index);
+  return t;
 }
 
 /** Extracts the final answer from a response, or null when nothing answer-like is present. */

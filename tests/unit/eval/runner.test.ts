@@ -50,7 +50,7 @@ describe('benchmarks', () => {
     expect(m.bad).toEqual([]);
     expect(m.items.length).toBeGreaterThanOrEqual(60);
     expect(facets(m.items).levels).toEqual(['1', '2', '3', '4', '5']);
-    for (const [id, n] of [['aime24', 30], ['amc23', 40], ['gsm8k_test', 1319]] as const) {
+    for (const [id, n] of [['aime24', 30], ['aime25', 30], ['amc23', 40], ['gsm8k_test', 1319]] as const) {
       const f = dataFile(`${id}.jsonl`);
       if (!f.includes(id)) continue;
       const b = parseBenchmark(id, readFileSync(f, 'utf8'));
