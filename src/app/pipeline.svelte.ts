@@ -7,7 +7,7 @@ import { DEFAULT_SELECTION } from '../selection/select.ts';
 import { WORLD_RECIPE, worldWarmup } from '../world/recipe.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts';
 import { dataWorker, newJobId } from './data-client.ts';
-import { getEvalRun } from '../data/eval-store.ts';
+import { getEvalRun } from './storage-client.ts';
 import { Comlink, engine } from './engine-client.ts';
 import { BUNDLED_MODEL, bundledSource, loadModel, model } from './model-state.svelte.ts';
 import type { TrainEvent } from '../../workers/engine/train-api.ts';

@@ -2,7 +2,7 @@
 // to IndexedDB (`teacherKeys`, encrypted with a non-extractable AES-GCM key) only after the panel's
 // explicit warning was confirmed. A key is
 // never put in a job record, trace, export, share link, log or error message.
-import { forgetKey, getRememberedKey, keySlot, rememberKey } from '../data/teacher-store.ts';
+import { forgetKey, getRememberedKey, keySlot, rememberKey } from './storage-client.ts';
 
 const memory = new Map<string, string>();
 

@@ -3,7 +3,7 @@
 // (checkpoints of runs a reload or a lost device interrupted) to resume or discard. Views read
 // `trainRun` and call these actions; the work is in workers/engine/train-api.ts.
 import { Comlink, engine } from './engine-client.ts';
-import { deleteCheckpoint, listCheckpoints } from '../data/checkpoint-store.ts';
+import { deleteCheckpoint, listCheckpoints } from './storage-client.ts';
 import type { TrainRunStatus } from '../domain/train.ts';
 import type { DistillSummary, PlacementSummary, StepProgress, TrainEvent, TrainSpec } from '../../workers/engine/train-api.ts';
 

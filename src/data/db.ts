@@ -106,13 +106,3 @@ export async function getSetting<T>(key: string, fallback: T): Promise<T> {
 export async function putSetting(key: string, value: unknown): Promise<void> {
   await (await openDb()).put('settings', { key, value });
 }
-
-/** Asks the browser not to evict the database, and reports usage/quota (bytes). */
-export async function storageStatus(requestPersist = false): Promise<{ persisted: boolean; usage?: number; quota?: number }> {
-  const sm = typeof navigator !== 'undefined' ? navigator.storage : undefined;
-  if (!sm) return { persisted: false };
-  let persisted = (await sm.persisted?.()) ?? false;
-  if (!persisted && requestPersist && sm.persist) persisted = await sm.persist();
-  const est = sm.estimate ? await sm.estimate() : {};
-  return { persisted, usage: est.usage, quota: est.quota };
-}

@@ -81,8 +81,8 @@ export async function putSegment(cache: Cache, url: string, i: number, chunks: U
   await cache.put(partKey(url, i), new Response(new Blob(chunks as BlobPart[]), { headers: { 'content-type': 'application/octet-stream' } }));
 }
 
-/** A stored file's bytes as one stream, each segment checked against its recorded length (a short
- *  segment ends the stream early: the reader sees a truncated file). Undefined when an entry is gone. */
+/** A stored file's bytes as one stream, its segments in order (the reader checks the total size).
+ *  Undefined when an entry is gone. */
 export async function storedStream(cache: Cache, url: string, parts?: number[]): Promise<ReadableStream<Uint8Array> | undefined> {
   if (!parts || parts.length <= 1) return (await cache.match(url))?.body ?? undefined;
   for (let i = 0; i < parts.length; i++) if (!(await cache.match(partKey(url, i)))) return undefined;

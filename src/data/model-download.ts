@@ -553,7 +553,9 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
       }
       // A download kept from an earlier load resumes where it stopped, if the server's file is the same.
       let kept = storage ? await partialOf(file) : undefined;
-      if (kept && (kept.bytes <= 0 || kept.size === undefined || kept.size !== p.size || kept.bytes >= kept.size || kept.sha256 !== p.sha256)) {
+      const keptStream = kept ? await openCache().then((c) => c && storedStream(c, urlOf(file), kept!.parts)) : undefined;
+      await keptStream?.cancel().catch(() => {});
+      if (kept && (!keptStream || kept.bytes <= 0 || kept.size === undefined || kept.size !== p.size || kept.bytes >= kept.size || kept.sha256 !== p.sha256)) {
         await dropCached(file);
         kept = undefined;
       }

@@ -105,6 +105,11 @@ export async function getPoolTraces(poolId: string, db?: RBDatabase): Promise<Tr
   return d.getAll('traces', poolKeyRange(poolId));
 }
 
+/** Traces of a pool with seq in [fromSeq, fromSeq + limit), in seq order. */
+export async function poolTracesPage(poolId: string, fromSeq: number, limit: number, db?: RBDatabase): Promise<Trace[]> {
+  return (db ?? (await openDb())).getAllFromIndex('traces', 'poolSeq', IDBKeyRange.bound([poolId, fromSeq], [poolId, fromSeq + limit], false, true));
+}
+
 export async function getTrace(id: string, db?: RBDatabase): Promise<Trace | undefined> {
   return (db ?? (await openDb())).get('traces', id);
 }

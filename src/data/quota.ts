@@ -20,3 +20,13 @@ export function approxBytes(v: unknown, depth = 0): number {
   else for (const [k, x] of Object.entries(v)) n += 2 * k.length + approxBytes(x, depth + 1);
   return n;
 }
+
+/** Asks the browser not to evict this site's storage, and reports usage/quota (bytes). */
+export async function storageStatus(requestPersist = false): Promise<{ persisted: boolean; usage?: number; quota?: number }> {
+  const sm = typeof navigator !== 'undefined' ? navigator.storage : undefined;
+  if (!sm) return { persisted: false };
+  let persisted = (await sm.persisted?.()) ?? false;
+  if (!persisted && requestPersist && sm.persist) persisted = await sm.persist();
+  const est = sm.estimate ? await sm.estimate() : {};
+  return { persisted, usage: est.usage, quota: est.quota };
+}

@@ -1,6 +1,6 @@
 // Reading pools for the view (light rows), running a selection, exporting JSONL.
 import { openDb } from '../../src/data/db.ts';
-import { getPoolTraces, getSelection, putSelection } from '../../src/data/pool-store.ts';
+import { getPoolTraces, getSelection, poolTracesPage, putSelection } from '../../src/data/pool-store.ts';
 import { toRow, traceToJsonl, type TraceRow } from '../../src/data/rows.ts';
 import type { Selection, SelectionConfig } from '../../src/domain/selection.ts';
 import { gradeAnswer } from '../../src/grading/equivalence.ts';
@@ -23,9 +23,7 @@ export const poolApi = {
   /** Table rows of traces with seq in [fromSeq, fromSeq + limit), in seq order (the page loads a
    *  big pool in pages so no single message takes long to deserialise). */
   async poolRows(poolId: string, fromSeq = 0, limit = 2000): Promise<TraceRow[]> {
-    const db = await openDb();
-    const traces = await db.getAllFromIndex('traces', 'poolSeq', IDBKeyRange.bound([poolId, fromSeq], [poolId, fromSeq + limit], false, true));
-    return traces.map(toRow);
+    return (await poolTracesPage(poolId, fromSeq, limit)).map(toRow);
   },
 
   async runSelection(jobId: string, req: SelectionRequest, onProgress?: (phase: string, done: number, total: number) => void): Promise<Selection> {
