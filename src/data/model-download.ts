@@ -97,6 +97,28 @@ export interface HttpAccessOptions {
   signal?: AbortSignal;
   /** Milliseconds before the n-th retry of a dropped download (default 250 * 2^(n-1)). */
   retryDelayMs?: (n: number) => number;
+  /** Where the source lists its files' SHA-256 (the hub's tree API: each LFS file's oid): used when a
+   *  file's own headers do not carry it (a browser follows the hub's redirect and cannot read x-linked-etag). */
+  listing?: string;
+}
+
+/** The hub's tree listing: file path -> { size, sha256 } of its LFS files. */
+async function hubListing(url: string, doFetch: typeof fetch, signal?: AbortSignal): Promise<Map<string, { size?: number; sha256?: string }>> {
+  const out = new Map<string, { size?: number; sha256?: string }>();
+  try {
+    const res = await doFetch(url, signal ? { signal } : {});
+    if (!res.ok) return out;
+    const list = (await res.json()) as Array<{ path?: unknown; size?: unknown; lfs?: { oid?: unknown; size?: unknown } }>;
+    if (!Array.isArray(list)) return out;
+    for (const f of list) {
+      const sha = typeof f.lfs?.oid === 'string' && /^[0-9a-f]{64}$/.test(f.lfs.oid) ? f.lfs.oid : undefined;
+      const size = typeof f.lfs?.size === 'number' ? f.lfs.size : typeof f.size === 'number' ? f.size : undefined;
+      if (typeof f.path === 'string') out.set(f.path, { size, sha256: sha });
+    }
+  } catch {
+    // no listing (offline, an older server): the headers' hashes only
+  }
+  return out;
 }
 
 /** The Cache API would not store a file (quota, "Unexpected internal error"): the load goes on without it. */
@@ -153,6 +175,7 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
   const urlOf = (file: string): string => (base.endsWith('/') ? base : `${base}/`) + file;
   const host = (url: string): string => { try { return new URL(url).host; } catch { return url; } };
   const retryDelay = opts.retryDelayMs ?? ((n: number) => 250 * 2 ** (n - 1));
+  let listing: Promise<Map<string, { size?: number; sha256?: string }>> | undefined;
 
   async function openCache(): Promise<Cache | undefined> {
     if (!storage) return undefined;
@@ -236,7 +259,14 @@ export function httpAccess(base: string, id: string, label: string, opts: HttpAc
     }
     if (isAbsent(res)) return undefined;
     if (!res.ok && res.status !== 206) throw new ModelSourceError(httpStatusMessage(file, label, urlOf(file), res.status));
-    return { size: statedSize(res), sha256: statedSha256(res) };
+    const size = statedSize(res);
+    let sha256 = statedSha256(res);
+    if (!sha256 && opts.listing && file.endsWith('.safetensors')) {
+      listing ??= hubListing(opts.listing, doFetch, opts.signal);
+      const l = (await listing).get(file);
+      if (l?.sha256 && (size === undefined || l.size === undefined || l.size === size)) sha256 = l.sha256;
+    }
+    return { size, sha256 };
   }
 
   /**
@@ -632,7 +662,10 @@ export function accessFor(src: ModelSource, opts: { hubBase?: string; fetch?: ty
       const id = src.id.trim();
       if (!HUB_ID.test(id)) throw new ModelSourceError(`"${src.id}" is not a Hugging Face model id (expected owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct)`);
       const rev = src.revision ?? 'main';
-      return httpAccess(`${opts.hubBase ?? HUB_BASE}/${id}/resolve/${encodeURIComponent(rev)}/`, rev === 'main' ? id : `${id}@${rev}`, id, { fetch: opts.fetch, signal: opts.signal, retryDelayMs: opts.retryDelayMs });
+      const hub = opts.hubBase ?? HUB_BASE;
+      return httpAccess(`${hub}/${id}/resolve/${encodeURIComponent(rev)}/`, rev === 'main' ? id : `${id}@${rev}`, id, {
+        fetch: opts.fetch, signal: opts.signal, retryDelayMs: opts.retryDelayMs, listing: `${hub}/api/models/${id}/tree/${encodeURIComponent(rev)}`,
+      });
     }
     case 'url': {
       let base: URL;

@@ -50,6 +50,9 @@ const REPOS: Record<string, Record<string, string | Uint8Array | number>> = {
   'test/hashed': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
   // The stated SHA-256 is of other bytes: the download must be refused.
   'test/badhash': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
+  // No hash in the headers (a browser cannot read the hub's redirect), but the tree API lists the LFS oid: right, and of other bytes.
+  'test/listed': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
+  'test/listed-bad': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors': WEIGHTS },
   // A server that refuses HEAD (405): the probe falls back to a one-byte range GET.
   'test/nohead': { 'config.json': JSON.stringify(CONFIG), 'tokenizer.json': TOKENIZER, 'model.safetensors.index.json': INDEX, 'model-00001-of-00002.safetensors': SHARD1, 'model-00002-of-00002.safetensors': SHARD2 },
 };
@@ -63,6 +66,15 @@ const requests: string[] = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
     requests.push(req.method === 'GET' ? req.url ?? '' : `${req.method} ${req.url}`);
+    const tree = /^\/api\/models\/(test\/listed(?:-bad)?)\/tree\/main$/.exec(req.url ?? '');
+    if (tree) {
+      const oid = tree[1] === 'test/listed' ? sha(WEIGHTS) : sha('other bytes');
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify([
+        { type: 'file', path: 'config.json', size: 10, oid: 'abc' },
+        { type: 'file', path: 'model.safetensors', size: WEIGHTS.byteLength, oid: 'def', lfs: { oid, size: WEIGHTS.byteLength, pointerSize: 134 } },
+      ]));
+      return;
+    }
     const m = /^\/([^/]+\/[^/]+)\/resolve\/main\/(.+)$/.exec(req.url ?? '');
     const body = m ? REPOS[m[1]]?.[m[2]] : undefined;
     if (typeof body === 'number') { res.writeHead(body).end('denied'); return; }
@@ -159,6 +171,15 @@ describe('openModel over HTTP (hub layout)', () => {
     const err = await (async () => { const it = bad.tensors(); for await (const t of it) void t; })().then(() => null, (e: Error) => e);
     // The parser stops after the last tensor; the hash is checked once the whole file has passed.
     expect(err?.message).toMatch(/^model\.safetensors of test\/badhash does not match the hub's SHA-256 \(expected [0-9a-f]{12}…, got [0-9a-f]{12}…\)/);
+  });
+
+  it("takes the SHA-256 from the hub's tree listing (LFS oid) when the headers carry none", async () => {
+    const ok = await openModel(hub('test/listed'));
+    expect((await all(ok.tensors())).length).toBe(2);
+    expect(requests).toContain('/api/models/test/listed/tree/main');
+    const bad = await openModel(hub('test/listed-bad'));
+    const err = await all(bad.tensors()).then(() => null, (e: Error) => e);
+    expect(err?.message).toMatch(/^model\.safetensors of test\/listed-bad does not match the hub's SHA-256/);
   });
 
   it('says which file is missing, or that the repo is unknown or gated', async () => {
