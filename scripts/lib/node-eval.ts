@@ -34,6 +34,8 @@ export interface NodeEvalOptions {
   temperature?: number;
   maxTokens?: number;
   interventions?: Interventions | null;
+  /** per-problem interventions on top of `interventions` (strategy injection of the nearest plan) */
+  interventionsFor?: (problem: string) => Interventions;
   adapter?: { adapter: LoraAdapter; name: string } | null;
   system?: string;
   onItem?: (done: number, total: number) => void;
@@ -59,7 +61,7 @@ export async function evaluateNode(m: NodeModel, bench: Benchmark, o: NodeEvalOp
   const n = guided ? sampleCount(iv!) : 1;
   const guidedSession = n > 1 ? m.decoder.newBatchSession(n, ctxLen) : session;
   const generate: Generate = guided
-    ? (problem, g) => generateGuided(guidedSession, m.tokenizer, problem, g, iv!)
+    ? (problem, g) => generateGuided(guidedSession, m.tokenizer, problem, g, o.interventionsFor ? { ...iv!, ...o.interventionsFor(problem) } : iv!)
     : (problem, g) => generatePlain(session, m.tokenizer, problem, g);
   // plain runs decode items in batches (the same texts as one at a time, src/eval/generate.ts)
   const generateBatch: GenerateBatch | undefined = hasInterventions(iv as Record<string, unknown> | null) ? undefined

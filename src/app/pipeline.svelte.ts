@@ -4,7 +4,7 @@
 // can be cancelled, and leaves its result in IndexedDB (pool, selection, eval runs); the ids of the
 // last run are kept in localStorage so the table survives a reload. Settings travel in the URL.
 import { DEFAULT_SELECTION } from '../selection/select.ts';
-import { WORLD_RECIPE, worldWarmup } from '../world/recipe.ts';
+import { WORLD_RECIPE, worldTrainSettings } from '../world/recipe.ts';
 import type { EvalConfig, EvalProgress, EvalRunRecord } from '../domain/eval.ts';
 import { dataWorker, newJobId } from './data-client.ts';
 import { getEvalRun } from './storage-client.ts';
@@ -117,10 +117,7 @@ export async function runPipeline(s: PipelineSettings): Promise<void> {
     // 10% of the base, mini-batches of 16 packed sequences, warmup + cosine, a checkpoint every 10 steps
     // (a reload leaves the run in the Train view's unfinished runs)
     const summary = await engine().startTraining({
-      selectionId: sel.id, poolId: pool.id, maxExamples: s.select, seqLen: 192, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
-      rank: 4, alpha: 8, lr: WORLD_RECIPE.lr, steps: s.steps, seed: s.seed, loss: { ...WORLD_RECIPE.loss },
-      placement: { mode: 'importance', budget: WORLD_RECIPE.budget, probeExamples: WORLD_RECIPE.probeExamples },
-      batchSize: WORLD_RECIPE.batchSize, warmupSteps: worldWarmup(s.steps), evalEvery: Math.max(1, Math.ceil(s.steps / 10)), checkpointEvery: 10,
+      selectionId: sel.id, poolId: pool.id, ...worldTrainSettings({ maxExamples: s.select, steps: s.steps, seed: s.seed }),
     }, Comlink.proxy((e: TrainEvent) => {
       if (e.kind !== 'step') return;
       const p = e.progress;
