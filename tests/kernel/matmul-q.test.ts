@@ -1,11 +1,11 @@
 // Quantized linear kernels (ops/matmul-q.ts) against the float64 reference over the dequantized
-// weight (quantize -> dequantize -> matmulRef / linearDxRef), every variant, both formats.
+// weight (quantize -> dequantize (model/quant.ts) -> matmulRef / linearDxRef), every variant, both formats.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { QUANT_FORMATS, dequantizeMatrix, quantBytes, quantRowChunks, quantizeMatrix } from '../../src/engine/model/quant.ts';
 import { linearDxParams, linearDxRef } from '../../src/engine/ops/matmul-dx.ts';
-import { linearDxQDispatch, linearDxQRef, linearDxQTiledDispatch, matmulQDispatch, matmulQRef } from '../../src/engine/ops/matmul-q.ts';
+import { linearDxQDispatch, linearDxQTiledDispatch, matmulQDispatch } from '../../src/engine/ops/matmul-q.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, type MatmulVariant, matmulParams, matmulRef, variantFeature, variantFits } from '../../src/engine/ops/matmul.ts';
 import { allocStorage, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { asF16, randArray, rng, runAndRead, stepBuffer, uniformBuffer } from './helpers.ts';
@@ -44,7 +44,7 @@ describe('quantized matmul forward: every variant vs float64 over the dequantize
           step: stepBuffer(ctx, m),
         }, n, (t) => t);
         const got = await runAndRead(ctx, [d], m, out, m * n);
-        const ref = matmulQRef(format, x, w, b.values, m, n, k).map((v, i) => v + prior[i]);
+        const ref = matmulRef(x, dequantizeMatrix(format, w, n, k), b.values, m, n, k).map((v, i) => v + prior[i]);
         expect(got).toBeAllclose(ref, TOL);
       });
     }
@@ -107,7 +107,7 @@ describe('quantized linear dx = dout · W', () => {
       const dx = uploadStorage(ctx.device, prior);
       const s = { m, n, k, ldd, noff, doff, accumulate: true };
       const d = linearDxQDispatch(ctx.device, format, { dout: uploadStorage(ctx.device, dout), w: uploadStorage(ctx.device, w), dx, params: uniformBuffer(ctx, linearDxParams(s)) }, m, k);
-      expect(await runAndRead(ctx, [d], m, dx, m * k)).toBeAllclose(linearDxQRef(format, dout, w, prior, s), TOL);
+      expect(await runAndRead(ctx, [d], m, dx, m * k)).toBeAllclose(linearDxRef(dout, dequantizeMatrix(format, w, n, k), prior, s), TOL);
     });
 
     for (const [m, n, k] of [[7, 37, 72], [18, 20, 64], [3, 5, 40]] as const) {

@@ -20,9 +20,10 @@
 //                                half of word e/2 when e is even), then zero padding to 16 bytes
 // ggml's interleaved 34/18-byte blocks are not 4-byte aligned; splitting d out makes every read a
 // whole aligned word without changing a bit of any block.
+import type { QuantFormat } from '../ops/matmul-q.ts';
 import { f16ToF32, f32ToF16 } from './f16.ts';
 
-export type QuantFormat = 'q8_0' | 'q4_0';
+export type { QuantFormat };
 export const QUANT_FORMATS: readonly QuantFormat[] = ['q8_0', 'q4_0'];
 
 export const QK = 32;

@@ -17,11 +17,14 @@
 // 4g..4g+3 (low nibbles, slot g) and 16+4g..16+4g+3 (high nibbles, slot 4+g).
 // K past the row's end (a zero-padded tail block) is masked on the X side; the padding's weights are
 // exact zeros anyway.
-import type { QuantFormat } from '../model/quant.ts';
-import { dequantizeMatrix } from '../model/quant.ts';
+// CPU reference: the f32 reference of the f16 kernels over the dequantized weight, i.e.
+// matmulRef(x, dequantizeMatrix(format, W, n, k), ...) and linearDxRef(dout, dequantizeMatrix(...), ...)
+// (model/quant.ts; ops may not import model, the layer rule's folder graph would cycle).
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel } from '../runtime/kernel.ts';
-import { type LinearDxShape, linearDxRef } from './matmul-dx.ts';
-import { MATMUL_BINDINGS, MATMUL_COMMON_WGSL, type MatmulVariant, matmulGrid, matmulRef } from './matmul.ts';
+import { MATMUL_BINDINGS, MATMUL_COMMON_WGSL, type MatmulVariant, matmulGrid } from './matmul.ts';
+
+/** llama.cpp block formats the kernels read (layout: model/quant.ts). */
+export type QuantFormat = 'q8_0' | 'q4_0';
 
 /** Per format: block words, the scale, an 8-value group (unscaled) and a single element. Needs wword(i), p.n, p.k. */
 function formatWgsl(format: QuantFormat): string {
@@ -307,16 +310,4 @@ export function linearDxQTiledDispatch(
   const kk = kernel(device, `linear-dx-${format}-tiled`, linearDxQWgsl(format, true), LINEAR_DX_Q_TILED_BINDINGS);
   const groups = Math.ceil(k / 32) * 4;
   return { label, pipeline: kk.pipeline, bind: bindGroup(device, kk, [b.dout, b.w, b.dx, b.params, b.step], label), grid: (t) => [Math.ceil(groups / 16), Math.ceil(rowsOf(t) / 16), 1] };
-}
-
-// ---------------------------------------------------------------- CPU references (float64 over the dequantized weight)
-
-/** x (M,K), W (N,K) in quant.ts's GPU layout, bias (N)|undefined -> (M,N) */
-export function matmulQRef(format: QuantFormat, x: ArrayLike<number>, w: Uint32Array, bias: ArrayLike<number> | undefined, m: number, n: number, k: number): Float64Array {
-  return matmulRef(x, dequantizeMatrix(format, w, n, k), bias, m, n, k);
-}
-
-/** The new dx (linearDxRef over the dequantized chunk (s.n, K)). */
-export function linearDxQRef(format: QuantFormat, dout: ArrayLike<number>, w: Uint32Array, dx: ArrayLike<number>, s: LinearDxShape): Float64Array {
-  return linearDxRef(dout, dequantizeMatrix(format, w, s.n, s.k), dx, s);
 }
