@@ -2,8 +2,10 @@
 // real HTTP server on 127.0.0.1 (tests/support/model-server.ts; another port = another origin) with
 // the bundled tiny model's weights split in two shards, through the browser's real Cache API.
 import { expect, test, type Page } from '@playwright/test';
-import { startModelServer, tinyModelFiles, type ModelServer } from '../support/model-server.ts';
-import { report } from './support.ts';
+import { createHash } from 'node:crypto';
+import { formatBytes } from '../../src/lib/bytes.ts';
+import { bigModelFiles, startModelServer, tinyModelFiles, type ModelServer } from '../support/model-server.ts';
+import { count, FULL, report } from './support.ts';
 
 const S1 = 'model-00001-of-00002.safetensors';
 const S2 = 'model-00002-of-00002.safetensors';
@@ -168,4 +170,79 @@ test('progress on a sharded load is one bar that never goes back, with the stage
   } finally {
     srv.setPace(undefined);
   }
+});
+
+
+/** SHA-256 of a cached file as the app stored it (its segments in order), computed in the page. */
+async function cachedSha256(page: Page, id: string, url: string): Promise<string | undefined> {
+  return page.evaluate(async ({ id, url }) => {
+    const c = await caches.open('rb-models-v1');
+    const rec = await (await c.match(`https://rb-models.invalid/meta/${encodeURIComponent(id)}`))?.json() as { files: { url: string; parts?: number[] }[] } | undefined;
+    const f = rec?.files.find((x) => x.url === url);
+    if (!f) return undefined;
+    const n = Math.max(1, f.parts?.length ?? 1);
+    const bufs: ArrayBuffer[] = [];
+    for (let i = 0; i < n; i++) bufs.push(await (await c.match(i === 0 ? url : `https://rb-models.invalid/part/${encodeURIComponent(url)}/${i}`))!.arrayBuffer());
+    const all = new Uint8Array(bufs.reduce((a, b) => a + b.byteLength, 0));
+    let off = 0;
+    for (const b of bufs) { all.set(new Uint8Array(b), off); off += b.byteLength; }
+    return [...new Uint8Array(await crypto.subtle.digest('SHA-256', all))].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }, { id, url });
+}
+
+test('a download dropped at random bytes resumes where it stopped, in the load and in the next one, and the stored model equals the source', async ({ page }) => {
+  test.setTimeout(FULL ? 900_000 : 240_000);
+  // Hundreds of MB in the full campaign, tens in the small one (several 16 MiB segments either way).
+  const files = bigModelFiles(FULL ? 'full' : 'small');
+  const W = 'model.safetensors';
+  const weights = files[W] as Uint8Array;
+  const size = weights.byteLength;
+  const sha = createHash('sha256').update(weights).digest('hex');
+  const url = serve('resume', files);
+  const drops = count(8, 40);
+  await openModels(page);
+
+  // 1. Dropped many times during one load: resumed with range requests each time.
+  let sent0 = srv.sent('resume', W);
+  const drops0 = srv.drops.length;
+  srv.setDrops(drops);
+  await loadUrl(page, url);
+  await expect(page.getByTestId('model-info')).toBeVisible();
+  const warn = page.getByTestId('model-warnings');
+  await expect(warn).toContainText(`${W}: the connection dropped ${drops} times and the download resumed where it stopped each time; ${formatBytes(size)} downloaded for a ${formatBytes(size)} file.`);
+  expect(srv.drops.length - drops0).toBe(drops);
+  const sentInLoad = srv.sent('resume', W) - sent0;
+  expect(await cachedSha256(page, url, `${url}${W}`)).toBe(sha);
+
+  // 2. Dropped, then the server gone: the load fails saying what was kept; the next load resumes there.
+  await page.getByTestId('delete-cached').click();
+  await expect(page.getByTestId('cache-empty')).toBeVisible();
+  await page.getByTestId('unload').click();
+  sent0 = srv.sent('resume', W);
+  srv.setDrops(1, true);
+  await loadUrl(page, url);
+  const err = page.getByTestId('model-error');
+  await expect(err).toContainText(new RegExp(`The download of ${W.replace('.', '\\.')} of \\S+ broke off at [\\d.]+ [KMG]?i?B of ${formatBytes(size).replace('.', '\\.')} \\(HTTP 503; 5 tries to resume made no progress\\); the [\\d.]+ [KMG]?i?B received are kept in the browser cache: load again to resume from there`));
+  // What the page kept (the bytes sent before the drop that reached it; a few may be lost in flight).
+  const kept = await page.evaluate(async (id) => {
+    const rec = await (await (await caches.open('rb-models-v1')).match(`https://rb-models.invalid/meta/${encodeURIComponent(id)}`))?.json() as { partial?: { bytes: number }[] } | undefined;
+    return rec?.partial?.[0]?.bytes ?? 0;
+  }, url);
+  const cutAt = srv.drops[srv.drops.length - 1].sent;
+  expect(kept).toBeGreaterThan(0);
+  expect(kept).toBeLessThanOrEqual(cutAt);
+  await expect(page.getByTestId('cached-model')).toContainText(`${formatBytes(kept)} of a download kept, Load resumes`);
+  srv.setDown(false);
+  const sentBefore = srv.sent('resume', W);
+  await loadUrl(page, url);
+  await expect(page.getByTestId('model-info')).toBeVisible();
+  await expect(warn).toContainText(`${W}: resumed at ${formatBytes(kept)} of ${formatBytes(size)} (kept from an earlier download); ${formatBytes(size - kept)} downloaded for a ${formatBytes(size)} file.`);
+  const sentResume = srv.sent('resume', W) - sentBefore;
+  expect(sentResume).toBe(size - kept); // only the rest came over the network
+  expect(await cachedSha256(page, url, `${url}${W}`)).toBe(sha);
+  report('resumed downloads', {
+    'file MiB': (size / 2 ** 20).toFixed(1), 'drops in one load': drops, 'bytes sent for it': sentInLoad, 'file bytes': size,
+    'cut at': cutAt, 'kept after a failed load': kept, 'sent on the next load': sentResume, 'loads equal to the source (SHA-256)': 2,
+  });
+  console.log(`resumed downloads: ${drops} drops in one load, ${sentInLoad} bytes sent for a ${size}-byte file (${(sentInLoad / size).toFixed(4)}x); after a failed load cut at ${cutAt}, ${kept} kept, ${sentResume} sent to finish`);
 });

@@ -9,8 +9,9 @@ import { randomFillSync } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { modelBytes, randomModelFiles, startModelServer, tinyModelFiles } from '../support/model-server.ts';
-import { launchProfile, report } from './support.ts';
+import { bigModelFiles, modelBytes, randomModelFiles, startModelServer, tinyModelFiles } from '../support/model-server.ts';
+import { formatBytes } from '../../src/lib/bytes.ts';
+import { FULL, launchProfile, report } from './support.ts';
 
 function mountTmpfs(dir: string): string | null {
   if (process.getuid?.() !== 0) return 'not root: cannot mount a tmpfs';
@@ -80,6 +81,57 @@ test('a model download on a full disk loads without caching, says what it needs 
     report('model download on a full disk', {
       'filler MiB': Math.round(filled / 2 ** 20), 'model MiB': (modelBytes(big) / 2 ** 20).toFixed(1),
       'error kind': quota ? 'quota' : 'cache refused', 'loads that failed': 0, 'cached models lost': 0,
+    });
+  } finally {
+    await ctx.close().catch(() => {});
+    await srv.close();
+    try { execFileSync('umount', [dir], { stdio: 'pipe' }); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model of real size (hundreds of MB in the full campaign) on a disk too small for it: loads uncached, says what it needs and what to delete, leaves no part of itself and loses nothing', async () => {
+  test.setTimeout(FULL ? 900_000 : 300_000);
+  const dir = mkdtempSync(join(tmpdir(), 'rb-model-quota-big-'));
+  const why = mountTmpfs(dir);
+  test.skip(why !== null, why ?? '');
+  const big = bigModelFiles(FULL ? 'full' : 'small', 11);
+  const size = modelBytes(big);
+  const srv = await startModelServer({ small: await tinyModelFiles(), big });
+  const ctx = await launchProfile(join(dir, 'profile'));
+  try {
+    const page = await ctx.newPage();
+    await page.goto('./?view=models');
+    await expect(page.getByTestId('selftest')).toContainText('passed', { timeout: 60_000 });
+    await loadUrl(page, srv.folder('small'));
+    await expect(page.getByTestId('model-info')).toBeVisible();
+    const filled = fill(join(dir, 'filler.bin'), 8 << 20);
+
+    await loadUrl(page, srv.folder('big'));
+    await expect(page.getByTestId('model-info')).toBeVisible();
+    await expect(page.getByTestId('model-label')).toHaveText(srv.folder('big'));
+    const warn = (await page.getByTestId('model-warnings').textContent()) ?? '';
+    console.log(`warning shown: ${warn}`);
+    const need = /caching this model needs ([\d.]+ [KMG]iB) more/.exec(warn)?.[1];
+    expect(warn).toMatch(/(The browser's storage is full: model\.safetensors of \S+ could not be kept in the browser cache|The browser cache refused model\.safetensors of \S+ \(.*; the storage may be full\)); caching this model needs [\d.]+ [KMG]iB more/);
+    // What it needs is the weight file (the small files went in before the disk refused it).
+    expect(need).toBe(formatBytes((big['model.safetensors'] as Uint8Array).byteLength));
+    expect(warn).toContain(`To make room, delete cached models in Models / Device: ${srv.folder('small')} (`);
+    expect(warn).toContain('The model was loaded without caching (nothing stored was deleted)');
+    // No segment of the refused file stays behind to fill the disk.
+    const keys = await page.evaluate(async () => (await (await caches.open('rb-models-v1')).keys()).map((r) => r.url));
+    const leftovers = keys.filter((k) => k.includes(encodeURIComponent(`${srv.folder('big')}model.safetensors`)) || k === `${srv.folder('big')}model.safetensors`);
+    expect(leftovers).toEqual([]);
+    // Nothing stored was lost: the small model is listed whole and loads with its server gone.
+    const rows = page.getByTestId('cached-model');
+    await expect(rows.filter({ hasText: srv.folder('small') })).not.toContainText('incomplete');
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']) srv.set('small', f, undefined);
+    await rows.filter({ hasText: srv.folder('small') }).getByRole('button', { name: 'Load' }).click();
+    await expect(page.getByTestId('model-label')).toHaveText(srv.folder('small'), { timeout: 120_000 });
+    await expect(page.getByTestId('model-error')).toHaveCount(0);
+    report('large model on a full disk', {
+      'model MiB': (size / 2 ** 20).toFixed(1), 'disk MiB': 64, 'filler MiB': Math.round(filled / 2 ** 20), 'needed (said)': need ?? '?',
+      'loads that failed': 0, 'segments left behind': leftovers.length, 'cached models lost': 0,
     });
   } finally {
     await ctx.close().catch(() => {});

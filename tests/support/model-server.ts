@@ -213,5 +213,13 @@ function shardFiles(tensors: HostTensor[], n: number): ModelFiles {
   return out;
 }
 
+/** A random model of real size: 'small' about 37 MiB of f16 weights (3 segments of the store),
+ *  'full' about 300 MiB (12 layers of width 1024), for downloads and full disks at real sizes. */
+export function bigModelFiles(size: 'small' | 'full', seed = 5): ModelFiles {
+  return size === 'full'
+    ? randomModelFiles({ hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 16, num_key_value_heads: 8, head_dim: 64 }, { seed })
+    : randomModelFiles({ hidden_size: 512, intermediate_size: 1536, num_hidden_layers: 6, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 64 }, { seed });
+}
+
 /** Total bytes of a model's files. */
 export const modelBytes = (files: ModelFiles): number => Object.values(files).reduce((a, b) => a + (typeof b === 'string' ? Buffer.byteLength(b) : b.byteLength), 0);
