@@ -123,32 +123,52 @@ export function archTensorSpecs(c: Json): Array<{ name: string; shape: number[] 
 }
 
 /**
- * Seeded f16 weights: linear weights N(0, 1/fan_in), embeddings N(0, embedStd), biases N(0, 0.1^2),
- * norms 1 + N(0, 0.1^2) (Gemma: N(0, 0.1^2), its norm being 1 + w). Tensors of more than 64 Ki values
- * tile one 64 Ki normal block per tensor (each tensor its own block), so a 155M-value embedding takes
- * a fraction of a second; the rows still differ because the tile length is not a multiple of a row.
+ * Seeded f16 weights: linear weights N(0, 1/fan_in), embeddings and head N(0, (3/sqrt(hidden))^2) so
+ * logits spread with a std of about 3 (std 1 made every distribution one-hot on the input token; Gemma: below),
+ * biases N(0, 0.1^2), norms 1 + N(0, 0.1^2) (Gemma: N(0, 0.1^2), its norm being 1 + w). Tensors of
+ * more than 64 Ki values are filled in segments of 256 copied from random offsets of one 1 Mi-value
+ * f16 block per std (a 310M-value embedding in about a second, and no two rows alike: rows sharing
+ * every segment offset do not occur), smaller ones sample every value.
  */
-export function* archTensors(m: ArchModel, embedStd = 1): Generator<HostTensor> {
+export function* archTensors(m: ArchModel): Generator<HostTensor> {
   const rng = new SeededRng(m.seed);
   const gemma = (m.config.architectures as string[])[0] === 'Gemma3ForCausalLM';
-  const TILE = (1 << 16) + 7; // 65,543: prime-ish, so tiles shift across rows
+  // Gemma scales its input embedding by sqrt(hidden): with the tied table at 3/sqrt(hidden) the input
+  // would dominate the residual and every distribution would be one-hot on the input token. Its table
+  // is 0.1/sqrt(hidden) instead and the final norm's gain about 42 restores the logits' spread.
+  const embedStd = (gemma ? 0.1 : 3) / Math.sqrt(m.config.hidden_size as number);
+  const BLOCK = 1 << 20;
+  const SEG = 256;
+  const blocks = new Map<number, Uint16Array>();
+  const blockFor = (std: number): Uint16Array => {
+    let b = blocks.get(std);
+    if (!b) {
+      const packed = packF32AsF16(Float32Array.from({ length: BLOCK }, () => std * rng.normal()));
+      b = new Uint16Array(packed.buffer, 0, BLOCK);
+      blocks.set(std, b);
+    }
+    return b;
+  };
   for (const s of archTensorSpecs(m.config)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const isNorm = s.name.endsWith('norm.weight');
     const isBias = s.name.endsWith('.bias');
     const isEmbed = s.name === 'model.embed_tokens.weight' || s.name === 'lm_head.weight';
     const std = isEmbed ? embedStd : isBias ? 0.1 : 1 / Math.sqrt(s.shape[s.shape.length - 1]);
-    const sample = (): number => (isNorm ? (gemma ? 0 : 1) + 0.1 * rng.normal() : std * rng.normal());
-    const block = packF32AsF16(Float32Array.from({ length: Math.min(n, TILE) }, sample));
-    let halves: Uint16Array;
-    const b16 = new Uint16Array(block.buffer, 0, Math.min(n, TILE));
-    if (n <= TILE) halves = b16;
-    else {
-      halves = new Uint16Array(n + (n % 2));
-      for (let i = 0; i < n; i += TILE) halves.set(b16.subarray(0, Math.min(TILE, n - i)), i);
-    }
     const packed = new Uint32Array(Math.ceil(n / 2));
-    new Uint16Array(packed.buffer).set(halves.subarray(0, n));
+    const halves = new Uint16Array(packed.buffer, 0, n);
+    if (n <= 1 << 16) {
+      const normMean = gemma ? (s.name === 'model.norm.weight' ? 41 : 0) : 1;
+      const sample = (): number => (isNorm ? normMean + 0.1 * rng.normal() : std * rng.normal());
+      halves.set(new Uint16Array(packF32AsF16(Float32Array.from({ length: n }, sample)).buffer, 0, n));
+    } else {
+      const block = blockFor(std);
+      for (let i = 0; i < n; i += SEG) {
+        const k = Math.min(SEG, n - i);
+        const o = Math.floor(rng.next() * (BLOCK - SEG));
+        halves.set(block.subarray(o, o + k), i);
+      }
+    }
     yield { name: s.name, shape: s.shape, packed };
   }
 }
@@ -159,7 +179,10 @@ export function archTokenizerFiles(m: ArchModel): { tokenizer: Json; tokenizerCo
   return { tokenizer: JSON.parse(tokenizerJsonText) as Json, tokenizerConfig: JSON.parse(tokenizerConfigText) as Json, tokenizerJsonText, tokenizerConfigText };
 }
 
-/** The fixture prompt: a chat turn long enough for >= 64 tokens in every tokenizer. */
+/** Positions compared at real shapes: the first 64 tokens of the prompt (with the tokenizer's BOS). */
+export const ARCH_POSITIONS = 64;
+
+/** The fixture prompt: long enough for >= 64 tokens in every tokenizer. */
 export const ARCH_PROMPT = [
   'A farmer has 17 sheep. All but 9 run away. How many sheep are left? Think step by step, then give',
   'the answer in a box. First, "all but 9" means that 9 sheep stay behind while the others leave.',

@@ -19,7 +19,7 @@ import type { HostTensor } from '../../src/engine/model/types.ts';
 import { loadTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 import { fnv1aWords } from '../../src/lib/hash.ts';
 import { readModelTensors } from '../export-gguf.ts';
-import { ARCH_MODELS, ARCH_PROMPT, archModel, archTokenizerFiles, archTensors, tinyWorldPrompt } from './arch-models.ts';
+import { ARCH_MODELS, ARCH_POSITIONS, ARCH_PROMPT, archModel, archTokenizerFiles, archTensors, tinyWorldPrompt } from './arch-models.ts';
 
 const OUT = 'tests/fixtures/llama';
 const TOP_K = 8;
@@ -66,7 +66,7 @@ async function target(id: string): Promise<Target> {
   const m = archModel(id);
   const files = archTokenizerFiles(m);
   const tok = await loadTokenizer({ tokenizerJson: files.tokenizerJsonText, tokenizerConfig: files.tokenizerConfigText, source: m.tokenizerDir });
-  return { id, hubId: m.hubId, config: m.config, tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, tensors: [...archTensors(m)], ids: tok.encode(ARCH_PROMPT) };
+  return { id, hubId: m.hubId, config: m.config, tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, tensors: [...archTensors(m)], ids: tok.encodePrompt(ARCH_PROMPT).slice(0, ARCH_POSITIONS) };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -138,7 +138,8 @@ async function main(): Promise<void> {
     const f = await make(id, ref);
     writeFileSync(`${OUT}/${id}.json`, JSON.stringify(f) + '\n');
     const top1 = f.top_logprobs.map((r) => r[0]);
-    process.stderr.write(`${id}: ${f.ids.length} positions, GGUF ${(f.gguf.bytes / 2 ** 20).toFixed(1)} MiB, mean top-1 log-prob ${(top1.reduce((a, b) => a + b, 0) / top1.length).toFixed(3)}, ${f.seconds} s -> ${OUT}/${id}.json\n`);
+    const margin = Math.min(...f.top_logprobs.map((r) => r[0] - r[1]));
+    process.stderr.write(`${id}: ${f.ids.length} positions, GGUF ${(f.gguf.bytes / 2 ** 20).toFixed(1)} MiB, mean top-1 log-prob ${(top1.reduce((a, b) => a + b, 0) / top1.length).toFixed(3)}, smallest top-1 margin ${margin.toFixed(4)} nats, ${f.seconds} s -> ${OUT}/${id}.json\n`);
   }
 }
 
