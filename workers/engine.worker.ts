@@ -11,6 +11,7 @@ import { difficultyApi } from './engine/difficulty-api.ts';
 import { trainApi } from './engine/train-api.ts';
 import { adapterApi, withAdapter } from './engine/adapter-api.ts';
 import { clusterApi } from './engine/cluster-api.ts';
+import { ggufApi } from './engine/gguf-api.ts';
 
 export type { GpuStatus } from './engine/device-api.ts';
 export type { AdapterChoice, AdapterInfo, AdapterStatus } from './engine/adapter-api.ts';
@@ -42,6 +43,7 @@ const api = guarded({
   ...trainApi,
   ...adapterApi,
   ...clusterApi,
+  ...ggufApi,
 });
 
 export type EngineApi = typeof api;

@@ -64,6 +64,8 @@ export interface LoadedModel {
   /** eos ids of config.json, generation_config.json and the tokenizer. */
   eosTokenIds: number[];
   info: LoadedModelInfo;
+  /** config.json and tokenizer texts as loaded (the GGUF export writes them as metadata). */
+  hfFiles?: { config: string; tokenizerJson: string; tokenizerConfig: string | undefined };
 }
 
 let current: LoadedModel | undefined;
@@ -176,6 +178,7 @@ async function loadOnce(
       onProgress: track,
     });
     const tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, source: access.label, extraEosIds: opened.eosTokenIds });
+    const configText = await access.readText('config.json').catch(() => undefined);
     if (tokenizer.vocabSize > opened.config.vocabSize) {
       throw new Error(`${access.label}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${opened.config.vocabSize}; they do not belong to the same model`);
     }
@@ -219,7 +222,8 @@ async function loadOnce(
       ],
       warmupMs,
     };
-    current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info };
+    const hfFiles = configText ? { config: configText, tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig } : undefined;
+    current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info, hfFiles };
     currentSource = { source, contextLength: opts.contextLength, budgetBytes: opts.budgetBytes };
     lostSource = undefined;
     progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes, fraction: 1 }, true);
