@@ -182,3 +182,49 @@ describe('GGUF reader refusals', () => {
     expect(() => ggufToHfConfig(readGgufHeader(mamba), 'm.gguf')).toThrow('m.gguf: architecture "mamba" is not supported; supported: qwen2, qwen3, llama, gemma3, smollm3');
   });
 });
+
+describe('npm run export:gguf (scripts/export-gguf.ts)', () => {
+  it('--model tiny-world --adapter reason1k --out F: the adapted weights are W + (alpha/r)·B·A in f16, the rest the base', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { loadPeftAdapter, loraScaling } = await import('../../src/engine/adapter/lora.ts');
+    const out = `${mkdtempSync(`${tmpdir()}/gguf-`)}/tw.gguf`;
+    const r = spawnSync('npx', ['tsx', 'scripts/export-gguf.ts', '--model', TW, '--adapter', `${TW}/adapters/reason1k`, '--out', out], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('merged with 15 adapter modules');
+    const bytes = new Uint8Array(readFileSync(out));
+    const got = readGgufTensors(readGgufHeader(bytes), bytes).host;
+    const base = await readTinyTensors(TW);
+    const a = loadPeftAdapter(parseModelConfig(json(`${TW}/config.json`)), readFileSync(`${TW}/adapters/reason1k/adapter_config.json`, 'utf8'), new Uint8Array(readFileSync(`${TW}/adapters/reason1k/adapter_model.safetensors`)));
+    const adapted = new Set(a.modules.map((m) => `${m.path}.weight`));
+    for (const b of base) {
+      const g = got.find((t) => t.name === b.name)!;
+      const n = b.shape.reduce((x, y) => x * y, 1);
+      const gv = new Uint16Array(g.packed.buffer, 0, n);
+      const bv = new Uint16Array(b.packed.buffer, b.packed.byteOffset, n);
+      if (!adapted.has(b.name)) { expect(Array.from(gv), b.name).toEqual(Array.from(bv)); continue; }
+      const m = a.modules.find((x) => `${x.path}.weight` === b.name)!;
+      const s = loraScaling(m) * m.gate;
+      let worst = 0;
+      for (let o = 0; o < m.outFeatures; o++) {
+        for (let i = 0; i < m.inFeatures; i++) {
+          let d = 0;
+          for (let k = 0; k < m.r; k++) d += m.B[o * m.r + k] * m.A[k * m.inFeatures + i];
+          const want = f16ToF32(bv[o * m.inFeatures + i]) + s * d;
+          worst = Math.max(worst, Math.abs(f16ToF32(gv[o * m.inFeatures + i]) - want) / Math.max(Math.abs(want), 2 ** -14));
+        }
+      }
+      expect(worst, `${b.name}: relative error of the merged f16 weight`).toBeLessThanOrEqual(2 ** -11); // f16 rounding, half an ulp
+    }
+  }, 60_000);
+
+  it('bad arguments get the usage or a message naming the file', () => {
+    return import('node:child_process').then(({ spawnSync }) => {
+      const run = (...args: string[]) => spawnSync('npx', ['tsx', 'scripts/export-gguf.ts', ...args], { encoding: 'utf8' });
+      expect(run('--model', TW).stderr).toContain('usage: npm run export:gguf -- --model DIR [--adapter DIR] --out FILE.gguf');
+      expect(run('--model', 'models/nope', '--out', '/tmp/x.gguf').stderr).toContain('models/nope/config.json: no such file');
+      expect(run('--model', TW, '--adapter', 'models/nope', '--out', '/tmp/x.gguf').stderr).toContain('models/nope/adapter_config.json: no such file');
+    });
+  }, 60_000);
+});
