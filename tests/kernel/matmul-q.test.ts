@@ -5,7 +5,8 @@ import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
 import { QUANT_FORMATS, dequantizeMatrix, quantBytes, quantRowChunks, quantizeMatrix } from '../../src/engine/model/quant.ts';
 import { linearDxParams, linearDxRef } from '../../src/engine/ops/matmul-dx.ts';
-import { linearDxQDispatch, linearDxQTiledDispatch, matmulQDispatch } from '../../src/engine/ops/matmul-q.ts';
+import { embeddingParams, embeddingRef } from '../../src/engine/ops/embedding.ts';
+import { embeddingQDispatch, linearDxQDispatch, linearDxQTiledDispatch, matmulQDispatch } from '../../src/engine/ops/matmul-q.ts';
 import { FLAG_ACCUMULATE, FLAG_BIAS, type MatmulVariant, matmulParams, matmulRef, variantFeature, variantFits } from '../../src/engine/ops/matmul.ts';
 import { allocStorage, uploadStorage } from '../../src/engine/runtime/buffers.ts';
 import { asF16, randArray, rng, runAndRead, stepBuffer, uniformBuffer } from './helpers.ts';
@@ -136,4 +137,24 @@ describe('quantized linear dx = dout · W', () => {
     const b = allocStorage(ctx.device, 64);
     expect(() => linearDxQTiledDispatch(ctx.device, 'q4_0', { dout: b, w: b, dx: b, params: b, step: b }, 12, (t) => t)).toThrow(/K = 12/);
   });
+});
+
+describe('quantized embedding gather', () => {
+  for (const format of QUANT_FORMATS) {
+    it(`${format}: a table split in two row chunks, C = 72 (padded block), scaled`, async () => {
+      const [v, c] = [10, 72];
+      const tf = randArray(rng(21), v * c);
+      const ids = [7, 0, 3, 9, 7];
+      const out = allocStorage(ctx.device, ids.length * c * 4);
+      const gids = uploadStorage(ctx.device, Uint32Array.from(ids));
+      const step = stepBuffer(ctx, ids.length);
+      const deq = new Float32Array(v * c);
+      const ds = [[0, 6], [6, 4]].map(([r0, rows]) => {
+        const w = quantizeMatrix(format, tf.subarray(r0 * c, (r0 + rows) * c), rows, c);
+        deq.set(dequantizeMatrix(format, w, rows, c), r0 * c);
+        return embeddingQDispatch(ctx.device, format, { ids: gids, table: uploadStorage(ctx.device, w), out, params: uniformBuffer(ctx, embeddingParams(c, r0, rows, 1.5)), step }, c);
+      });
+      expect(await runAndRead(ctx, ds, ids.length, out, ids.length * c)).toBeAllclose(embeddingRef(ids, deq, c, 1.5), { rtol: 1e-6, atol: 1e-7 });
+    });
+  }
 });

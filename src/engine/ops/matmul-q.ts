@@ -17,6 +17,8 @@
 // 4g..4g+3 (low nibbles, slot g) and 16+4g..16+4g+3 (high nibbles, slot 4+g).
 // K past the row's end (a zero-padded tail block) is masked on the X side; the padding's weights are
 // exact zeros anyway.
+// Also the embedding gather from a quantized table (embedding.ts's interface), for a tied LM head kept
+// quantized.
 // CPU reference: the f32 reference of the f16 kernels over the dequantized weight, i.e.
 // matmulRef(x, dequantizeMatrix(format, W, n, k), ...) and linearDxRef(dout, dequantizeMatrix(...), ...)
 // (model/quant.ts; ops may not import model, the layer rule's folder graph would cycle).
@@ -26,13 +28,14 @@ import { MATMUL_BINDINGS, MATMUL_COMMON_WGSL, type MatmulVariant, matmulGrid } f
 /** llama.cpp block formats the kernels read (layout: model/quant.ts). */
 export type QuantFormat = 'q8_0' | 'q4_0';
 
-/** Per format: block words, the scale, an 8-value group (unscaled) and a single element. Needs wword(i), p.n, p.k. */
-function formatWgsl(format: QuantFormat): string {
+/** Per format: block words, the scale, an 8-value group (unscaled) and a single element. Needs
+ *  wword(i) and the chunk's row count and K (p.n, p.k unless named). */
+function formatWgsl(format: QuantFormat, rows = 'p.n', k = 'p.k'): string {
   const q8 = format === 'q8_0';
   return /* wgsl */ `
 const QW = ${q8 ? 8 : 4}u;
-fn bpr() -> u32 { return (p.k + 31u) / 32u; }
-fn scale(e: u32) -> f32 { let i = p.n * bpr() * QW + (e >> 1u); let v = unpack2x16float(wword(i)); return select(v.x, v.y, (e & 1u) == 1u); }
+fn bpr() -> u32 { return (${k} + 31u) / 32u; }
+fn scale(e: u32) -> f32 { let i = ${rows} * bpr() * QW + (e >> 1u); let v = unpack2x16float(wword(i)); return select(v.x, v.y, (e & 1u) == 1u); }
 ${q8 ? `
 fn i8x4(w: u32) -> vec4<f32> { return vec4<f32>((vec4<i32>(bitcast<i32>(w)) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u)); }
 fn grp(e: u32, g: u32) -> array<vec4<f32>, 2> { let i = e * 8u + 2u * g; return array<vec4<f32>, 2>(i8x4(wword(i)), i8x4(wword(i + 1u))); }
@@ -310,4 +313,37 @@ export function linearDxQTiledDispatch(
   const kk = kernel(device, `linear-dx-${format}-tiled`, linearDxQWgsl(format, true), LINEAR_DX_Q_TILED_BINDINGS);
   const groups = Math.ceil(k / 32) * 4;
   return { label, pipeline: kk.pipeline, bind: bindGroup(device, kk, [b.dout, b.w, b.dx, b.params, b.step], label), grid: (t) => [Math.ceil(groups / 16), Math.ceil(rowsOf(t) / 16), 1] };
+}
+
+// ---------------------------------------------------------------- embedding gather
+
+/** ids, table chunk (quantized), out, params (embedding.ts embeddingParams: c, r0, rows, scale), step */
+export const EMBEDDING_Q_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rw', 'uniform', 'uniform'];
+
+export function embeddingQWgsl(format: QuantFormat): string {
+  return /* wgsl */ `
+${STEP_WGSL}
+struct P { c: u32, r0: u32, rows: u32, scale: f32 }
+@group(0) @binding(0) var<storage, read> ids: array<u32>;
+@group(0) @binding(1) var<storage, read> W: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@group(0) @binding(4) var<uniform> step: Step;
+fn wword(i: u32) -> u32 { return W[i]; }
+${formatWgsl(format, 'p.rows', 'p.c')}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  let c = g.x; let t = g.y;
+  if (c >= p.c || t >= step.t) { return; }
+  let id = ids[t];
+  if (id < p.r0 || id >= p.r0 + p.rows) { return; } // another chunk holds this row
+  out[t * p.c + c] = w_at(id - p.r0, c) * p.scale;
+}`;
+}
+
+/** out (T,C) = table[ids] · scale from one quantized row chunk (as embeddingDispatch); reference:
+ *  embedding.ts embeddingRef over the dequantized table. */
+export function embeddingQDispatch(device: GPUDevice, format: QuantFormat, b: { ids: GPUBuffer; table: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, c: number): Dispatch {
+  const k = kernel(device, `embedding-${format}`, embeddingQWgsl(format), EMBEDDING_Q_BINDINGS);
+  return { label: 'embedding', pipeline: k.pipeline, bind: bindGroup(device, k, [b.ids, b.table, b.out, b.params, b.step]), grid: (t) => [Math.ceil(c / 64), t, 1] };
 }
