@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
       case 1: x[i] = (j == 5 ? -2.5f : 0.1f * (j - 16)); break;               // negative extreme
       case 2: x[i] = 0.0f; break;                                             // all zero: d = 0
       case 3: x[i] = (j - 15.5f) / 15.5f; break;                              // +1 at the end: q4 clamp at 15
-      case 4: x[i] = (float)(j - 16) * (1.0f / 127.0f) + 0.5f / 127.0f; break; // q8 ties at +-.5
+      case 4: x[i] = (j == 0 ? 127.0f : (float)(j - 16) + 0.5f); break;       // d = 1: exact q8 ties, roundf away from 0
       case 5: x[i] = ldexpf((float)((j * 7919) % 61 - 30), -20); break;       // tiny: subnormal-range scales
       case 6: x[i] = (j % 2 ? 1.0f : -1.0f) * 300.0f * cosf((float)j); break; // large
       default: x[i] = (j == 0 ? 7.0f : (j == 31 ? -7.0f : 0.2f * sinf((float)j))); // two equal |max|: first wins
