@@ -117,26 +117,62 @@ class Cfg:
         self.qkv_bias = True if qwen else c.get("attention_bias", False)
         self.o_bias = False if qwen else c.get("attention_bias", False)
         self.mlp_bias = False if qwen else c.get("mlp_bias", False)
+        # the 2026 students (issue 21; see STUDENTS below for the files mirrored)
+        gemma = self.arch == "Gemma3ForCausalLM"
+        self.gemma = gemma
+        self.qk_norm = self.arch in ("Qwen3ForCausalLM", "Gemma3ForCausalLM")
+        self.rope_scaling = c.get("rope_scaling")
+        if self.arch == "SmolLM3ForCausalLM":
+            self.use_rope = c.get("no_rope_layers") or [int((l + 1) % c.get("no_rope_layer_interval", 4) != 0) for l in range(self.L)]
+        else:
+            self.use_rope = [1] * self.L
+        if gemma:
+            types = c.get("layer_types") or ["full_attention" if (l + 1) % c.get("sliding_window_pattern", 6) == 0 else "sliding_attention" for l in range(self.L)]
+            self.window = [c["sliding_window"] if t == "sliding_attention" else 0 for t in types]
+            self.layer_theta = [c.get("rope_local_base_freq", 10000.0) if t == "sliding_attention" else self.theta for t in types]
+            self.scaling = c.get("query_pre_attn_scalar", 256) ** -0.5
+        else:
+            self.window = [0] * self.L
+            self.layer_theta = [self.theta] * self.L
+            self.scaling = self.D ** -0.5
 
 
-def rms_norm(x, w, eps, hf_casts=True):  # Qwen2RMSNorm / LlamaRMSNorm
+def rms_norm(x, w, eps, hf_casts=True, gemma=False):  # Qwen2RMSNorm / LlamaRMSNorm / Qwen3RMSNorm
     input_dtype = x.dtype
     h = x.to(torch.float32) if hf_casts else x
     variance = h.pow(2).mean(-1, keepdim=True)
     h = h * torch.rsqrt(variance + eps)
+    if gemma:  # Gemma3RMSNorm: output = norm(x.float()) * (1.0 + weight.float()), then type_as(x)
+        return (h * (1.0 + (w.float() if hf_casts else w))).to(input_dtype)
     return w * h.to(input_dtype)
 
 
-def rope_cos_sin(cfg, T, dtype):  # compute_default_rope_parameters + RotaryEmbedding.forward
-    inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, cfg.D, 2, dtype=torch.int64).to(dtype=torch.float) / cfg.D))
+def llama3_inv_freq(inv_freq, s):  # modeling_rope_utils._compute_llama3_parameters
+    factor, lo, hi, old = s["factor"], s["low_freq_factor"], s["high_freq_factor"], s["original_max_position_embeddings"]
+    low_freq_wavelen = old / lo
+    high_freq_wavelen = old / hi
+    wavelen = 2 * math.pi / inv_freq
+    inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+    smooth_factor = (old / wavelen - lo) / (hi - lo)
+    smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + smooth_factor * inv_freq_llama
+    is_medium_freq = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+    return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
+
+
+def rope_cos_sin(cfg, T, dtype, theta=None, scaling=None):  # compute_default_rope_parameters + RotaryEmbedding.forward
+    inv_freq = 1.0 / ((theta or cfg.theta) ** (torch.arange(0, cfg.D, 2, dtype=torch.int64).to(dtype=torch.float) / cfg.D))
+    if scaling and scaling.get("rope_type", scaling.get("type")) == "llama3":
+        inv_freq = llama3_inv_freq(inv_freq, scaling)
     pos = torch.arange(T)[None, :].float()
     freqs = (inv_freq[None, :, None].float() @ pos[:, None, :]).transpose(1, 2)[0]  # (T, D/2) f32
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos().to(dtype), emb.sin().to(dtype)
 
 
-def rope_cos_sin_exact(cfg, T, dtype):  # same formula, every step in `dtype`
-    inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, cfg.D, 2, dtype=dtype) / cfg.D))
+def rope_cos_sin_exact(cfg, T, dtype, theta=None, scaling=None):  # same formula, every step in `dtype`
+    inv_freq = 1.0 / ((theta or cfg.theta) ** (torch.arange(0, cfg.D, 2, dtype=dtype) / cfg.D))
+    if scaling and scaling.get("rope_type", scaling.get("type")) == "llama3":
+        inv_freq = llama3_inv_freq(inv_freq, scaling)
     freqs = torch.arange(T, dtype=dtype)[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos(), emb.sin()
@@ -173,30 +209,56 @@ def forward(cfg, W, ids, dtype, lora=None, hf_casts=True):
         lora = {"scaling": lora["scaling"], "A": {k: v.to(dtype) for k, v in lora["A"].items()},
                 "B": {k: v.to(dtype) for k, v in lora["B"].items()}}
     T = len(ids)
+    G = cfg.gemma
     x = W["model.embed_tokens.weight"][torch.tensor(ids)]
-    cos, sin = rope_cos_sin(cfg, T, dtype) if hf_casts else rope_cos_sin_exact(cfg, T, dtype)
-    mask = torch.full((T, T), torch.finfo(dtype).min, dtype=dtype).triu(1)
+    if G:  # Gemma3TextScaledWordEmbedding: * embed_scale (a float32 buffer) .to(weight dtype)
+        x = x * torch.tensor(cfg.C ** 0.5, dtype=torch.float32).to(dtype)
+    ropes = {}
+    for l in range(cfg.L):
+        key = cfg.layer_theta[l]
+        if key not in ropes:
+            sc = None if G else cfg.rope_scaling  # Gemma 3 local layers: default RoPE at rope_local_base_freq
+            ropes[key] = rope_cos_sin(cfg, T, dtype, key, sc) if hf_casts else rope_cos_sin_exact(cfg, T, dtype, key, sc)
+    causal = torch.full((T, T), torch.finfo(dtype).min, dtype=dtype).triu(1)
     for l in range(cfg.L):
         p = f"model.layers.{l}"
+        mask = causal
+        if cfg.window[l]:  # sliding_window_overlay: kv_idx > q_idx - sliding_window
+            far = torch.arange(T)[:, None] - torch.arange(T)[None, :] >= cfg.window[l]
+            mask = causal.masked_fill(far, torch.finfo(dtype).min)
         residual = x
-        h = rms_norm(x, W[f"{p}.input_layernorm.weight"], cfg.eps, hf_casts)
-        q = linear(h, W, f"{p}.self_attn.q_proj", cfg.qkv_bias, lora).view(T, -1, cfg.D).transpose(0, 1)
-        k = linear(h, W, f"{p}.self_attn.k_proj", cfg.qkv_bias, lora).view(T, -1, cfg.D).transpose(0, 1)
+        h = rms_norm(x, W[f"{p}.input_layernorm.weight"], cfg.eps, hf_casts, G)
+        q = linear(h, W, f"{p}.self_attn.q_proj", cfg.qkv_bias, lora).view(T, -1, cfg.D)
+        k = linear(h, W, f"{p}.self_attn.k_proj", cfg.qkv_bias, lora).view(T, -1, cfg.D)
         v = linear(h, W, f"{p}.self_attn.v_proj", cfg.qkv_bias, lora).view(T, -1, cfg.D).transpose(0, 1)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+        if cfg.qk_norm:  # Qwen3Attention / Gemma3Attention: q_norm(q_proj(h).view(hidden_shape)) before RoPE
+            q = rms_norm(q, W[f"{p}.self_attn.q_norm.weight"], cfg.eps, hf_casts, G)
+            k = rms_norm(k, W[f"{p}.self_attn.k_norm.weight"], cfg.eps, hf_casts, G)
+        q = q.transpose(0, 1)
+        k = k.transpose(0, 1)
+        if cfg.use_rope[l]:  # SmolLM3Attention.use_rope = no_rope_layers[layer_idx]
+            cos, sin = ropes[cfg.layer_theta[l]]
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         k = repeat_kv(k, cfg.H // cfg.KV)
         v = repeat_kv(v, cfg.H // cfg.KV)
-        att = (q @ k.transpose(1, 2)) * cfg.D ** -0.5 + mask
+        att = (q @ k.transpose(1, 2)) * cfg.scaling + mask
         att = torch.nn.functional.softmax(att, dim=-1, dtype=torch.float32 if hf_casts else dtype).to(dtype)
         a = (att @ v).transpose(0, 1).reshape(T, -1)
-        x = residual + linear(a, W, f"{p}.self_attn.o_proj", cfg.o_bias, lora)
+        o = linear(a, W, f"{p}.self_attn.o_proj", cfg.o_bias, lora)
+        if G:  # Gemma3DecoderLayer: post_attention_layernorm on the attention output, then the residual
+            o = rms_norm(o, W[f"{p}.post_attention_layernorm.weight"], cfg.eps, hf_casts, G)
+        x = residual + o
         residual = x
-        h = rms_norm(x, W[f"{p}.post_attention_layernorm.weight"], cfg.eps, hf_casts)
+        h = rms_norm(x, W[f"{p}.pre_feedforward_layernorm.weight" if G else f"{p}.post_attention_layernorm.weight"], cfg.eps, hf_casts, G)
         g = linear(h, W, f"{p}.mlp.gate_proj", cfg.mlp_bias, lora)
         u = linear(h, W, f"{p}.mlp.up_proj", cfg.mlp_bias, lora)
-        x = residual + linear(torch.nn.functional.silu(g) * u, W, f"{p}.mlp.down_proj", cfg.mlp_bias, lora)
-    x = rms_norm(x, W["model.norm.weight"], cfg.eps, hf_casts)
+        act = torch.nn.functional.gelu(g, approximate="tanh") if G else torch.nn.functional.silu(g)  # gelu_pytorch_tanh
+        m = linear(act * u, W, f"{p}.mlp.down_proj", cfg.mlp_bias, lora)
+        if G:
+            m = rms_norm(m, W[f"{p}.post_feedforward_layernorm.weight"], cfg.eps, hf_casts, G)
+        x = residual + m
+    x = rms_norm(x, W["model.norm.weight"], cfg.eps, hf_casts, G)
     head = W["model.embed_tokens.weight"] if cfg.tied else W["lm_head.weight"]
     return x @ head.T
 
@@ -440,8 +502,86 @@ def make_lora_patterns(cfg, W, ids, adapter_dir):
     }
 
 
+# --- the 2026 students (issue 21): tiny random models of each architecture ---------------------------
+# Mirrored from huggingface/transformers (read through the code search; written from those files):
+#   models/qwen3/modeling_qwen3.py: Qwen3Attention q_norm/k_norm = Qwen3RMSNorm(head_dim) on
+#     q_proj(h).view(..., head_dim) before apply_rotary_pos_emb; attention_bias default False.
+#   models/llama/modeling_llama.py + modeling_rope_utils.py: _compute_llama3_parameters (above).
+#   models/smollm3/modeling_smollm3.py: SmolLM3Attention.use_rope = config.no_rope_layers[layer_idx].
+#   models/gemma3/modeling_gemma3.py: Gemma3RMSNorm (1 + w), four norms per layer (input, post_attention,
+#     pre_feedforward, post_feedforward), q_norm/k_norm, scaling = query_pre_attn_scalar**-0.5, sliding
+#     layers with rope_local_base_freq and a window of sliding_window keys, embeddings * hidden**0.5,
+#     Gemma3MLP with gelu_pytorch_tanh.
+STUDENTS = {
+    "qwen3": {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "head_dim": 16, "rope_theta": 1000000.0,
+              "tie_word_embeddings": True, "attention_bias": False},
+    "llama32": {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "rope_theta": 500000.0, "tie_word_embeddings": True,
+                "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                 "original_max_position_embeddings": 32}},
+    "smollm3": {"architectures": ["SmolLM3ForCausalLM"], "model_type": "smollm3", "rope_theta": 5000000.0,
+                "tie_word_embeddings": True, "num_hidden_layers": 4, "no_rope_layers": [1, 1, 1, 0]},
+    "gemma3": {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "head_dim": 16, "num_key_value_heads": 1,
+               "num_hidden_layers": 3, "layer_types": ["sliding_attention", "sliding_attention", "full_attention"],
+               "sliding_window": 7, "query_pre_attn_scalar": 12, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+               "hidden_activation": "gelu_pytorch_tanh", "tie_word_embeddings": True},
+}
+
+
+def make_student(name, dirpath):
+    cfg_json = {"vocab_size": 320, "hidden_size": 48, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+                "num_key_value_heads": 2, "max_position_embeddings": 256, "rms_norm_eps": 1e-6, "hidden_act": "silu",
+                "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float16", **STUDENTS[name]}
+    cfg = Cfg(cfg_json)
+    g = torch.Generator().manual_seed(20261207 + len(name))
+
+    def rnd(*shape, std):
+        return (torch.randn(*shape, generator=g) * std).to(torch.float16)
+
+    def norm(n):  # Gemma stores w of (1 + w)
+        return rnd(n, std=0.2) if cfg.gemma else (1 + rnd(n, std=0.2).float()).to(torch.float16)
+
+    C, F, V, D, H, KV = cfg.C, cfg.F, cfg.V, cfg.D, cfg.H, cfg.KV
+    W = {"model.embed_tokens.weight": rnd(V, C, std=0.5 if cfg.gemma else 1.0), "model.norm.weight": norm(C)}
+    if not cfg.tied:
+        W["lm_head.weight"] = rnd(V, C, std=C ** -0.5 * 2)
+    for l in range(cfg.L):
+        p = f"model.layers.{l}"
+        W[f"{p}.input_layernorm.weight"] = norm(C)
+        W[f"{p}.post_attention_layernorm.weight"] = norm(C)
+        if cfg.gemma:
+            W[f"{p}.pre_feedforward_layernorm.weight"] = norm(C)
+            W[f"{p}.post_feedforward_layernorm.weight"] = norm(C)
+        if cfg.qk_norm:
+            W[f"{p}.self_attn.q_norm.weight"] = norm(D)
+            W[f"{p}.self_attn.k_norm.weight"] = norm(D)
+        W[f"{p}.self_attn.q_proj.weight"] = rnd(H * D, C, std=C ** -0.5 * 1.5)
+        W[f"{p}.self_attn.k_proj.weight"] = rnd(KV * D, C, std=C ** -0.5 * 1.5)
+        W[f"{p}.self_attn.v_proj.weight"] = rnd(KV * D, C, std=C ** -0.5)
+        W[f"{p}.self_attn.o_proj.weight"] = rnd(C, H * D, std=(H * D) ** -0.5)
+        W[f"{p}.mlp.gate_proj.weight"] = rnd(F, C, std=C ** -0.5)
+        W[f"{p}.mlp.up_proj.weight"] = rnd(F, C, std=C ** -0.5)
+        W[f"{p}.mlp.down_proj.weight"] = rnd(C, F, std=F ** -0.5)
+    os.makedirs(dirpath, exist_ok=True)
+    json.dump(cfg_json, open(os.path.join(dirpath, "config.json"), "w"), indent=2)
+    write_safetensors(os.path.join(dirpath, "model.safetensors"), W, {"format": "pt"})
+    return cfg
+
+
+def make_students():
+    src = "scripts/golden/make_golden.py (PyTorch mirror of HF modeling_qwen3/llama(llama3 rope)/smollm3/gemma3, float64)"
+    for name in STUDENTS:
+        d = os.path.join(OUT, f"student-{name}")
+        cfg = make_student(name, d)
+        W = read_safetensors(os.path.join(d, "model.safetensors"))
+        fx = logits_fixture(f"tests/fixtures/golden/student-{name}", cfg, W, fixed_ids(40, cfg.V, 31, 7), src)
+        json.dump(fx, open(os.path.join(d, "logits.json"), "w"))
+
+
 def main():
     torch.set_num_threads(1)
+    if "--only-students" in sys.argv:
+        make_students()
+        return 0
     if "--only-patterns" in sys.argv:
         tiny_cfg = Cfg(json.load(open(os.path.join(ROOT, BASE, "config.json"))))
         tiny_W = read_safetensors(os.path.join(ROOT, BASE, "model.safetensors"))
@@ -470,6 +610,7 @@ def main():
     json.dump(fx, open(os.path.join(OUT, "tiny-lora-grads.json"), "w"))
     fx = make_lora_patterns(tiny_cfg, tiny_W, fixed_ids(12, tiny_cfg.V, 37, 3), os.path.join(OUT, "peft-tiny-lora-patterns"))
     json.dump(fx, open(os.path.join(OUT, "tiny-lora-patterns-logits.json"), "w"))
+    make_students()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT}: {total} bytes")
 

@@ -1,7 +1,9 @@
 // Engine logits vs independent golden logits from a PyTorch mirror of Hugging Face's Qwen2 / Llama
 // forward (scripts/golden/make_golden.py, a dev tool; fixtures committed in tests/fixtures/golden/).
-// Two models: the bundled tiny Qwen2 (tied head, q/k/v biases, GQA 2:1) and a random Llama fixture
-// (untied head, no biases, rope_theta 5e5, eps 1e-5, GQA 4:1, head_dim 16 != hidden/heads 12).
+// Models: the bundled tiny Qwen2 (tied head, q/k/v biases, GQA 2:1), a random Llama fixture
+// (untied head, no biases, rope_theta 5e5, eps 1e-5, GQA 4:1, head_dim 16 != hidden/heads 12), and one
+// random tiny model per 2026 student family (Qwen3 q/k norms; Llama 3.2 llama3 RoPE scaling; SmolLM3
+// without RoPE on layer 3; Gemma 3 windows, (1 + w) norms x4, GeGLU, scaled embeddings).
 // Both the WebGPU decoder (f32 math on the same f16 weights) and the float64 CPU reference
 // (src/engine/model/reference.ts) are checked, so a convention error shared by both shows up here.
 import { readFileSync } from 'node:fs';
@@ -32,6 +34,8 @@ const REF_TOL = { atol: 1e-4, rtol: 1e-6 };
 const MODELS = [
   { name: 'tiny qwen2', dir: 'models/tiny', golden: `${G}/tiny-logits.json` },
   { name: 'llama gqa 4:1, head_dim 16', dir: `${G}/llama-gqa`, golden: `${G}/llama-logits.json` },
+  // the 2026 students (issue 21): tiny random models of each family, 40 positions (past Gemma's window of 7)
+  ...['qwen3', 'llama32', 'smollm3', 'gemma3'].map((n) => ({ name: `student ${n}`, dir: `${G}/student-${n}`, golden: `${G}/student-${n}/logits.json` })),
 ];
 
 function rows(a: ArrayLike<number>, r0: number, r1: number, V: number): number[] {

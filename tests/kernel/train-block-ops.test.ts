@@ -111,26 +111,29 @@ describe('GeGLU with tanh GELU (Gemma 3 MLP)', () => {
   });
 });
 
-describe('RMSNorm per head (Qwen3 / Gemma 3 q and k norms)', () => {
+describe('RMSNorm per head (Qwen3 / Gemma 3 q and k norms), and Gemma\'s (1 + w)', () => {
   const T = 5; const NH = 3; const D = 8; const cap = 7; const eps = 1e-6;
-  it('forward kernels over T·heads rows of head_dim, and dx with the row count from the step', async () => {
-    const r = rng(65);
-    const x = randArray(r, cap * NH * D, 2); const w = asF16(randArray(r, D, 1)); const dout = randArray(r, cap * NH * D);
-    const want = rmsnormRef(x, w.values, T * NH, D, eps);
-    for (const k of [rmsnormDispatch, rmsnormRowsDispatch]) {
-      const out = allocStorage(ctx.device, cap * NH * D * 4);
-      const got = await runAndRead(ctx, [k(ctx.device, { x: up(x), w: up(w.packed), out, params: uniformBuffer(ctx, rmsnormParams(D, eps, 0, false, NH)), step: stepBuffer(ctx, T) }, (t) => t * NH)], T, out, T * NH * D);
-      expect(got).toBeAllclose(want, { atol: 1e-5, rtol: 1e-5 });
-    }
-    const refDx = rmsnormBackwardRef(x, w.values, dout, T * NH, D, eps).dx;
-    for (const rowwise of [false, true]) {
-      const dx = allocStorage(ctx.device, cap * NH * D * 4);
-      const got = await runAndRead(ctx, [rmsnormDxDispatch(ctx.device, { x: up(x), w: up(w.packed), dout: up(dout), dx, params: uniformBuffer(ctx, rmsnormParams(D, eps, cap * NH)) }, rowwise, 'dx', (t) => t * NH)], T, dx, T * NH * D);
-      expect(got).toBeAllclose(refDx, { atol: 1e-5, rtol: 1e-4 });
-    }
-    const x64 = Float64Array.from(x.subarray(0, T * NH * D));
-    fdCheck('dx', x64, refDx, (xx) => rmsnormRef(xx, w.values, T * NH, D, eps).reduce((s, o, i) => s + o * dout[i], 0), [0, 13, T * NH * D - 1]);
-  });
+  for (const one of [0, 1]) {
+    it(`forward kernels over T·heads rows of head_dim, and dx with the row count from the step (weight + ${one})`, async () => {
+      const r = rng(65 + one);
+      const x = randArray(r, cap * NH * D, 2); const w = asF16(randArray(r, D, 1)); const dout = randArray(r, cap * NH * D);
+      const wEff = w.values.map((v) => v + one);
+      const want = rmsnormRef(x, wEff, T * NH, D, eps);
+      for (const k of [rmsnormDispatch, rmsnormRowsDispatch]) {
+        const out = allocStorage(ctx.device, cap * NH * D * 4);
+        const got = await runAndRead(ctx, [k(ctx.device, { x: up(x), w: up(w.packed), out, params: uniformBuffer(ctx, rmsnormParams(D, eps, 0, false, NH, one)), step: stepBuffer(ctx, T) }, (t) => t * NH)], T, out, T * NH * D);
+        expect(got).toBeAllclose(want, { atol: 1e-5, rtol: 1e-5 });
+      }
+      const refDx = rmsnormBackwardRef(x, wEff, dout, T * NH, D, eps).dx;
+      for (const rowwise of [false, true]) {
+        const dx = allocStorage(ctx.device, cap * NH * D * 4);
+        const got = await runAndRead(ctx, [rmsnormDxDispatch(ctx.device, { x: up(x), w: up(w.packed), dout: up(dout), dx, params: uniformBuffer(ctx, rmsnormParams(D, eps, cap * NH, false, 1, one)) }, rowwise, 'dx', (t) => t * NH)], T, dx, T * NH * D);
+        expect(got).toBeAllclose(refDx, { atol: 1e-5, rtol: 1e-4 });
+      }
+      const x64 = Float64Array.from(x.subarray(0, T * NH * D));
+      fdCheck('dx', x64, refDx, (xx) => rmsnormRef(xx, wEff, T * NH, D, eps).reduce((s, o, i) => s + o * dout[i], 0), [0, 13, T * NH * D - 1]);
+    });
+  }
 });
 
 describe('Llama 3 RoPE scaling and the scaled embedding', () => {

@@ -196,7 +196,8 @@ export class LoraTrainPass {
       }
     };
 
-    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
+    const normOne = decoder.block.normOffset; // (1 + w) norms (Gemma)
+    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps, 0, false, 1, normOne));
     const normRows = kernel(device, 'rmsnorm-rows', RMSNORM_ROWS_WGSL, RMSNORM_BINDINGS);
     const norm = (list: Dispatch[], x: GPUBuffer, w: GPUBuffer, out: GPUBuffer) => list.push(rowwise
       ? { label: 'rmsnorm', pipeline: normRows.pipeline, bind: bindGroup(device, normRows, [x, w, out, normP, step]), grid: (t) => [Math.ceil(t / 64), 1, 1] }
@@ -210,7 +211,7 @@ export class LoraTrainPass {
     const swP = { silu: uni('params.swiglu', swigluParams(F)), gelu_tanh: uni('params.geglu', swigluParams(F, 0, 'gelu_tanh')) };
     const headNormP = new Map<number, GPUBuffer>();
     const headNorm = (list: Dispatch[], x: GPUBuffer, w: GPUBuffer, out: GPUBuffer, nh: number) => {
-      if (!headNormP.has(nh)) headNormP.set(nh, uni(`params.headnorm${nh}`, rmsnormParams(D, c.rmsNormEps, 0, false, nh)));
+      if (!headNormP.has(nh)) headNormP.set(nh, uni(`params.headnorm${nh}`, rmsnormParams(D, c.rmsNormEps, 0, false, nh, normOne)));
       const params = headNormP.get(nh)!;
       list.push(rowwise
         ? { label: 'rmsnorm-head', pipeline: normRows.pipeline, bind: bindGroup(device, normRows, [x, w, out, params, step]), grid: (t) => [Math.ceil((t * nh) / 64), 1, 1] }
@@ -312,14 +313,14 @@ export class LoraTrainPass {
     const maxR = Math.max(1, ...this.mods.map((mb) => mb.r));
     const maxOut = Math.max(1, ...adapter.modules.map((m) => m.outFeatures));
     const Mtmp = buf('grad.lora.M', maxOut * maxR); const dU = buf('grad.lora.du', R * maxR);
-    const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, R));
+    const normDxP = uni('params.normdx', rmsnormParams(C, c.rmsNormEps, R, false, 1, normOne));
     const normDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer) =>
       bwd.push(rmsnormDxDispatch(device, { x, w, dout, dx: out, params: normDxP }, rowwise));
     const swBP = uni('params.swiglubwd', swigluParams(F, R)); const swBPg = uni('params.geglubwd', swigluParams(F, R, 'gelu_tanh'));
 
     const headNormDxP = new Map<number, GPUBuffer>();
     const headNormDx = (x: GPUBuffer, w: GPUBuffer, dout: GPUBuffer, out: GPUBuffer, nh: number) => {
-      if (!headNormDxP.has(nh)) headNormDxP.set(nh, uni(`params.headnormdx${nh}`, rmsnormParams(D, c.rmsNormEps, R * nh)));
+      if (!headNormDxP.has(nh)) headNormDxP.set(nh, uni(`params.headnormdx${nh}`, rmsnormParams(D, c.rmsNormEps, R * nh, false, 1, normOne)));
       bwd.push(rmsnormDxDispatch(device, { x, w, dout, dx: out, params: headNormDxP.get(nh)! }, rowwise, 'rmsnorm-head-dx', (t) => t * nh));
     };
 

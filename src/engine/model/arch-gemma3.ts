@@ -1,8 +1,9 @@
-// Gemma 3 text (Gemma3ForCausalLM: 270M, 1B): four norms per layer with (1 + w) RMSNorm (the loader
-// adds the 1), q/k norms, embeddings x sqrt(hidden), attention scale query_pre_attn_scalar^-1/2,
-// GeGLU with tanh GELU, sliding-window layers (layer_types, or every sliding_window_pattern-th layer
-// global) with their own RoPE base (rope_local_base_freq) and global layers at rope_theta.
-import { type ArchSpec, type ConfigReader, layerPrefix, readRopeScaling, standardLayer } from './arch.ts';
+// Gemma 3 text (Gemma3ForCausalLM: 270M, 1B): four norms per layer with (1 + w) RMSNorm (the norm
+// kernels add the 1 in f32, block.normOffset; w is uploaded as stored), q/k norms, embeddings x
+// sqrt(hidden), attention scale query_pre_attn_scalar^-1/2, GeGLU with tanh GELU, sliding-window
+// layers (layer_types, or all but every sliding_window_pattern-th) with their own RoPE base
+// (rope_local_base_freq), global layers at rope_theta.
+import { type ArchSpec, type ConfigReader, layerPrefix, readRopeScaling, refuseTrue, standardLayer } from './arch.ts';
 
 function slidingLayers(r: ConfigReader, L: number): number[] {
   const types = r.json.layer_types;
@@ -27,6 +28,7 @@ export const gemma3: ArchSpec = {
   normPlusOne: true,
   extras(r, c) {
     readRopeScaling(r, false);
+    refuseTrue(r, 'use_bidirectional_attention', 'bidirectional attention (EmbeddingGemma)');
     for (const f of ['final_logit_softcapping', 'attn_logit_softcapping']) {
       if (r.json[f] !== undefined && r.json[f] !== null) r.fail(f, `${JSON.stringify(r.json[f])} is not supported (only null)`);
     }

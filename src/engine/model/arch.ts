@@ -77,7 +77,7 @@ export interface ArchSpec {
   layer(c: ModelConfig, l: number): LayerSpec;
   /** Embeddings are multiplied by this (Gemma 3: sqrt(hidden)); default 1. */
   embedScale?(c: ModelConfig): number;
-  /** Norm weights are stored as w with the norm multiplying by (1 + w) (Gemma): the loader adds 1. */
+  /** Norm weights are stored as w with the norm multiplying by (1 + w) (Gemma): the norms add 1 in f32. */
   normPlusOne?: boolean;
 }
 

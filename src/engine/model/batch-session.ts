@@ -168,11 +168,12 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     for (const ch of W(blk.embed).chunks) {
       add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows, blk.embedScale)), step }, C));
     }
-    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps));
+    const one = blk.normOffset;
+    const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps, 0, false, 1, one));
     const barrierFree = dec.barrierFree && D % 4 === 0;
     const normK = barrierFree ? rmsnormRowsDispatch : rmsnormDispatch;
     const norm = (xIn: GPUBuffer, w: string, out: GPUBuffer) => add(normK(device, { x: xIn, w: chunk0(w), out, params: normP, step }, (t) => t));
-    const headNormP = { [H]: uni('params.qnorm', rmsnormParams(D, c.rmsNormEps, 0, false, H)), [KV]: uni('params.knorm', rmsnormParams(D, c.rmsNormEps, 0, false, KV)) };
+    const headNormP = { [H]: uni('params.qnorm', rmsnormParams(D, c.rmsNormEps, 0, false, H, one)), [KV]: uni('params.knorm', rmsnormParams(D, c.rmsNormEps, 0, false, KV, one)) };
     const headNorm = (xIn: GPUBuffer, w: string, out: GPUBuffer, nh: number) => add(normK(device, { x: xIn, w: chunk0(w), out, params: headNormP[nh], step }, (t) => t * nh));
     const attP = new Map<number, GPUBuffer>();
     const attParams = (window: number) => {
@@ -213,7 +214,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     const head = linear(hs, blk.head, undefined, logits, 0, tailStep);
     const pre = [
       gatherRowsDispatch(device, { x, src: this.src, out: xs, params: uni('params.gather', gatherRowsParams(C)), step: tailStep }, C),
-      normK(device, { x: xs, w: chunk0(blk.finalNorm), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps)), step: tailStep }, (t) => t),
+      normK(device, { x: xs, w: chunk0(blk.finalNorm), out: hs, params: uni('params.finalnorm', rmsnormParams(C, c.rmsNormEps, 0, false, 1, one)), step: tailStep }, (t) => t),
     ];
     const sample = sampleDispatch(device, { logits, suppress: this.suppress, out: this.sampleOut, params: this.sampleParamsBuf }, barrierFree ? 32 : dec.sampleWorkgroup, (t) => t);
     this.tail = { one: [...pre, ...head.one, sample], many: [...pre, ...head.many, sample] };
@@ -249,7 +250,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     if (!this.allLogits) {
       const a = this.dec.alloc;
       const lbuf = a.storage('batch.logitsAll', this.P * c.vocabSize * 4);
-      const normP = a.uniform('params.finalnorm.all', rmsnormParams(c.hiddenSize, c.rmsNormEps));
+      const normP = a.uniform('params.finalnorm.all', rmsnormParams(c.hiddenSize, c.rmsNormEps, 0, false, 1, blk.normOffset));
       this.bufs.push(lbuf, normP);
       const list: Dispatch[] = [rmsnormDispatch(device, { x: this.x, w: this.dec.weight(blk.finalNorm)!.chunks[0].buffer, out: this.h, params: normP, step: this.step }, (t) => t)];
       for (const ch of this.dec.weight(blk.head)!.chunks) {

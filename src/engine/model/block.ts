@@ -8,8 +8,7 @@
 //   logits = norm(x)·Headᵀ                               (T,V)   Head = the embedding when tied
 import { EMBED, FINAL_NORM, LM_HEAD, type LayerSpec, type LinearSpec, type RopeSpec } from './arch.ts';
 import { archSpec } from './archs.ts';
-import { packF32AsF16, unpackF16 } from './f16.ts';
-import type { HostTensor, ModelConfig } from './types.ts';
+import type { ModelConfig } from './types.ts';
 
 export interface TensorSpec { name: string; shape: number[]; optional?: boolean }
 
@@ -26,10 +25,12 @@ export interface ModelBlock {
   attnScale: number;
   /** distinct RoPE settings of the layers (one cos/sin table each) */
   ropes: RopeSpec[];
-  /** every tensor read, with its shape (norm weights stored as w of (1 + w) are listed in plusOne) */
+  /** every tensor read, with its shape */
   tensors: TensorSpec[];
-  /** norm weights the loader turns into 1 + w (Gemma's RMSNorm multiplies by 1 + w) */
-  plusOne: ReadonlySet<string>;
+  /** every RMSNorm weight */
+  norms: ReadonlySet<string>;
+  /** added to every norm weight as the norms read it: 1 where they multiply by (1 + w) (Gemma), else 0 */
+  normOffset: number;
 }
 
 const cache = new WeakMap<ModelConfig, ModelBlock>();
@@ -67,7 +68,7 @@ export function describeModel(c: ModelConfig): ModelBlock {
     head: c.tieWordEmbeddings ? EMBED : LM_HEAD,
     attnScale: 1 / Math.sqrt(c.queryPreAttnScalar ?? D),
     ropes: [...ropes.values()], tensors,
-    plusOne: new Set(spec.normPlusOne ? norms : []),
+    norms: new Set(norms), normOffset: spec.normPlusOne ? 1 : 0,
   };
   cache.set(c, block);
   return block;
@@ -76,11 +77,4 @@ export function describeModel(c: ModelConfig): ModelBlock {
 /** Parameter count implied by a config (every required tensor). */
 export function blockParams(c: ModelConfig): number {
   return describeModel(c).tensors.filter((t) => !t.optional).reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-}
-
-/** A tensor as the walkers read it: norm weights of (1 + w) norms get their 1 added (f16, as llama.cpp's converter does). */
-export function prepareTensor(b: ModelBlock, t: HostTensor): HostTensor {
-  if (!b.plusOne.has(t.name)) return t;
-  const n = t.shape.reduce((a, v) => a * v, 1);
-  return { ...t, packed: packF32AsF16(unpackF16(t.packed, n).map((w) => 1 + w)) };
 }

@@ -7,7 +7,7 @@ import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeSession, SampledToken, SamplingOptions } from '../generation/types.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
 import { WebGpuBatchSession } from './batch-session.ts';
-import { type ModelBlock, describeModel, prepareTensor } from './block.ts';
+import { type ModelBlock, describeModel } from './block.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 import { type GpuWeight, WeightError, uploadWeight } from './weights.ts';
 
@@ -74,7 +74,7 @@ export async function createDecoder(
       const n = spec.shape.reduce((a, b) => a * b, 1);
       if (t.packed.length < Math.ceil(n / 2)) throw new WeightError(t.name, `has ${t.packed.length} packed words, needs ${Math.ceil(n / 2)}`);
       if (weights.has(t.name)) throw new WeightError(t.name, 'appears twice');
-      const w = uploadWeight(alloc, prepareTensor(block, t), limit);
+      const w = uploadWeight(alloc, t, limit);
       weights.set(t.name, w);
       params += n;
       uploaded += w.bytes;

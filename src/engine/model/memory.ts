@@ -1,6 +1,7 @@
 // GPU memory a model needs, from its config alone (before any weight is downloaded), and the check
 // that refuses a model the device cannot hold with a message saying how large it is and what fits.
 import { formatBytes } from '../../lib/bytes.ts';
+import { describeModel } from './block.ts';
 import { countParams } from './config.ts';
 import type { ModelConfig } from './types.ts';
 
@@ -28,21 +29,30 @@ const PREFILL_CHUNK = 512;
 export function estimateGpuBytes(cfg: ModelConfig, contextLength: number): MemoryEstimate {
   const params = countParams(cfg);
   const { hiddenSize: C, intermediateSize: F, numHeads: H, numKvHeads: KV, headDim: D, vocabSize: V } = cfg;
+  const block = describeModel(cfg);
   const weightBytes = params * 2;
-  const kvCacheBytes = 2 * cfg.numLayers * KV * D * contextLength * 4;
+  // every layer keeps a full-length cache, sliding-window layers too (the engine does not ring-buffer them)
+  const kvCacheBytes = block.layers.reduce((s) => s + 2 * KV * D * contextLength * 4, 0);
   const t = Math.min(contextLength, PREFILL_CHUNK);
-  const scratchBytes = t * (4 * C + 3 * F + (H + 2 * KV) * D + H * D) * 4 + 2 * V * 4;
+  // q/k projections before their per-head norms, branch outputs before post norms (block.ts)
+  const extra = (block.layers[0]?.qNorm ? (H + KV) * D : 0) + (block.layers[0]?.postAttnNorm ? 2 * C : 0);
+  const scratchBytes = t * (4 * C + 3 * F + (H + 2 * KV) * D + H * D + extra) * 4 + 2 * V * 4;
   const largestTensorBytes = Math.max(V * C, C * F, H * D * C) * 2;
   return { params, weightBytes, kvCacheBytes, scratchBytes, totalBytes: weightBytes + kvCacheBytes + scratchBytes, largestTensorBytes, contextLength };
 }
 
 
-/** Models worth suggesting, smallest first, with their f16 weight bytes. */
-export const SUGGESTED_MODELS: readonly { id: string; weightBytes: number }[] = [
-  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', weightBytes: 269e6 },
-  { id: 'HuggingFaceTB/SmolLM2-360M-Instruct', weightBytes: 724e6 },
-  { id: 'Qwen/Qwen2.5-0.5B-Instruct', weightBytes: 988e6 },
-  { id: 'Qwen/Qwen2.5-1.5B-Instruct', weightBytes: 3.09e9 },
+/** Students worth suggesting (2026), smallest first, with their f16 weight bytes (2 x the parameter
+ *  count of their published config.json: tests/unit/model-archs.test.ts) and what sets them apart. */
+export const SUGGESTED_MODELS: readonly { id: string; weightBytes: number; note: string }[] = [
+  { id: 'HuggingFaceTB/SmolLM2-135M-Instruct', weightBytes: 269.0e6, note: 'Llama, 135M; for small devices' },
+  { id: 'google/gemma-3-270m-it', weightBytes: 536.2e6, note: 'Gemma 3, 268M; 5 of 6 layers attend a 512-token window' },
+  { id: 'Qwen/Qwen3-0.6B', weightBytes: 1.192e9, note: 'Qwen3, 596M; thinking mode' },
+  { id: 'google/gemma-3-1b-it', weightBytes: 2.000e9, note: 'Gemma 3, 1.0B; 5 of 6 layers attend a 512-token window' },
+  { id: 'meta-llama/Llama-3.2-1B-Instruct', weightBytes: 2.472e9, note: 'Llama 3.2, 1.24B; gated on the Hub (needs a token)' },
+  { id: 'Qwen/Qwen3-1.7B', weightBytes: 3.441e9, note: 'Qwen3, 1.72B; thinking mode' },
+  { id: 'deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B', weightBytes: 3.554e9, note: 'Qwen2, 1.78B; replies open with <think>' },
+  { id: 'HuggingFaceTB/SmolLM3-3B', weightBytes: 6.150e9, note: 'SmolLM3, 3.08B; no RoPE on every 4th layer' },
 ];
 
 export class ModelTooLargeError extends Error {

@@ -28,7 +28,7 @@ export function* randomModelTensors(config: ModelConfig, o: RandomModelOptions):
     const isEmbed = s.name === block.embed || s.name === block.head;
     const std = isEmbed ? (o.embedStd ?? 1) : isBias ? 0.1 : (o.std ?? 1 / Math.sqrt(s.shape[s.shape.length - 1]));
     // norms near 1 (stored as w of (1 + w) where the family does so)
-    const normBase = block.plusOne.has(s.name) ? 0 : 1;
+    const normBase = 1 - block.normOffset;
     const sample = () => (isNorm ? normBase + 0.1 * rng.normal() : std * rng.normal());
     let packed: Uint32Array;
     if (o.tiled && n > 1 << 16) {

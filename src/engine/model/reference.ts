@@ -7,7 +7,7 @@ import { rmsnormRef } from '../ops/rmsnorm.ts';
 import { type RopeAngleFn, ropeAngle, ropeAngleOf, ropeRef } from '../ops/rope.ts';
 import { swigluRef } from '../ops/swiglu.ts';
 import type { LayerSpec, LinearSpec } from './arch.ts';
-import { type ModelBlock, describeModel, prepareTensor } from './block.ts';
+import { type ModelBlock, describeModel } from './block.ts';
 import { unpackF16 } from './f16.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 
@@ -46,15 +46,17 @@ export class ReferenceModel {
     this.ropeAngle = opts.ropeAngle ?? ropeAngle;
     const block = (this.block = describeModel(config));
     const specs = new Map(block.tensors.map((s) => [s.name, s]));
-    for (const t0 of tensors) {
-      if (!specs.has(t0.name)) continue;
-      const t = prepareTensor(block, t0);
-      this.w.set(t.name, unpackF16(t.packed, t.shape.reduce((a, b) => a * b, 1)));
+    for (const t of tensors) {
+      if (!specs.has(t.name)) continue;
+      const w = unpackF16(t.packed, t.shape.reduce((a, b) => a * b, 1));
+      // (1 + w) norms: the 1 added here (f32 holds 1 + an f16 w to 2^-24)
+      if (block.normOffset && block.norms.has(t.name)) for (let i = 0; i < w.length; i++) w[i] += block.normOffset;
+      this.w.set(t.name, w);
     }
     for (const s of specs.values()) if (!s.optional && !this.w.has(s.name)) throw new Error(`reference: tensor ${s.name} missing`);
   }
 
-  /** A weight as f32 (f16-rounded as loaded; (1 + w) norms with their 1 added). Throws if absent. */
+  /** A weight as f32 (f16-rounded as loaded; the norms of (1 + w) families with their 1 added). Throws if absent. */
   weight(name: string): Float32Array {
     const v = this.w.get(name);
     if (!v) throw new Error(`reference: tensor ${name} missing`);

@@ -1,6 +1,7 @@
 // RMSNorm: out = x / sqrt(mean(x²) + eps) * w
 //   forward:  x (T,C) f32, w (C) f16 -> out (T,C) f32
 //   per head (Qwen3 / Gemma 3 q and k norms): x (T,nh,D) as T·nh rows of C = D (params.per = nh)
+//   Gemma's norms multiply by (1 + w): params.one = 1 adds it to the stored w (in f32, as Gemma3RMSNorm)
 //   backward: dout (T,C) -> dx (T,C) = (w·dout)/r - x·Σ(w·dout·x)/(C·r³), r = sqrt(mean(x²)+eps)
 //             dw (C) f32 = Σ_t dout·x/r  (for a trainable norm weight)
 // Two shapes of the same math: one workgroup per row with a tree reduction (real GPUs), or one
@@ -11,8 +12,9 @@ import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWor
 export const RMSNORM_BINDINGS: readonly BindingKind[] = ['read', 'read', 'rw', 'uniform', 'uniform'];
 
 // params: c, eps, m = fixed row count (0 = step.t·per), last = 1: normalise only row step.t-1 into row 0,
-// per = rows per token (heads, for the per-head norms; 1 otherwise)
-const P_WGSL = 'struct P { c: u32, eps: f32, m: u32, last: u32, per: u32, p0: u32, p1: u32, p2: u32 }';
+// per = rows per token (heads, for the per-head norms; 1 otherwise), one = added to every weight
+const P_WGSL = 'struct P { c: u32, eps: f32, m: u32, last: u32, per: u32, one: f32, p1: u32, p2: u32 }';
+const W_AT = 'fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u) + p.one; }';
 export const RMSNORM_WGSL = /* wgsl */ `
 ${STEP_WGSL}
 ${P_WGSL}
@@ -22,7 +24,7 @@ ${P_WGSL}
 @group(0) @binding(3) var<uniform> p: P;
 @group(0) @binding(4) var<uniform> step: Step;
 var<workgroup> red: array<f32, 64>;
-fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+${W_AT}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = select(wg.x, step.t - 1u, p.last == 1u) * p.c;
@@ -38,7 +40,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
 /** dx for one row per workgroup. Bindings: x, w, dout, dx, params */
 export const RMSNORM_DX_WGSL = /* wgsl */ `
-struct P { c: u32, eps: f32, m: u32, p0: u32 }
+${P_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read> dout: array<f32>;
@@ -46,7 +48,7 @@ struct P { c: u32, eps: f32, m: u32, p0: u32 }
 @group(0) @binding(4) var<uniform> p: P;
 var<workgroup> red: array<f32, 64>;
 var<workgroup> red2: array<f32, 64>;
-fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+${W_AT}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let row = wg.x * p.c;
@@ -69,7 +71,7 @@ ${P_WGSL}
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
 @group(0) @binding(4) var<uniform> step: Step;
-fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+${W_AT}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (g.x >= select(step.t * p.per, p.m, p.m != 0u)) { return; }
@@ -82,13 +84,13 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 /** dx, one thread per row (rows < p.m); bindings as RMSNORM_DX_WGSL. */
 export const RMSNORM_DX_ROWS_WGSL = /* wgsl */ `
-struct P { c: u32, eps: f32, m: u32, p0: u32 }
+${P_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<u32>;
 @group(0) @binding(2) var<storage, read> dout: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(4) var<uniform> p: P;
-fn w_at(e: u32) -> f32 { let v = unpack2x16float(w[e >> 1u]); return select(v.x, v.y, (e & 1u) == 1u); }
+${W_AT}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   if (g.x >= p.m) { return; }
@@ -102,7 +104,7 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
 
 /** dw (C) over m rows, one thread per channel. Bindings: x, dout, dw, params */
 export const RMSNORM_DW_WGSL = /* wgsl */ `
-struct P { c: u32, eps: f32, m: u32, p0: u32 }
+${P_WGSL}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> dout: array<f32>;
 @group(0) @binding(2) var<storage, read_write> dw: array<f32>;
@@ -120,8 +122,9 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>) {
   dw[c] = acc;
 }`;
 
-/** per: rows per token (the per-head norms: heads); m: fixed row count (the dx kernels: the capacity in rows). */
-export function rmsnormParams(c: number, eps: number, m = 0, lastRowOnly = false, per = 1): Uint32Array { return paramWords([c, { f: eps }, m, lastRowOnly ? 1 : 0, per, 0, 0, 0]); }
+/** per: rows per token (the per-head norms: heads); m: fixed row count (the dx kernels: the capacity in
+ *  rows); one: added to every weight (Gemma's (1 + w) norms: 1). */
+export function rmsnormParams(c: number, eps: number, m = 0, lastRowOnly = false, per = 1, one = 0): Uint32Array { return paramWords([c, { f: eps }, m, lastRowOnly ? 1 : 0, per, { f: one }, 0, 0]); }
 
 /** rows(t): how many rows this dispatch normalises for a step of t tokens. */
 export function rmsnormDispatch(device: GPUDevice, b: { x: GPUBuffer; w: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, rows: (t: number) => number, label = 'rmsnorm'): Dispatch {
