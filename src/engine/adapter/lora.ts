@@ -8,7 +8,7 @@ import { validateSafetensorsHeader } from '../model/safetensors.ts';
 import { writeSafetensors } from '../model/safetensors-write.ts';
 import type { ModelConfig } from '../model/types.ts';
 
-import { LINEAR_MODULE, LORA_TARGETS, type LoraTarget, layerPrefix, linearDims } from '../model/arch.ts';
+import { EMBED, FINAL_NORM, LINEAR_MODULE, LM_HEAD, LORA_TARGETS, type LoraTarget, layerPrefix, linearDims } from '../model/arch.ts';
 
 export { LORA_TARGETS, type LoraTarget };
 
@@ -181,7 +181,7 @@ function fullMatch(pattern: string, key: string, field: string, file: string): b
 }
 
 /** Modules PEFT would never adapt here (embeddings, head): a config that targets them is refused. */
-const UNSUPPORTED_PATHS = ['model.embed_tokens', 'lm_head', 'model.norm'];
+const UNSUPPORTED_PATHS = [EMBED, LM_HEAD, FINAL_NORM].map((n) => n.replace(/\.weight$/, ''));
 
 /**
  * Loads a PEFT LoRA adapter (adapter_config.json text + adapter_model.safetensors bytes) for `c`,
