@@ -96,7 +96,7 @@ function sampling(v: unknown): GuideSampling {
 
 function budget(v: unknown): BudgetForcing {
   const f = 'interventions.budget';
-  const o = obj(v, f, ['minThinking', 'maxThinking', 'extension', 'answerPhrase', 'endMarkers', 'maxAnswerTokens']);
+  const o = obj(v, f, ['minThinking', 'maxThinking', 'extension', 'answerPhrase', 'endMarkers', 'maxAnswerTokens', 'waits', 'cue']);
   if (!Array.isArray(o.endMarkers)) throw new RecipeError(`${f}.endMarkers`, 'must be a list');
   if (o.endMarkers.length > LIMITS.markers) throw new RecipeError(`${f}.endMarkers`, `holds more than ${LIMITS.markers} markers`);
   const b: BudgetForcing = {
@@ -108,6 +108,8 @@ function budget(v: unknown): BudgetForcing {
     maxAnswerTokens: num(o.maxAnswerTokens, `${f}.maxAnswerTokens`, 1, 1024, true),
   };
   if (b.maxThinking > 0 && b.minThinking > b.maxThinking) throw new RecipeError(`${f}.minThinking`, 'must not exceed maxThinking');
+  if (o.waits !== undefined) b.waits = num(o.waits, `${f}.waits`, 0, 64, true);
+  if (o.cue !== undefined) b.cue = str(o.cue, `${f}.cue`, LIMITS.phrase);
   return b;
 }
 
@@ -122,7 +124,7 @@ function strategy(v: unknown): StrategyInjection {
 
 function verify(v: unknown): StepVerification {
   const f = 'interventions.verify';
-  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase', 'maxStepTokens', 'resampleTemperature']);
+  const o = obj(v, f, ['threshold', 'action', 'maxResamples', 'checkPhrase', 'maxStepTokens', 'resampleTemperature', 'by']);
   if (o.action !== 'resample' && o.action !== 'check' && o.action !== 'mark') throw new RecipeError(`${f}.action`, 'must be "resample", "check" or "mark"');
   const out: StepVerification = {
     threshold: num(o.threshold, `${f}.threshold`, 0, 1),
@@ -132,6 +134,10 @@ function verify(v: unknown): StepVerification {
   };
   if (o.maxStepTokens !== undefined) out.maxStepTokens = num(o.maxStepTokens, `${f}.maxStepTokens`, 0, 4096, true);
   if (o.resampleTemperature !== undefined) out.resampleTemperature = num(o.resampleTemperature, `${f}.resampleTemperature`, 0, 2);
+  if (o.by !== undefined) {
+    if (o.by !== 'confidence' && o.by !== 'check') throw new RecipeError(`${f}.by`, 'must be "confidence" or "check"');
+    out.by = o.by;
+  }
   return out;
 }
 

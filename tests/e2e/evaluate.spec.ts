@@ -23,10 +23,15 @@ async function idbAll<T>(page: Page, store: string): Promise<T[]> {
 
 async function loadTinyModel(page: Page): Promise<void> {
   await page.locator('a[data-view=models]').click();
+  await expect(page.getByTestId('bundled-description')).toContainText('tiny-world student');
   await page.getByTestId('load-bundled').click();
   await expect(page.getByTestId('model-info')).toBeVisible({ timeout: 90_000 });
   await page.locator('a[data-view=evaluate]').click();
   await expect(page.getByTestId('eval-model')).not.toContainText('none loaded');
+  // the bundled student: the set picker opens on its world and its committed adapter is offered
+  await expect(page.locator('select[name=evalSet]')).toHaveValue('tiny_world');
+  await expect(page.getByTestId('eval-adapter').locator('option', { hasText: 'Reason1K adapter (bundled)' })).toHaveCount(1, { timeout: 60_000 });
+  await expect(page.getByTestId('eval-adapter')).toHaveValue('');
 }
 
 test('the grader in the page: an answer pair and a JSONL file', async ({ page }) => {

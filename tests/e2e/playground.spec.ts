@@ -7,6 +7,20 @@ import { expect, test, type Page } from '@playwright/test';
 const fingerprint = (page: Page) => page.getByTestId('pg-fingerprint').textContent();
 const events = (page: Page) => page.getByTestId('pg-events').innerText();
 
+/** The first open (no share link) offers the bundled student's committed adapter, compares it with
+ *  the base on a world problem, greedy, with no intervention; the tests below start from the base. */
+async function firstOpenThenBase(page: Page): Promise<void> {
+  await expect(page.getByTestId('pg-adapter')).not.toHaveValue('', { timeout: 60_000 });
+  await expect(page.getByTestId('pg-adapter').locator('option:checked')).toContainText('Reason1K adapter (bundled)');
+  await expect(page.getByTestId('pg-compare-with')).toHaveValue('adapter');
+  await expect(page.getByTestId('pg-budget-on')).not.toBeChecked();
+  await expect(page.getByTestId('pg-problem')).toHaveValue('Compute 62 - 13 - 20.');
+  await page.getByTestId('pg-adapter').selectOption('');
+  await page.getByTestId('pg-compare-with').selectOption('interventions');
+  await page.getByLabel('temperature', { exact: true }).fill('0.8');
+  await page.getByTestId('pg-budget-on').check();
+}
+
 async function runAndWait(page: Page): Promise<void> {
   await page.getByTestId('pg-run').click();
   await expect(page.getByTestId('pg-run')).toBeDisabled();
@@ -23,6 +37,7 @@ test('budget forcing on the tiny model: extension marker, then the share link re
   await page.goto('./?view=playground');
   await page.getByTestId('pg-load-bundled').click();
   await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 60_000 });
+  await firstOpenThenBase(page);
 
   await page.getByTestId('pg-problem').fill('What is 12 + 30?');
   await page.getByTestId('pg-reference').fill('42');
@@ -94,6 +109,7 @@ test('self-consistency on the tiny model (the worker opens a batch session of 3 
   await page.goto('./?view=playground');
   await page.getByTestId('pg-load-bundled').click();
   await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+  await firstOpenThenBase(page);
   await page.getByTestId('pg-problem').fill('What is 2 + 3?');
   await page.getByTestId('pg-max-tokens').fill('24');
   await page.getByTestId('pg-compare-on').uncheck();
@@ -129,6 +145,7 @@ test('a run exports as JSON and imports in a page without a model; cancel stops 
   await page.goto('./?view=playground');
   await page.getByTestId('pg-load-bundled').click();
   await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 90_000 });
+  await firstOpenThenBase(page);
 
   // A problem from a bundled evaluation set: the link carries its id, not its text.
   await page.getByLabel('evaluation set').check();

@@ -21,6 +21,9 @@ export interface FormState {
   /** One marker per line. */
   endMarkers: string;
   maxAnswerTokens: number;
+  /** forced "Wait"s (0 = off) and the cue after each */
+  waits: number;
+  cue: string;
   strategyOn: boolean;
   strategySource: 'typed' | 'reason1k';
   plan: string;
@@ -31,6 +34,8 @@ export interface FormState {
   maxResamples: number;
   checkPhrase: string;
   maxStepTokens: number;
+  /** what decides a step: its confidence, or a check line */
+  verifyBy: 'confidence' | 'check';
   consistencyOn: boolean;
   n: number;
   compare: boolean;
@@ -43,11 +48,12 @@ export function defaultForm(): FormState {
   const b = INTERVENTION_DEFAULTS.budget;
   const v = INTERVENTION_DEFAULTS.verify;
   return {
-    problemMode: 'typed', typedText: 'What is 12 + 30?', typedReference: '42', benchSet: 'gsm8k_test', benchKey: '',
+    // a tiny-world problem (held-out item tw-test-9001:36): the bundled student's world
+    problemMode: 'typed', typedText: 'Compute 62 - 13 - 20.', typedReference: '29', benchSet: 'tiny_world', benchKey: '',
     seed: 1, temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 96,
-    budgetOn: true, minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens,
+    budgetOn: true, minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens, waits: 0, cue: '',
     strategyOn: false, strategySource: 'typed', plan: '', traceId: '',
-    verifyOn: false, threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens,
+    verifyOn: false, threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens, verifyBy: 'confidence',
     consistencyOn: false, n: INTERVENTION_DEFAULTS.consistency.n,
     compare: true,
     adapterSha: '', compareWith: 'interventions',
@@ -69,13 +75,14 @@ export function recipeFromForm(f: FormState, model: string): Recipe {
     r.interventions.budget = {
       minThinking: Math.trunc(f.minThinking), maxThinking: Math.trunc(f.maxThinking), extension: f.extension, answerPhrase: f.answerPhrase,
       endMarkers: f.endMarkers.split('\n').map((s) => s.trim()).filter(Boolean), maxAnswerTokens: Math.trunc(f.maxAnswerTokens),
+      ...(f.waits > 0 ? { waits: Math.trunc(f.waits) } : {}), ...(f.cue ? { cue: f.cue } : {}),
     };
   }
   if (f.strategyOn && f.plan.trim()) {
     r.interventions.strategy = { source: f.strategySource, plan: f.plan.trim(), ...(f.strategySource === 'reason1k' && f.traceId ? { traceId: f.traceId } : {}) };
   }
   if (f.verifyOn) {
-    r.interventions.verify = { threshold: f.threshold, action: f.action, maxResamples: Math.trunc(f.maxResamples), checkPhrase: f.checkPhrase, maxStepTokens: Math.trunc(f.maxStepTokens) };
+    r.interventions.verify = { threshold: f.threshold, action: f.action, maxResamples: Math.trunc(f.maxResamples), checkPhrase: f.checkPhrase, maxStepTokens: Math.trunc(f.maxStepTokens), ...(f.verifyBy === 'check' ? { by: 'check' as const } : {}) };
   }
   if (f.consistencyOn) r.interventions.consistency = { n: Math.trunc(f.n) };
   if (f.compare) r.compare = true;
@@ -99,13 +106,13 @@ export function formFromRecipe(r: Recipe, base: FormState = defaultForm()): Form
   Object.assign(f, r.sampling);
   const b = r.interventions.budget;
   f.budgetOn = !!b;
-  if (b) Object.assign(f, { minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens });
+  if (b) Object.assign(f, { minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens, waits: b.waits ?? 0, cue: b.cue ?? '' });
   const s = r.interventions.strategy;
   f.strategyOn = !!s;
   if (s) Object.assign(f, { strategySource: s.source, plan: s.plan, traceId: s.traceId ?? '' });
   const v = r.interventions.verify;
   f.verifyOn = !!v;
-  if (v) Object.assign(f, { threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens ?? 0 });
+  if (v) Object.assign(f, { threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens ?? 0, verifyBy: v.by ?? 'confidence' });
   f.consistencyOn = !!r.interventions.consistency;
   if (r.interventions.consistency) f.n = r.interventions.consistency.n;
   f.compare = !!r.compare;

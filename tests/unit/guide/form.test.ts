@@ -14,6 +14,16 @@ describe('playground form <-> recipe', () => {
     expect(off.interventions).toEqual({});
     expect(off.compare).toBeUndefined();
   });
+  it('forced Waits with a check cue and verification by a check line travel in the recipe (and a bad "by" is refused by name)', () => {
+    const f = { ...defaultForm(), waits: 2, cue: ', check:', verifyOn: true, action: 'resample' as const, verifyBy: 'check' as const };
+    const r = recipeFromForm(f, 'bundled:tiny');
+    expect(r.interventions.budget).toMatchObject({ waits: 2, cue: ', check:' });
+    expect(r.interventions.verify).toMatchObject({ by: 'check' });
+    expect(validateRecipe(r)).toEqual(r);
+    expect(formFromRecipe(r)).toEqual(f);
+    expect(recipeFromForm(defaultForm(), 'bundled:tiny').interventions.budget).not.toHaveProperty('waits');
+    expect(() => validateRecipe({ ...r, interventions: { verify: { ...r.interventions.verify!, by: 'vibes' as never } } })).toThrow(/interventions\.verify\.by/);
+  });
   it('fingerprints and colours', () => {
     expect(fingerprint({ a: 1 })).toBe(fingerprint({ a: 1 }));
     expect(fingerprint({ a: 1 })).not.toBe(fingerprint({ a: 2 }));
