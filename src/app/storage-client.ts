@@ -7,6 +7,7 @@
 import { dataWorker } from './data-client.ts';
 import type { Trace } from '../domain/trace.ts';
 import type { GuideRun } from '../domain/recipe.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../domain/eval.ts';
 
 export { storageStatus } from '../data/quota.ts';
 
@@ -27,6 +28,7 @@ export const getEvalRun = (id: string) => w().getEvalRun(id);
 export const listEvalItems = (runId: string) => w().listEvalItems(runId);
 export const deleteEvalRun = (runId: string) => w().deleteEvalRun(runId);
 export const settleInterruptedRuns = (activeRunId: string | null) => w().settleInterruptedRuns(activeRunId);
+export const importEvalRun = (run: EvalRunRecord, items: EvalItemRecord[]) => w().importEvalRun(run, items);
 export const saveGuideRun = (run: GuideRun) => w().saveGuideRun(run);
 export const loadGuideRun = (id: string) => w().loadGuideRun(id);
 export const listGuideRuns = (limit?: number) => w().listGuideRuns(limit);

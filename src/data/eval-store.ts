@@ -55,3 +55,12 @@ export async function settleInterruptedRuns(activeRunId: string | null, dbName?:
   }
   return n;
 }
+
+/** Stores an imported run with its items; a run id already here gets a new one. Returns the id used. */
+export async function storeImportedRun(run: EvalRunRecord, items: EvalItemRecord[], newRunId: () => string, dbName?: string): Promise<string> {
+  const store = new IdbEvalStore(dbName);
+  const id = (await store.getRun(run.id)) ? newRunId() : run.id;
+  await store.putRun({ ...run, id, status: run.status === 'running' ? 'cancelled' : run.status });
+  for (const it of items) await store.putItem({ ...it, runId: id });
+  return id;
+}

@@ -3,7 +3,9 @@
 // this worker only and the queries stay in src/data.
 import { getSetting, putSetting } from '../../src/data/db.ts';
 import { deleteCheckpoint, listCheckpoints } from '../../src/data/checkpoint-store.ts';
-import { deleteEvalRun, getEvalRun, listEvalItems, listEvalRuns, settleInterruptedRuns } from '../../src/data/eval-store.ts';
+import { deleteEvalRun, getEvalRun, listEvalItems, listEvalRuns, settleInterruptedRuns, storeImportedRun } from '../../src/data/eval-store.ts';
+import type { EvalItemRecord, EvalRunRecord } from '../../src/domain/eval.ts';
+import { newId } from '../../src/lib/id.ts';
 import { deletePool, deleteSelection, getPoolTraces, getTrace, keepPartialPool, listPools, listSelections, newestSelectionTraces, putTrace } from '../../src/data/pool-store.ts';
 import { deleteGuideRun, listGuideRuns, loadGuideRun, saveGuideRun } from '../../src/data/run-store.ts';
 import { forgetKey, getRememberedKey, problemsFromPool, rememberKey } from '../../src/data/teacher-store.ts';
@@ -25,6 +27,8 @@ export const storeApi = {
   listEvalItems: (runId: string) => listEvalItems(runId),
   deleteEvalRun: (runId: string) => deleteEvalRun(runId),
   settleInterruptedRuns: (activeRunId: string | null) => settleInterruptedRuns(activeRunId),
+  /** An exported run read back (a run id already here gets a new one); returns the id used. */
+  importEvalRun: (run: EvalRunRecord, items: EvalItemRecord[]) => storeImportedRun(run, items, () => newId('eval', Date.now())),
   saveGuideRun: (run: Parameters<typeof saveGuideRun>[0]) => saveGuideRun(run),
   loadGuideRun: (id: string) => loadGuideRun(id),
   listGuideRuns: (limit?: number) => listGuideRuns(limit),
