@@ -1,13 +1,13 @@
 // Grader agreement and speed on answer-form corpora (JSONL: response, reference, correct[, problem, cls, why]):
-//   npm run bench:grader -- [FILE.jsonl ...]   (default: the held-out forms and the MATH500 references)
+//   npm run bench:grader -- [FILE.jsonl ...] [--verbose]   (default: the held-out forms)
 // Prints, per file: agreement with the expected verdicts, false accepts / false rejects, and the
 // median / p95 time per item (whole response graded: extraction + equivalence). Speed is measured
 // here, never asserted in tests.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { gradeResponse } from '../src/grading/index.ts';
+import { extractAnswerText, gradeResponse } from '../src/grading/index.ts';
 
-interface Case { response: string; reference: string; correct: boolean; problem?: string; cls?: string; why?: string }
+interface Case { response: string; reference: string; correct: boolean; problem?: string; cls?: string; why?: string; reference_is_text?: boolean }
 
 const ROOT = resolve(import.meta.dirname, '..');
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -30,7 +30,9 @@ for (const file of files) {
   const byCls = new Map<string, { n: number; ok: number }>();
   for (const c of cases) {
     const t0 = performance.now();
-    const v = await gradeResponse(c.response, c.reference, c.problem ? { problem: c.problem } : undefined);
+    // A reference written as text ("$x >= 5$", "$$\\boxed{2}, \\boxed{3}$$", Math-Verify's golds) is read by the same extractor.
+    const reference = c.reference_is_text ? extractAnswerText(c.reference) ?? c.reference : c.reference;
+    const v = await gradeResponse(c.response, reference, c.problem ? { problem: c.problem } : undefined);
     times.push(performance.now() - t0);
     const g = byCls.get(c.cls ?? '-') ?? { n: 0, ok: 0 };
     g.n++;

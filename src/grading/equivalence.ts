@@ -287,6 +287,11 @@ function inequalityIntervals(x: Relation): IntervalPart[] | null {
     if (isConstant(a) && isLabel(b)) return [{ open: open(ops[0]), close: ')', lo: a, hi: '\\infty' }];
     return null;
   }
+  // a <= |z| <= b with 0 <= a: two intervals, [-b, -a] and [a, b].
+  if (sides.length === 3 && isConstant(sides[0]) && /^\|[^|]+\|$/.test(sides[1]) && isLabel(sides[1]) && isConstant(sides[2]) && (parseNumeric(sides[0]) ?? -1) >= 0) {
+    const [a, , b] = sides;
+    return [{ open: open(ops[1]), close: close(ops[0]), lo: `-(${b})`, hi: `-(${a})` }, { open: open(ops[0]), close: close(ops[1]), lo: a, hi: b }];
+  }
   if (sides.length === 3 && isConstant(sides[0]) && isLabel(sides[1]) && isConstant(sides[2])) {
     return [{ open: open(ops[0]), close: close(ops[1]), lo: sides[0], hi: sides[2] }];
   }

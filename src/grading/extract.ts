@@ -59,7 +59,7 @@ export function lastBoxed(text: string): string | null {
 }
 
 // What may stand between two boxes that give several answers: "$\boxed{1}$ and $\boxed{2}$".
-const BOX_GAP = /^[\s$,;.]*(?:\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|&)?[\s$,;]*(?:\\\(|\\\[)?\s*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?$/;
+const BOX_GAP = /^[\s$,;.]*(?:(?:\\quad|\\qquad|\\text\{\s*(?:and|or)\s*\}|\band\b|\bor\b|&)[\s$,;]*){0,3}(?:\\\(|\\\[)?\s*(?:[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*)?$/;
 
 /** The last box, or the last run of adjacent boxes joined as a list ("1, 2"). */
 function finalBoxes(text: string): string | null {
@@ -175,7 +175,7 @@ function answerLike(content: string): boolean {
 function cleanNumber(s: string): string {
   let t = s.replace(/^(-?\d{1,3})((?: \d{3})+)$/, (_m, a: string, b: string) => a + b.replace(/ /g, ''));
   // One comma with 1-2 or 4+ digits after it is a decimal comma ("2,75", "0,5"), not a separator.
-  if (/^-?\d+,(?:\d{1,2}|\d{4,})$/.test(t)) return t.replace(',', '.');
+  if (/^-?\d+,(?:\d{1,2}|\d{4,})$/.test(t) || /^-?0,\d+$/.test(t)) return t.replace(',', '.');
   t = t.replace(/,(?=\d{3}(?:\D|$))/g, '');
   t = t.replace(/,+$/, '');
   return t;
@@ -194,7 +194,17 @@ function tidy(s: string): string {
   if (maths.length > 0) {
     let outside = t;
     for (const m of [...maths].reverse()) outside = outside.slice(0, m.start) + ' ' + outside.slice(m.end);
-    if (/[a-zA-Z]{2,}/.test(outside.replace(/\b(?:and|or)\b/g, ''))) return mathAnswer(maths[maths.length - 1].content);
+    if (/[a-zA-Z]{2,}/.test(outside.replace(/\b(?:and|or)\b/g, ''))) {
+      // "The largest $n$ is 34": a number after the last math is the answer, the math its label.
+      const last = maths[maths.length - 1];
+      const n = lastNumberMatch(t);
+      if (n && n.index >= last.end) return n.text;
+      return mathAnswer(last.content);
+    }
+  } else if (!/\\[a-zA-Z]/.test(t) && /[a-zA-Z]{3,}/.test(t)) {
+    // A sentence without math ("Jane started growing Sphere 3 hours ago"): its last number.
+    const n = lastNumberMatch(t);
+    if (n) return n.text;
   }
   const dollars = /^\$+([\s\S]*?)\$+$/.exec(t);
   if (dollars) t = dollars[1];
@@ -275,7 +285,16 @@ function extractFrom(response: string, options: ExtractOptions): Extraction | nu
     if (a) return { answer: a, method: 'gsm8k-a' };
   }
   if (options.strict) return null;
-  const maths = mathSegments(response).filter((m) => answerLike(m.content));
+  // The whole response is one math span ("$E$", "$odd$", "$$f(y) = y$$"): that is the answer.
+  const all = mathSegments(response);
+  if (all.length === 1 && response.slice(0, all[0].start).trim() === '' && response.slice(all[0].end).trim().replace(/^[.]$/, '') === '' && all[0].content.trim() !== '') {
+    return { answer: mathAnswer(all[0].content), method: 'last-math' };
+  }
+  // A bare LaTeX expression with no delimiters and no words ("\frac{10}{9}", "-\frac{10}{9}").
+  if (all.length === 0 && response.length <= 80 && /\\[a-zA-Z]/.test(response) && !/[a-zA-Z]{2,}/.test(response.replace(/\\[a-zA-Z]+/g, ''))) {
+    return { answer: response.trim(), method: 'last-math' };
+  }
+  const maths = all.filter((m) => answerLike(m.content));
   const math = maths.length ? maths[maths.length - 1] : null;
   const n = lastNumberMatch(response);
   if (math && (!n || n.index < math.end)) {

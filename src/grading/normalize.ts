@@ -184,6 +184,8 @@ export interface NormalizeOptions {
 
 export function normalizeAnswer(input: string, options: NormalizeOptions = {}): string {
   let s = input.trim();
+  // "32, 349" is two numbers, never 32349: a plain space after the comma makes a list ("11,\! 111" does not).
+  const spacedList = /\d,\s+\d/.test(s);
   s = s.replace(/\n/g, ' ');
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)\b\s*/g, '');
   s = s.replace(/\\(?:mbox|mathrm|textrm|textbf|mathbf|operatorname|textnormal|textit|mathit|mathsf|texttt|textsf|emph|boldsymbol|bm)\s*\{/g, '\\text{');
@@ -238,7 +240,7 @@ export function normalizeAnswer(input: string, options: NormalizeOptions = {}): 
   s = s.replace(/\s+/g, '');
   // Thousands separators: 1,234 and 1{,}234 and 1\,234 (already dropped).
   s = s.replace(/\{,\}/g, ',');
-  if (/^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
+  if (!spacedList && /^-?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$/.test(s)) s = s.replace(/,/g, '');
   // Decimal comma: "0,111", "1000,99" (a thousands separator never follows a lone 0 or 4+ digits).
   else if (/^-?(?:0|[1-9]\d{3,}),\d+$/.test(s)) s = s.replace(',', '.');
   // Leading zeros and trailing decimal zeros of plain numbers; leading "." gets a zero.

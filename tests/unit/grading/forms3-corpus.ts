@@ -97,6 +97,19 @@ export const FORMS3: Form3Case[] = [
   { cls: 'structure', response: R`\boxed{\{(1;2);(2;1)\}}`, reference: '(2,1),(1,2)', correct: true, why: 'a braced set of ; tuples' },
   { cls: 'structure', response: R`The roots are $\boxed{2}$ and $\boxed{6}$.`, reference: '2, 5', correct: false, why: 'one root wrong' },
 
+  // ---- Forms met in Math-Verify's test cases (tuned on them; tests/fixtures/grading/math-verify-cases.jsonl).
+  { cls: 'letter', response: '$E$', reference: R`\text{E}`, correct: true, why: 'a response that is one math span is the answer, even a lone letter', real: 'Math-Verify test_all.py' },
+  { cls: 'letter', response: '$odd$', reference: R`\text{odd}`, correct: true, why: 'a lone math span holding a word' },
+  { cls: 'fraction', response: R`\frac{10}{9}`, reference: '10/9', correct: true, why: 'a bare LaTeX answer without delimiters', real: 'Math-Verify test_simple_fraction_notation' },
+  { cls: 'fraction', response: R`-\frac{10}{9}`, reference: '10/9', correct: false, why: 'the sign counts' },
+  { cls: 'prose', response: 'Final Answer: The largest $n$ is 34.', reference: '34', correct: true, why: 'a number after the last math of a Final Answer line', real: 'Math-Verify test_math_extraction_additional_cases' },
+  { cls: 'prose', response: 'Final Answer: Jane started growing Sphere 3 hours ago.', reference: '3', correct: true, why: 'a Final Answer sentence without math: its number' },
+  { cls: 'structure', response: R`$$\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}$$`, reference: '(2, 2), (6, 2)', correct: true, why: 'boxes joined by \quad \text{and} \quad', real: 'Math-Verify test_open_thoughts' },
+  { cls: 'structure', response: R`$z \in \left[-\frac{3}{2}, -1\right] \cup \left[1, \frac{3}{2}\right]$`, reference: R`1\leq|z|\leq \frac{3}{2}`, correct: true, why: 'a <= |z| <= b is two intervals', real: 'Math-Verify test_numina_cases' },
+  { cls: 'structure', response: R`$z \in \left[-\frac{3}{2}, -1\right]$`, reference: R`1\leq|z|\leq \frac{3}{2}`, correct: false, why: 'one of the two intervals' },
+  { cls: 'number', response: 'So it is 0,111.', reference: '0.111', correct: true, why: 'after a lone 0 a comma is a decimal comma' },
+  { cls: 'number', response: R`\boxed{32, 349}`, reference: '32349', correct: false, why: 'a comma and a space make a list, not a thousands separator', real: 'Math-Verify test_math_extraction_additional_cases' },
+
   // ---- Wrong stays wrong.
   { cls: 'wrong', response: 'So the answer is 1/2.', reference: '2', correct: false, why: 'a half is not 2' },
   { cls: 'wrong', response: R`\boxed{x < 2}`, reference: R`x \le 2`, correct: false, why: 'strict vs non-strict' },
