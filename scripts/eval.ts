@@ -3,7 +3,7 @@
 //                   [--wait N] [--samples K] [--temperature X] [--max-tokens M] --out FILE.jsonl
 // --wait N: s1's budget forcing by count: the end of thinking is suppressed N times, "Wait" appended
 // each time (0 = off); with --budget T as well, T caps the thinking.
-// NAME: tiny-world, math500, aime24, amc23, gsm8k_test. Prints "accuracy: X%  95% CI [lo%, hi%]" as
+// NAME: tiny-world, math500, aime24, aime25, amc23, gsm8k_test. Prints "accuracy: X%  95% CI [lo%, hi%]" as
 // `npm run grade` does, then accuracy by level and by subject (domain); writes one JSON line per
 // item (prediction, verdict, reason, samples) to --out.
 import { readFileSync, writeFileSync } from 'node:fs';
