@@ -9,6 +9,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { count, idbCounts, installHooks, newHooks, readHooks, report, watchPage } from './support.ts';
 
 const MB = 1 << 20;
+/** The goal for the longest main-thread task while a trace opens and shows all (printed, not asserted: timing). */
+const LONG_TASK_BUDGET_MS = 100;
 const nested = (n: number) => `$${'{'.repeat(n)}x${'}'.repeat(n)}$`;
 const TEXTS: [string, string][] = [
   ['nested 1,800', `Nested: ${nested(1800)}`],
@@ -63,10 +65,11 @@ test('hostile formulas and trace texts open, render bounded, and run nothing', a
         if (!ok) stuck++;
         else if (!(await detail.locator('h3').innerText()).includes(`${pool.id}:${i}`)) wrongTrace++;
         // "show all" on the long ones, until everything is shown
-        for (const more of await detail.getByRole('button', { name: /show all/ }).all()) {
+        // (CSS locators: a role query walks the whole DOM in the page's main thread, itself a long task)
+        for (const more of await detail.locator('button.more').all()) {
           await more.click().catch(() => {});
         }
-        await expect(detail.getByRole('button', { name: /show all/ })).toHaveCount(0, { timeout: 120_000 });
+        await expect(detail.locator('button.more')).toHaveCount(0, { timeout: 120_000 });
       });
       perText[TEXTS[i][0]] = Math.round(ms);
       maxLong = Math.max(maxLong, ms);
@@ -86,7 +89,8 @@ test('hostile formulas and trace texts open, render bounded, and run nothing', a
     const exec = hooks.alerts + hooks.injected + hooks.dialogs;
     report('hostile formulas and trace texts', {
       texts: TEXTS.length, 'details stuck': stuck, 'wrong trace shown': wrongTrace, 'formulas shown raw': rawShown,
-      'longest main-thread task ms': Math.round(maxLong), 'script executions': exec, 'page errors': hooks.pageErrors.length,
+      'longest main-thread task ms': Math.round(maxLong), 'budget ms': LONG_TASK_BUDGET_MS, 'texts over budget': Object.values(perText).filter((ms) => ms > LONG_TASK_BUDGET_MS).length,
+      'script executions': exec, 'page errors': hooks.pageErrors.length,
     });
     console.log('longest task per text (ms):', JSON.stringify(perText));
     expect({ stuck, wrongTrace, exec, errors: hooks.pageErrors }).toEqual({ stuck: 0, wrongTrace: 0, exec: 0, errors: [] });

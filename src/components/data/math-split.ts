@@ -15,6 +15,10 @@ export const MAX_TEX_DEPTH = 32;
 /** Per view (one MathText): total TeX characters and formulas sent to KaTeX; the rest stays raw. */
 export const VIEW_TEX_CHARS = 20_000;
 export const VIEW_FORMULAS = 1000;
+/** Formulas per laid-out block of a long text (MathText): one block is re-laid out per render slice. */
+export const BLOCK_FORMULAS = 40;
+/** Formulas per page of a long text (MathText): the first page shows, "show all" adds a page per task. */
+export const PAGE_FORMULAS = 200;
 
 const MATH = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$((?:\\\$|[^$\n])+?)\$/g;
 
