@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { nodeGpuContext } from '../../src/engine/device/node-gpu.ts';
-import { attentionDispatch, attentionParams, attentionRef } from '../../src/engine/ops/attention.ts';
+import { attentionParams, attentionRef, attentionRowsDispatch } from '../../src/engine/ops/attention.ts';
 import { embeddingDispatch, embeddingParams, embeddingRef } from '../../src/engine/ops/embedding.ts';
 import { rmsnormBackwardRef, rmsnormDispatch, rmsnormDwDispatch, rmsnormDxDispatch, rmsnormParams, rmsnormRef } from '../../src/engine/ops/rmsnorm.ts';
-import { ropeDispatch, ropeParams, ropeRef, ropeTable } from '../../src/engine/ops/rope.ts';
+import { ropeParams, ropeRef, ropeRowsDispatch, ropeTable } from '../../src/engine/ops/rope.ts';
 import { swigluBackwardDispatch, swigluBackwardRef, swigluDispatch, swigluParams, swigluRef } from '../../src/engine/ops/swiglu.ts';
 import { uploadWeight } from '../../src/engine/model/weights.ts';
 import { allocStorage, readF32, uploadStorage } from '../../src/engine/runtime/buffers.ts';
@@ -117,12 +117,13 @@ describe('rope (rotate-half)', () => {
     it(`T=${t} heads=${nh} D=${d} pos=${pos} theta=${theta}, forward and inverse`, async () => {
       const x = randArray(rng(t + nh + d), t * nh * d);
       const buf = up(x);
-      const step = stepBuffer(ctx, t, pos);
+      const step = stepBuffer(ctx, t);
+      const rows = up(Uint32Array.from({ length: 2 * t }, (_, i) => (i & 1 ? pos + (i >> 1) : 0))); // row i at position pos + i
       const table = up(ropeTable(pos + t, d, theta));
-      const fwd = ropeDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d)), step }, nh, d);
+      const fwd = ropeRowsDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d)), step, rows }, nh, d);
       const got = await runAndRead(ctx, [fwd], t, buf, x.length);
       expect(got).toBeAllclose(ropeRef(x, t, nh, d, pos, theta), { rtol: 1e-6, atol: 1e-6 });
-      const inv = ropeDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d, -1)), step }, nh, d);
+      const inv = ropeRowsDispatch(ctx.device, { x: buf, table, params: uniformBuffer(ctx, ropeParams(nh, d, -1)), step, rows }, nh, d);
       expect(await runAndRead(ctx, [inv], t, buf, x.length)).toBeAllclose(x, { rtol: 1e-6, atol: 1e-6 });
     });
   }
@@ -178,7 +179,8 @@ describe('grouped-query causal attention', () => {
       const k = randArray(r, (L + 3) * hkv * d, 2); // rows past L must be ignored
       const v = randArray(r, (L + 3) * hkv * d);
       const out = allocStorage(ctx.device, t * h * d * 4);
-      const disp = attentionDispatch(ctx.device, { q: up(q), k: up(k), v: up(v), out, params: uniformBuffer(ctx, attentionParams(h, hkv, d)), step: stepBuffer(ctx, t, pos) }, h);
+      const rows = up(Uint32Array.from({ length: 2 * t }, (_, i) => (i & 1 ? pos + (i >> 1) : 0))); // query i at position pos + i of a cache from row 0
+      const disp = attentionRowsDispatch(ctx.device, { q: up(q), k: up(k), v: up(v), out, params: uniformBuffer(ctx, attentionParams(h, hkv, d)), step: stepBuffer(ctx, t), rows }, h);
       expect(await runAndRead(ctx, [disp], t, out, t * h * d)).toBeAllclose(attentionRef(q, k, v, t, pos, h, hkv, d), { rtol: 1e-4, atol: 1e-5 });
     });
   }

@@ -70,7 +70,6 @@ ${rows ? `  let base0 = rows[t].x; let L0 = rows[t].y + 1u;` : `  let base0 = 0u
   for (var i = 0u; i < 4u; i++) { let d = lid + 64u * i; if (d < p.d) { O[qo + d] = acc[i] / l; } }
 }`;
 }
-export const ATTENTION_WGSL = attentionWgsl(false);
 /** q, kcache, vcache, out, params, step, rows */
 export const ATTENTION_ROWS_BINDINGS: readonly BindingKind[] = [...ATTENTION_BINDINGS, 'read'];
 
@@ -87,10 +86,6 @@ export function attentionRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: G
   return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.params, b.step, b.rows]), grid: (t) => [h, t, 1] };
 }
 
-export function attentionDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, h: number): Dispatch {
-  const k = kernel(device, 'attention', ATTENTION_WGSL, ATTENTION_BINDINGS);
-  return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.params, b.step]), grid: (t) => [h, t, 1] };
-}
 
 /** Batched reference: query t (row t of q) attends to rows base[t]..base[t]+pos[t] of k/v. */
 export function attentionRowsRef(q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, rows: ReadonlyArray<[number, number]>, h: number, hkv: number, d: number, window = 0, scale = 1 / Math.sqrt(d)): Float64Array {

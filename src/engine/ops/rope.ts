@@ -2,14 +2,14 @@
 // the first half pairs with i + D/2 (not interleaved), angle = (pos + t) · theta^(-2i/D).
 // cos/sin come from a table (maxPos, D/2) built on the CPU with Hugging Face's f32 rounding of the
 // angle: WGSL's cos/sin may be off by 2^-11 absolute (SwiftShader is), a table is exact.
-//   forward:  x (T, nh, D) in place; out[i] = x[i]cos - x[i+D/2]sin, out[i+D/2] = x[i+D/2]cos + x[i]sin
-//   (atPos: x is a cache (maxLen, nh, D) and rows pos..pos+T-1 are rotated)
-//   batched:  x (T, nh, D) in place, row t at its own position rows[t].y (ROPE_ROWS_WGSL)
+//   forward:  x (T, nh, D) in place, row t at its own position rows[t].y (rows[t] = (base, pos), the
+//             packed-rows layout of batched decoding and training);
+//             out[i] = x[i]cos - x[i+D/2]sin, out[i+D/2] = x[i+D/2]cos + x[i]sin
 //   backward: the same kernel with sign = -1 (rotation by -angle is the transpose)
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, kernel, paramWords } from '../runtime/kernel.ts';
 
-/** x (rw), table (read), params, step */
-export const ROPE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'uniform', 'uniform'];
+/** x (rw), table (read), params, step, rows */
+const ROPE_BINDINGS: readonly BindingKind[] = ['rw', 'read', 'uniform', 'uniform'];
 
 /** Angle of pair i at position pos, rounded as Hugging Face computes it in f32:
  *  inv_freq = 1 / theta^(2i/D) in f32, angle = f32(pos · inv_freq). */
@@ -68,30 +68,11 @@ export function ropeIdentityTable(maxPos: number, d: number): Float32Array {
   return out;
 }
 
-export const ROPE_WGSL = /* wgsl */ `
-${STEP_WGSL}
-struct P { nh: u32, d: u32, atpos: u32, sign: f32 }
-@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-@group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
-@group(0) @binding(2) var<uniform> p: P;
-@group(0) @binding(3) var<uniform> step: Step;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3<u32>) {
-  let half = p.d / 2u;
-  let i = g.x % half; let h = g.x / half; let t = g.y;
-  if (h >= p.nh || t >= step.t) { return; }
-  let v = cs[(step.pos + t) * half + i];
-  let c = v.x; let s = v.y * p.sign;
-  let o = ((t + select(0u, step.pos, p.atpos == 1u)) * p.nh + h) * p.d + i;
-  let a = x[o]; let b = x[o + half];
-  x[o] = a * c - b * s;
-  x[o + half] = b * c + a * s;
-}`;
 
 /** Batched decoding: row t of x (T, nh, D) is at its own position rows[t].y (rows[t] = (base, pos)). */
 export const ROPE_ROWS_WGSL = /* wgsl */ `
 ${STEP_WGSL}
-struct P { nh: u32, d: u32, atpos: u32, sign: f32 }
+struct P { nh: u32, d: u32, p0: u32, sign: f32 }
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
 @group(0) @binding(1) var<storage, read> cs: array<vec2<f32>>;
 @group(0) @binding(2) var<uniform> p: P;
@@ -118,16 +99,11 @@ export function ropeRowsDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GP
   return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.table, b.params, b.step, b.rows]), grid: (t) => [Math.ceil((nh * d) / 2 / 64), t, 1] };
 }
 
-/** atPos: x holds rows by absolute position (a KV cache), so row = pos + t instead of t. */
-export function ropeParams(nh: number, d: number, sign = 1, atPos = false): Uint32Array {
+export function ropeParams(nh: number, d: number, sign = 1): Uint32Array {
   if (d % 2 !== 0) throw new Error(`rope: head_dim ${d} must be even`);
-  return paramWords([nh, d, atPos ? 1 : 0, { f: sign }]);
+  return paramWords([nh, d, 0, { f: sign }]);
 }
 
-export function ropeDispatch(device: GPUDevice, b: { x: GPUBuffer; table: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, nh: number, d: number, label = 'rope'): Dispatch {
-  const k = kernel(device, 'rope', ROPE_WGSL, ROPE_BINDINGS);
-  return { label, pipeline: k.pipeline, bind: bindGroup(device, k, [b.x, b.table, b.params, b.step]), grid: (t) => [Math.ceil((nh * d) / 2 / 64), t, 1] };
-}
 
 /** x (T, nh, D) at positions pos..pos+T-1 -> rotated copy. sign -1 = inverse (backward). */
 export function ropeRef(x: ArrayLike<number>, t: number, nh: number, d: number, pos: number, theta: number, sign = 1, angle: RopeAngleFn = ropeAngle): Float64Array {
