@@ -1,6 +1,6 @@
 // Export a model folder, optionally merged with a PEFT LoRA adapter, as one GGUF file that llama.cpp,
 // Ollama and LM Studio load:
-//   npm run export:gguf -- --model DIR [--adapter DIR] --out FILE.gguf [--dtype f16|f32]
+//   npm run export:gguf -- --model DIR [--adapter DIR] --out FILE.gguf [--dtype f16|f32|q8_0|q4_0]
 // DIR holds config.json, tokenizer.json, tokenizer_config.json and model.safetensors (or shards with
 // model.safetensors.index.json); the adapter folder holds adapter_config.json and
 // adapter_model.safetensors. Weights are the engine's f16 (bf16 and f32 checkpoints are rounded).
@@ -14,7 +14,7 @@ import { exportGgufParts } from '../src/engine/adapter/gguf-export.ts';
 import { parseShardIndex, readSafetensors, readShardedSafetensors, type ByteSource } from '../src/engine/model/safetensors.ts';
 import type { HostTensor } from '../src/engine/model/types.ts';
 
-const USAGE = 'usage: npm run export:gguf -- --model DIR [--adapter DIR] --out FILE.gguf [--dtype f16|f32]';
+const USAGE = 'usage: npm run export:gguf -- --model DIR [--adapter DIR] --out FILE.gguf [--dtype f16|f32|q8_0|q4_0]';
 
 function parseArgs(argv: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (!args.model || !args.out) throw new Error(USAGE);
   const dtype = (args.dtype ?? 'f16').toUpperCase();
-  if (dtype !== 'F16' && dtype !== 'F32') throw new Error(`--dtype must be f16 or f32, got "${args.dtype}"`);
+  if (dtype !== 'F16' && dtype !== 'F32' && dtype !== 'Q8_0' && dtype !== 'Q4_0') throw new Error(`--dtype must be f16, f32, q8_0 or q4_0, got "${args.dtype}"`);
   const t0 = performance.now();
   const configPath = join(args.model, 'config.json');
   const config = readJson(configPath);

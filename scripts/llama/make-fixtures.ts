@@ -1,5 +1,6 @@
 // llama.cpp as an independent reference (build time only; CI reads the committed fixtures):
-//   npm run make:llama-fixtures [-- ID ...]      IDs: tiny-world, tiny-world-reason1k, qwen3-0.6b,
+//   npm run make:llama-fixtures [-- ID ...]      IDs: tiny-world, tiny-world-reason1k, tiny-world-q8_0,
+//                                                tiny-world-q4_0 (Q8_0 / Q4_0 GGUF), qwen3-0.6b,
 //                                                llama-3.2-1b, gemma-3-270m, smollm3-3b, r1-distill-qwen-1.5b
 // Needs tools/llama-ref installed (cd tools/llama-ref && npm ci): node-llama-cpp 3.21.1's prebuilt CPU
 // llama.cpp, loaded offline. Each model is written as an F16 GGUF by our exporter (build/llama/ID.gguf),
@@ -31,7 +32,7 @@ export interface LlamaFixture {
   hub_id?: string;
   config: Record<string, unknown>;
   adapter?: string;
-  gguf: { dtype: 'F16'; bytes: number };
+  gguf: { dtype: 'F16' | 'Q8_0' | 'Q4_0'; bytes: number };
   /** FNV-1a over every tensor's packed f16 words, in order: the test checks it rebuilt the same weights */
   weights_fnv: number;
   ids: number[];
@@ -52,21 +53,22 @@ export function weightsFnv(tensors: Iterable<HostTensor>): number {
   return h ?? 0;
 }
 
-interface Target { id: string; hubId?: string; config: Json; tokenizer: Json; tokenizerConfig: Json; tensors: HostTensor[]; ids: number[]; adapterDir?: string }
+interface Target { dtype: 'F16' | 'Q8_0' | 'Q4_0'; id: string; hubId?: string; config: Json; tokenizer: Json; tokenizerConfig: Json; tensors: HostTensor[]; ids: number[]; adapterDir?: string }
 
 async function target(id: string): Promise<Target> {
-  if (id === 'tiny-world' || id === 'tiny-world-reason1k') {
+  if (id.startsWith('tiny-world')) {
     const dir = 'models/tiny-world';
     const config = json(`${dir}/config.json`);
     const tokenizer = json(`${dir}/tokenizer.json`);
     const tokenizerConfig = json(`${dir}/tokenizer_config.json`);
     const tok = await loadTokenizer({ tokenizerJson: readFileSync(`${dir}/tokenizer.json`, 'utf8'), tokenizerConfig: readFileSync(`${dir}/tokenizer_config.json`, 'utf8'), source: dir });
-    return { id, config, tokenizer, tokenizerConfig, tensors: await readModelTensors(dir), ids: tok.applyChatTemplate(tinyWorldPrompt()), adapterDir: id.endsWith('reason1k') ? `${dir}/adapters/reason1k` : undefined };
+    const dtype = id.endsWith('q8_0') ? 'Q8_0' : id.endsWith('q4_0') ? 'Q4_0' : 'F16';
+    return { id, dtype, config, tokenizer, tokenizerConfig, tensors: await readModelTensors(dir), ids: tok.applyChatTemplate(tinyWorldPrompt()), adapterDir: id.endsWith('reason1k') ? `${dir}/adapters/reason1k` : undefined };
   }
   const m = archModel(id);
   const files = archTokenizerFiles(m);
   const tok = await loadTokenizer({ tokenizerJson: files.tokenizerJsonText, tokenizerConfig: files.tokenizerConfigText, source: m.tokenizerDir });
-  return { id, hubId: m.hubId, config: m.config, tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, tensors: [...archTensors(m)], ids: tok.encodePrompt(ARCH_PROMPT).slice(0, ARCH_POSITIONS) };
+  return { id, dtype: 'F16', hubId: m.hubId, config: m.config, tokenizer: files.tokenizer, tokenizerConfig: files.tokenizerConfig, tensors: [...archTensors(m)], ids: tok.encodePrompt(ARCH_PROMPT).slice(0, ARCH_POSITIONS) };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -86,7 +88,7 @@ async function make(id: string, ref: { llama: any; version: string }): Promise<L
     : undefined;
   mkdirSync('build/llama', { recursive: true });
   const path = `build/llama/${id}.gguf`;
-  const parts = exportGgufParts({ config: t.config, tokenizer: t.tokenizer, tokenizerConfig: t.tokenizerConfig, name: id }, t.tensors, adapter, { dtype: 'F16' });
+  const parts = exportGgufParts({ config: t.config, tokenizer: t.tokenizer, tokenizerConfig: t.tokenizerConfig, name: id }, t.tensors, adapter, { dtype: t.dtype });
   const fh = await open(path, 'w');
   let bytes = 0;
   for (const p of parts) { await fh.write(p); bytes += p.byteLength; }
@@ -117,7 +119,7 @@ async function make(id: string, ref: { llama: any; version: string }): Promise<L
     ...(t.hubId ? { hub_id: t.hubId } : {}),
     config: t.config,
     ...(t.adapterDir ? { adapter: t.adapterDir } : {}),
-    gguf: { dtype: 'F16', bytes },
+    gguf: { dtype: t.dtype, bytes },
     weights_fnv: weightsFnv(t.tensors),
     ids: t.ids,
     vocab_candidates: candidates,
@@ -129,7 +131,7 @@ async function make(id: string, ref: { llama: any; version: string }): Promise<L
 }
 
 async function main(): Promise<void> {
-  const all = ['tiny-world', 'tiny-world-reason1k', ...ARCH_MODELS.map((m) => m.id)];
+  const all = ['tiny-world', 'tiny-world-reason1k', 'tiny-world-q8_0', 'tiny-world-q4_0', ...ARCH_MODELS.map((m) => m.id)];
   const ids = process.argv.slice(2).length ? process.argv.slice(2) : all;
   for (const id of ids) if (!all.includes(id)) throw new Error(`unknown fixture "${id}"; known: ${all.join(', ')}`);
   const ref = await llamaCpp();

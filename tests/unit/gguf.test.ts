@@ -148,6 +148,36 @@ describe('GGUF conventions of llama.cpp', () => {
   });
 });
 
+describe('GGUF quantized export', () => {
+  for (const dtype of ['Q8_0', 'Q4_0'] as const) {
+    it(`${dtype}: 2-D weights as llama.cpp blocks (q/k still permuted), read back as blocks in HF order within the format's step`, async () => {
+      const { dequantizeBlocks } = await import('../../src/engine/model/quant.ts');
+      const want = [...archTensors(llama)];
+      const { metadata, tensors } = ggufFromHf({ config: llama.config, tokenizer: json(`${TW}/tokenizer.json`) }, want, { dtype });
+      const bytes = writeGguf(metadata, tensors);
+      const h = readGgufHeader(bytes);
+      expect(h.metadata.get('general.file_type')).toBe(dtype === 'Q8_0' ? 7 : 2);
+      expect(h.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!.typeName).toBe(dtype);
+      expect(h.tensors.find((t) => t.name === 'blk.0.attn_norm.weight')!.typeName).toBe('F32');
+      const { host, quant } = readGgufTensors(h, bytes);
+      expect(host.map((t) => t.name).sort()).toEqual(want.filter((t) => t.shape.length === 1).map((t) => t.name).sort());
+      for (const q of quant) {
+        const w = want.find((t) => t.name === q.name)!;
+        const n = w.shape.reduce((a, b) => a * b, 1);
+        const x = Float32Array.from(new Uint16Array(w.packed.buffer, 0, n), f16ToF32);
+        const y = dequantizeBlocks(dtype === 'Q8_0' ? 'q8_0' : 'q4_0', q.blocks);
+        for (let b = 0; b < n / 32; b++) {
+          const amax = Math.max(...x.subarray(b * 32, b * 32 + 32).map(Math.abs));
+          // Q8_0: half a step of amax/127, plus d's f16 rounding times 127 (2^-11 x 127 steps: +0.07);
+          // Q4_0: d = max/-8 leaves the opposite extreme a whole step of amax/8 off (q clamps at 15)
+          const tol = dtype === 'Q8_0' ? (amax / 127) * 0.57 : (amax / 8) * 1.07;
+          for (let j = b * 32; j < b * 32 + 32; j++) expect(Math.abs(x[j] - y[j]), `${q.name}[${j}]`).toBeLessThanOrEqual(tol + 1e-7);
+        }
+      }
+    });
+  }
+});
+
 describe('GGUF reader refusals', () => {
   async function tinyBytes(): Promise<Uint8Array> {
     const { metadata, tensors } = ggufFromHf(tinyFiles(), await readTinyTensors(TW));

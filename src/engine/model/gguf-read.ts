@@ -159,6 +159,8 @@ export function ggufToHfConfig(h: GgufHeader, file = 'model.gguf'): Record<strin
     eos_token_id: typeof eos === 'number' ? eos : null,
     hidden_act: a === 'gemma3' ? 'gelu_pytorch_tanh' : 'silu',
   };
+  if (a === 'gemma3') cfg.hidden_activation = 'gelu_pytorch_tanh';
+  if (a === 'smollm3') cfg.no_rope_layer_interval = 4; // llama.cpp's smollm3: every 4th layer NoPE
   if (a === 'llama' || a === 'smollm3') cfg.attention_bias = h.tensors.some((t) => t.name === 'blk.0.attn_q.bias');
   if (h.tensors.some((t) => t.name === 'rope_freqs.weight')) {
     throw new GgufReadError(file, 'tensor "rope_freqs.weight" (Llama 3 RoPE scaling) cannot be turned back into rope_scaling; load the safetensors model instead');

@@ -5,6 +5,7 @@
 // as 1 + w, Llama 3 RoPE scaling as the rope_freqs tensor, the token list padded to vocab_size.
 // Layout: header, metadata, tensor infos, padding to 32 bytes, tensor data (each aligned to 32).
 import { f16ToF32 } from './f16.ts';
+import { quantizeBlocks } from './quant.ts';
 import {
   GGML_TYPES, GGUF_ALIGNMENT, GGUF_ARCH, GGUF_MAGIC, GGUF_VERSION, GgufValueType, NORM_PLUS_ONE,
   PERMUTED_QK, TokenType, ggufTensorName, permuteQK, type GgmlTypeName,
@@ -145,8 +146,12 @@ export interface HfModelFiles {
 }
 
 export interface GgufExportOptions {
-  /** Tensor type of weights (norms and biases are F32 either way, as llama.cpp's converter writes them). */
-  dtype?: 'F16' | 'F32';
+  /**
+   * Tensor type of 2-D weights (norms and biases are F32 either way, as llama.cpp's converter writes
+   * them). Q8_0 / Q4_0 quantize each row's blocks of 32 as llama.cpp's reference quantizers do
+   * (quant.ts); a weight whose rows are not a multiple of 32 stays F16.
+   */
+  dtype?: 'F16' | 'F32' | 'Q8_0' | 'Q4_0';
 }
 
 const num = (c: Json, key: string, fallback?: number): number => {
@@ -271,7 +276,7 @@ function tokenizerMetadata(arch: string, files: HfModelFiles, vocabSize: number)
 }
 
 /** Metadata for `config.json` (model hyperparameters under the GGUF architecture's prefix). */
-function modelMetadata(arch: string, files: HfModelFiles, dtype: 'F16' | 'F32'): Array<[string, GgufValue]> {
+function modelMetadata(arch: string, files: HfModelFiles, dtype: NonNullable<GgufExportOptions['dtype']>): Array<[string, GgufValue]> {
   const c = files.config;
   const C = num(c, 'hidden_size');
   const H = num(c, 'num_attention_heads');
@@ -282,7 +287,7 @@ function modelMetadata(arch: string, files: HfModelFiles, dtype: 'F16' | 'F32'):
   const out: Array<[string, GgufValue]> = [
     ['general.architecture', { type: 'string', value: arch }],
     ['general.name', { type: 'string', value: files.name ?? 'model' }],
-    ['general.file_type', u32(dtype === 'F16' ? 1 : 0)], // LLAMA_FTYPE_MOSTLY_F16 / ALL_F32
+    ['general.file_type', u32({ F32: 0, F16: 1, Q4_0: 2, Q8_0: 7 }[dtype])], // llama_ftype: ALL_F32, MOSTLY_F16 / Q4_0 / Q8_0
     [`${arch}.vocab_size`, u32(num(c, 'vocab_size'))],
     [`${arch}.context_length`, u32(num(c, 'max_position_embeddings', gemma ? 131072 : 2048))],
     [`${arch}.embedding_length`, u32(C)],
@@ -296,6 +301,7 @@ function modelMetadata(arch: string, files: HfModelFiles, dtype: 'F16' | 'F32'):
     [`${arch}.attention.value_length`, u32(headDim)],
     [`${arch}.rope.dimension_count`, u32(headDim)],
   ];
+  if (dtype === 'Q8_0' || dtype === 'Q4_0') out.push(['general.quantization_version', u32(2)]);
   if (gemma) {
     const window = c.sliding_window;
     if (typeof window === 'number' && c.sliding_window_pattern !== 1) {
@@ -372,10 +378,13 @@ export function ggufFromHf(
       if (f16) f16 = permuteQK(f16.slice(), heads, rows, cols);
       else f32 = permuteQK(f32!, heads, rows, cols);
     }
-    if (oneD || dtype === 'F32') {
+    if (!oneD && (dtype === 'Q8_0' || dtype === 'Q4_0') && t.shape[t.shape.length - 1] % 32 === 0) {
+      const values = f32 ?? Float32Array.from(f16!, f16ToF32);
+      tensors.push({ name, shape: t.shape, type: dtype, data: quantizeBlocks(dtype === 'Q8_0' ? 'q8_0' : 'q4_0', values) });
+    } else if (oneD || dtype === 'F32') {
       if (!f32) { f32 = new Float32Array(n); for (let i = 0; i < n; i++) f32[i] = f16ToF32(f16![i]); }
       tensors.push({ name, shape: t.shape, type: 'F32', data: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) });
-    } else if (f16) {
+    } else if (f16) { // F16, or a quantized export's weight with rows not a multiple of 32
       tensors.push({ name, shape: t.shape, type: 'F16', data: new Uint8Array(f16.buffer, f16.byteOffset, n * 2) });
     } else {
       throw new GgufWriteError(`tensor "${t.name}"`, 'a 2-D norm weight cannot be written as F16');
