@@ -91,11 +91,22 @@ export function openDb(name: string = DB_NAME): Promise<RBDatabase> {
         void p?.then((db) => db.close());
         opened.delete(name);
       },
+      // The browser closed the connection (a full disk can do it): the next call opens a new one.
+      terminated() {
+        opened.delete(name);
+      },
     });
     opened.set(name, p);
     p.catch(() => opened.delete(name));
   }
   return p;
+}
+
+/** Closes the shared connection so the next openDb() opens a new one (after a full disk closed it under us). */
+export function reopenDb(name: string = DB_NAME): void {
+  const p = opened.get(name);
+  opened.delete(name);
+  void p?.then((db) => db.close()).catch(() => {});
 }
 
 export async function getSetting<T>(key: string, fallback: T): Promise<T> {

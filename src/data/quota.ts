@@ -5,7 +5,7 @@ export function isQuotaError(e: unknown): boolean {
   const name = (e as { name?: string } | null)?.name;
   const msg = e instanceof Error ? e.message : String(e);
   // Chromium on a full disk: "IO error: .../000003.log: FILE_ERROR_NO_SPACE" (UnknownError), not always QuotaExceededError.
-  return name === 'QuotaExceededError' || /quota|disk (is )?full|no space|NO_SPACE/i.test(msg);
+  return name === 'QuotaExceededError' || /quota|disk (is )?full|full disk|no space|NO_SPACE/i.test(msg);
 }
 
 /** Bytes a structured-clonable value takes, about: typed arrays by their length, strings as UTF-16. */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { bigModelFiles, modelBytes, randomModelFiles, startModelServer, tinyModelFiles } from '../support/model-server.ts';
 import { formatBytes } from '../../src/lib/bytes.ts';
-import { FULL, launchProfile, report } from './support.ts';
+import { tinyModelAndBundledPool } from '../e2e/flows.ts';
+import { FULL, idbCounts, launchProfile, report } from './support.ts';
 
 function mountTmpfs(dir: string): string | null {
   if (process.getuid?.() !== 0) return 'not root: cannot mount a tmpfs';
@@ -136,6 +137,64 @@ test('a model of real size (hundreds of MB in the full campaign) on a disk too s
   } finally {
     await ctx.close().catch(() => {});
     await srv.close();
+    try { execFileSync('umount', [dir], { stdio: 'pipe' }); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Fills the file system of `path` to the last byte (1 MiB, then 4 KiB writes until ENOSPC). */
+function fillAll(path: string): number {
+  let wrote = fill(path, 0);
+  const fd = openSync(`${path}.tail`, 'w');
+  const buf = Buffer.alloc(4096);
+  try { for (;;) { randomFillSync(buf); writeSync(fd, buf); wrote += buf.length; } } catch { /* ENOSPC: full */ } finally { closeSync(fd); }
+  return wrote;
+}
+
+test('a training checkpoint on a full disk: says what it needs and what to delete, keeps the previous one, and training goes on', async () => {
+  test.setTimeout(420_000);
+  const dir = mkdtempSync(join(tmpdir(), 'rb-ckpt-quota-'));
+  const why = mountTmpfs(dir);
+  test.skip(why !== null, why ?? '');
+  const ctx = await launchProfile(join(dir, 'profile'));
+  try {
+    const page = await ctx.newPage();
+    await page.goto('./?view=train');
+    await tinyModelAndBundledPool(page);
+    const before = await idbCounts(page);
+    await page.getByTestId('train-examples').fill('3');
+    await page.getByTestId('train-seqlen').fill('160');
+    await page.getByTestId('train-steps').fill('2000');
+    await page.getByTestId('train-lr').fill('0.05');
+    await page.getByTestId('train-batch').fill('2');
+    await page.getByTestId('train-checkpoint-every').fill('2');
+    await page.getByTestId('train-start').click();
+    const ck = page.getByTestId('train-checkpoint');
+    await expect(ck).toContainText(/checkpoint at step \d+ stored/, { timeout: 180_000 });
+
+    const filled = fillAll(join(dir, 'filler.bin'));
+    const warn = page.getByTestId('train-checkpoint-warning');
+    await expect(warn).toContainText(/^Checkpoint at step \d+ not saved\. Storage is full: about [\d.]+ [KMG]?i?B more is needed\./, { timeout: 120_000 });
+    const text = (await warn.textContent()) ?? '';
+    console.log(`checkpoint warning: ${text}`);
+    expect(text).toContain('You can free space by deleting: pool "');
+    const keptStep = Number((await ck.textContent())?.match(/checkpoint at step (\d+)/)?.[1] ?? 0);
+    expect(keptStep).toBeGreaterThan(0);
+
+    // Space freed: the next checkpoint is stored, the pool stored before is whole.
+    rmSync(join(dir, 'filler.bin'));
+    rmSync(join(dir, 'filler.bin.tail'));
+    await expect.poll(async () => Number((await ck.textContent())?.match(/checkpoint at step (\d+) stored/)?.[1] ?? 0), { timeout: 120_000 }).toBeGreaterThan(keptStep);
+    await expect(warn).toHaveCount(0);
+    const after = await idbCounts(page);
+    expect(after.pools.map((p) => [p.name, p.traces])).toEqual(before.pools.map((p) => [p.name, p.traces]));
+    await page.getByTestId('train-cancel').click().catch(() => {});
+    report('checkpoint on a full disk', {
+      'filler MiB': Math.round(filled / 2 ** 20), 'says what it needs and what to delete': 'yes', 'checkpoint kept (step)': keptStep,
+      'stored again after freeing space': 'yes', 'pools lost': 0,
+    });
+  } finally {
+    await ctx.close().catch(() => {});
     try { execFileSync('umount', [dir], { stdio: 'pipe' }); } catch { /* already gone */ }
     rmSync(dir, { recursive: true, force: true });
   }

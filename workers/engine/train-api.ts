@@ -7,8 +7,6 @@
 import { openDb } from '../../src/data/db.ts';
 import { getPoolTraces, getSelection } from '../../src/data/pool-store.ts';
 import { deleteCheckpoint, getCheckpoint, putCheckpoint, setCheckpointStatus } from '../../src/data/checkpoint-store.ts';
-import { approxBytes, isQuotaError } from '../../src/data/quota.ts';
-import { storageFullAdvice } from '../../src/data/storage-advice.ts';
 import type { TrainCheckpointRecord } from '../../src/domain/train.ts';
 import type { Trace } from '../../src/domain/trace.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../../src/engine/adapter/lora.ts';
@@ -103,11 +101,7 @@ async function execute(runId: string, spec: TrainSpec, createdAt: number, resume
           await putCheckpoint({ runId, createdAt, updatedAt: Date.now(), modelId: model.id, status: run.paused ? 'paused' : 'running', spec: { ...stored }, checkpoint });
           emit({ kind: 'checkpoint', step: checkpoint.step });
         } catch (e) { // the previous checkpoint stays (the put is atomic); training goes on
-          // A full disk: say what the checkpoint needs and what could be deleted to make room.
-          const message = isQuotaError(e)
-            ? `The checkpoint at step ${checkpoint.step} could not be stored (the previous one is kept). ${await storageFullAdvice(approxBytes(checkpoint)).catch(() => (e as Error).message)}`
-            : (e as Error).message;
-          emit({ kind: 'checkpoint-failed', step: checkpoint.step, message });
+          emit({ kind: 'checkpoint-failed', step: checkpoint.step, message: (e as Error).message });
         }
         if (run.paused) emit({ kind: 'paused', step: checkpoint.step }); // the loop stores a checkpoint when a pause begins
       },
