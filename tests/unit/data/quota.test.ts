@@ -10,6 +10,10 @@ describe('quota', () => {
     expect(isQuotaError(q)).toBe(true);
     expect(isQuotaError(new Error('The quota has been exceeded.'))).toBe(true);
     expect(isQuotaError(new Error('Transaction aborted'))).toBe(false);
+    // Chromium on a full disk (seen on a 64 MB tmpfs): the LevelDB error, and the backing store that cannot open.
+    expect(isQuotaError(new Error('IO error: /p/000003.log: FILE_ERROR_NO_SPACE'))).toBe(true);
+    expect(isQuotaError(new Error('Encountered full disk while opening backing store for indexedDB.open.'))).toBe(true);
+    expect(isQuotaError(new Error('Internal error opening backing store for indexedDB.open.'))).toBe(false);
     expect(isQuotaError(null)).toBe(false);
   });
   it('sizes a record by its typed arrays', () => {
