@@ -29,6 +29,16 @@ const load = () => loadPeftAdapter(config, adapterJson, adapterBytes);
 const maxAbs = (a: ArrayLike<number>) => { let m = 0; for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i])); return m; };
 
 describe('PEFT adapter load / export', () => {
+  it('reads a Node Buffer view at a nonzero byte offset (readFileSync output) like plain bytes', () => {
+    const padded = Buffer.alloc(adapterBytes.byteLength + 8);
+    padded.set(adapterBytes, 8);
+    const view = padded.subarray(8); // a Buffer: its slice() shares memory at byteOffset 8
+    expect(view.byteOffset).toBe(8);
+    const a = loadPeftAdapter(config, adapterJson, view);
+    const b = load();
+    expect(a.modules.length).toBe(b.modules.length);
+    a.modules.forEach((m, i) => { expect(Array.from(m.A)).toEqual(Array.from(b.modules[i].A)); expect(Array.from(m.B)).toEqual(Array.from(b.modules[i].B)); });
+  });
   it('loads the fixture: r, alpha, modules per layer, values exactly the F32 file', () => {
     const a = load();
     expect(a.r).toBe(4); expect(a.alpha).toBe(8);

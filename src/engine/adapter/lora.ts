@@ -135,7 +135,9 @@ function readTensorsF32(bytes: Uint8Array, fileName: string): Map<string, { shap
   if (bytes.byteLength < header.expectedBytes) throw new Error(`${fileName} is truncated: expected ${header.expectedBytes} bytes, got ${bytes.byteLength}`);
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const e of header.tensors) {
-    const raw = bytes.slice(header.dataStart + e.begin, header.dataStart + e.end);
+    // A copy at offset 0 of its own buffer: a Node Buffer's slice() is a view into a pooled buffer
+    // (byteOffset > 0), which reading raw.buffer from 0 would misread (values ~1e37 seen).
+    const raw = Uint8Array.prototype.slice.call(bytes, header.dataStart + e.begin, header.dataStart + e.end);
     const count = e.shape.reduce((a, b) => a * b, 1);
     let data: Float32Array;
     if (e.dtype === 'F32') data = new Float32Array(raw.buffer, 0, count);
