@@ -84,7 +84,10 @@ export function openDb(name: string = DB_NAME): Promise<RBDatabase> {
   if (!p) {
     p = openDB<RBSchema>(name, DB_VERSION, {
       upgrade(db, oldVersion, _newVersion, tx) {
-        for (let v = oldVersion; v < DB_VERSION; v++) MIGRATIONS[v](db, tx);
+        // A database someone else created empty (a versionless indexedDB.open, as a test's probe does
+        // before the app opened it) is at version 1 without the stores: build it from the start.
+        const from = db.objectStoreNames.contains('pools') ? oldVersion : 0;
+        for (let v = from; v < DB_VERSION; v++) MIGRATIONS[v](db, tx);
       },
       // Another tab (or a worker) opened a newer version: let it upgrade, reopen next time.
       blocking() {

@@ -10,16 +10,20 @@ const DATA = new URL('../../public/data/', import.meta.url);
 const lines = (f: string) => readFileSync(new URL(f, DATA), 'utf8').split('\n').filter(Boolean);
 
 async function idbCount(page: Page, store: string): Promise<number> {
-  return page.evaluate((s) => new Promise<number>((resolve, reject) => {
-    const req = indexedDB.open('reasonbridge');
-    req.onsuccess = () => {
-      const db = req.result;
-      const c = db.transaction(s).objectStore(s).count();
-      c.onsuccess = () => { resolve(c.result); db.close(); };
-      c.onerror = () => reject(c.error);
-    };
-    req.onerror = () => reject(req.error);
-  }), store);
+  return page.evaluate(async (s) => {
+    // The app opens (and creates) the database from its data worker: wait for it, so this probe never creates an empty one.
+    while (!(await indexedDB.databases()).some((d) => d.name === 'reasonbridge')) await new Promise((r) => setTimeout(r, 50));
+    return new Promise<number>((resolve, reject) => {
+      const req = indexedDB.open('reasonbridge');
+      req.onsuccess = () => {
+        const db = req.result;
+        const c = db.transaction(s).objectStore(s).count();
+        c.onsuccess = () => { resolve(c.result); db.close(); };
+        c.onerror = () => reject(c.error);
+      };
+      req.onerror = () => reject(req.error);
+    });
+  }, store);
 }
 
 test('import a file, run a selection, reload: pool and selection persist', async ({ page }) => {
