@@ -31,3 +31,7 @@ export async function trainSteps(page: Page, steps: number, lr: number): Promise
   await expect(page.getByTestId('train-summary')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('train-error')).toHaveCount(0);
 }
+
+/** Library rows of adapters trained in the app (they carry a loss and step count). The bundled student's
+ *  committed Reason1K adapter is stored in the library too once the student loads, with no training metrics. */
+export const trainedRows = (page: Page) => page.getByTestId('adapter-row').filter({ hasText: /\d+ steps\)/ });

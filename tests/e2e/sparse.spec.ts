@@ -3,7 +3,7 @@
 // and its exact budget line (importance vs uniform), trains that placement, and the adapter is kept
 // as a record: after a reload it is listed, offered in Playground and Evaluate, renamed and deleted.
 import { expect, test } from '@playwright/test';
-import { tinyModelAndBundledPool, trainSteps } from './flows.ts';
+import { tinyModelAndBundledPool, trainSteps, trainedRows } from './flows.ts';
 
 const TINY_PARAMS = '136,000'; // the bundled tiny-world student
 
@@ -43,7 +43,7 @@ test('importance heatmap and placement, sparse training, adapter records survive
   // training uses the placement shown
   await trainSteps(page, 2, 0.05);
   await expect(page.getByTestId('train-params')).toContainText(`importance placement: ${importanceLine}, ${placed} modules`);
-  const row = page.getByTestId('adapter-row');
+  const row = trainedRows(page);
   await expect(row).toHaveCount(1);
   await expect(row).toContainText('importance');
   const sha = (await row.getAttribute('data-sha'))!;
@@ -51,11 +51,11 @@ test('importance heatmap and placement, sparse training, adapter records survive
 
   // reload: the record is still there and is offered in the Playground and Evaluate for the model
   await page.reload();
-  await expect(page.getByTestId('adapter-row')).toHaveCount(1);
-  await page.getByTestId('adapter-name').fill('sparse run A');
-  await page.getByTestId('adapter-rename').click();
+  await expect(row).toHaveCount(1);
+  await row.getByTestId('adapter-name').fill('sparse run A');
+  await row.getByTestId('adapter-rename').click();
   await page.reload();
-  await expect(page.getByTestId('adapter-name')).toHaveValue('sparse run A');
+  await expect(row.getByTestId('adapter-name')).toHaveValue('sparse run A');
   await page.getByTestId('train-load-bundled').click();
   await expect(page.getByTestId('train-model')).toContainText('bundled:tiny', { timeout: 90_000 });
   await page.locator('a[data-view=playground]').click();
@@ -68,8 +68,8 @@ test('importance heatmap and placement, sparse training, adapter records survive
 
   // delete: gone from the library and the selects
   await page.locator('a[data-view=train]').click();
-  await page.getByTestId('adapter-delete').click();
-  await expect(page.getByTestId('adapter-row')).toHaveCount(0);
+  await row.getByTestId('adapter-delete').click();
+  await expect(row).toHaveCount(0);
   await page.locator('a[data-view=evaluate]').click();
   await page.getByTestId('eval-adapter').focus();
   await expect(page.getByTestId('eval-adapter').locator(`option[value="${sha}"]`)).toHaveCount(0);

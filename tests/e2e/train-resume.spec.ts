@@ -9,7 +9,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { unzipSync } from 'fflate';
 import { loadPeftAdapter } from '../../src/engine/adapter/lora.ts';
 import { parseModelConfig } from '../../src/engine/model/config.ts';
-import { tinyModelAndBundledPool } from './flows.ts';
+import { tinyModelAndBundledPool, trainedRows } from './flows.ts';
 
 // Enough steps that a pause lands mid-run on a fast machine too (CI ran 40 steps in ~10 s and
 // skipped past the step-2 checkpoint between two polls).
@@ -80,7 +80,7 @@ test('sparse training: pause, reload mid-run, resume from the last checkpoint, f
   const after = Number(await page.getByTestId('train-loss-after').textContent());
   expect(after).toBeLessThan(before);
   await expect(page.getByTestId('unfinished-run')).toHaveCount(0); // finished: nothing left to resume
-  await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+  await expect(trainedRows(page)).toHaveCount(1);
 
   // export: the PEFT files hold the sparse placement
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('train-download').click()]);
@@ -97,7 +97,7 @@ test('sparse training: pause, reload mid-run, resume from the last checkpoint, f
   await page.getByTestId('train-seqlen').fill('100000');
   await page.getByTestId('train-start').click();
   await expect(page.getByTestId('train-error')).toContainText(/sequences of 100000 tokens are longer than the model's context \(\d+ tokens\)/);
-  await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+  await expect(trainedRows(page)).toHaveCount(1);
   await expect(page.getByTestId('unfinished-run')).toHaveCount(0);
   await page.getByTestId('train-seqlen').fill('160');
 
@@ -112,7 +112,7 @@ test('sparse training: pause, reload mid-run, resume from the last checkpoint, f
   await page.getByTestId('unfinished-discard').click();
   await expect(page.getByTestId('unfinished-run')).toHaveCount(0);
   await page.reload();
-  await expect(page.getByTestId('adapter-row')).toHaveCount(1);
+  await expect(trainedRows(page)).toHaveCount(1);
   await expect(page.getByTestId('unfinished-run')).toHaveCount(0);
 });
 
