@@ -1,11 +1,11 @@
 // The layer rule (README "Architecture"), checked on the source: every relative import in src/ and
 // workers/ is resolved to its file, each file is given its layer, and a file may import only its
 // own layer or lower ones. Folders (directories) must not import each other in a cycle.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, sourceFiles } from '../support/source-files.ts';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '../..');
 
 /** Bottom up; a layer may import itself and the layers before it. */
 const LAYERS: Array<{ name: string; rank: number; dirs: string[] }> = [
@@ -23,14 +23,7 @@ const LAYERS: Array<{ name: string; rank: number; dirs: string[] }> = [
  *  The test fails when one of them is gone, so the list only shrinks. */
 const KNOWN: Record<string, string> = {};
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory()) walk(p, out);
-    else if (/\.(ts|svelte)$/.test(e.name)) out.push(p);
-  }
-  return out;
-}
+const walk = sourceFiles;
 
 /** Relative import specifiers of a file: static imports and re-exports, dynamic import(), `new URL(…, import.meta.url)` workers. */
 function importsOf(text: string): string[] {

@@ -2,22 +2,15 @@
 // and app state reach IndexedDB and the model cache only through src/app/storage-client.ts (the data
 // worker) or the engine worker, never by importing idb, opening indexedDB/caches, or importing a
 // src/data module that does; no file outside src/data runs raw IndexedDB queries; the engine stores nothing.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT, sourceFiles } from '../support/source-files.ts';
 
-const ROOT = join(dirname(new URL(import.meta.url).pathname), '../..');
 const CLIENT = 'src/app/storage-client.ts';
 const UI = ['src/app', 'src/components', 'src/views', 'src/App.svelte', 'src/main.ts'];
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(join(ROOT, dir), { withFileTypes: true })) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory()) walk(p, out);
-    else if (/\.(ts|svelte)$/.test(e.name)) out.push(p);
-  }
-  return out;
-}
+const walk = sourceFiles;
 
 /** Value imports (not `import type`) of a file: [specifier, resolved path or the bare name]. */
 function valueImports(file: string, text: string): string[] {
