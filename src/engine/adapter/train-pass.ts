@@ -1,7 +1,7 @@
 // LoRA training pass on the GPU over a packed row stream: up to R rows (the capacity) holding one or
 // several sequences back to back, each with its own positions (rows (base, pos), ops/attention-packed.ts),
 // so a mini-batch of different lengths costs its real tokens, no padding. Reuses the decoder's
-// frozen f16 weights. Per step t <= R rows: every kernel's grid and row count come from the step
+// frozen weights (f16 or block-quantized: QLoRA, model/linear.ts). Per step t <= R rows: every kernel's grid and row count come from the step
 // uniform, so the pass is built once and serves any micro-batch that fits.
 //   forward  x0 = embed(ids)·scale; per layer l (x = xs[l], t rows), walking the model's description
 //            (model/block.ts, model/arch.ts):
@@ -21,19 +21,19 @@
 // One command encoder, one compute pass, one small readback (per-row losses) per step.
 // The base weights get no gradient. Gradients accumulate over micro-batches until the next
 // run({ accumulate: false }) clears them.
-import { defaultMatmulVariant } from '../device/kernel-choice.ts';
+import { type AttentionVariant, defaultAttentionVariant, defaultMatmulVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { LayerSpec, LinearSpec } from '../model/arch.ts';
 import type { Decoder } from '../model/decoder.ts';
+import { embedDispatches, linearDx, linearForward } from '../model/linear.ts';
 import type { GpuWeight } from '../model/weights.ts';
 import { attentionPackedBackwardDispatches, attentionPackedDispatch, attentionPackedParams, packedRows } from '../ops/attention-packed.ts';
+import { flashAttentionBackwardDispatches, flashAttentionDispatch } from '../ops/flash-attention.ts';
 import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
 import { NO_TARGET, xentChunkDispatch, xentChunkParams } from '../ops/cross-entropy.ts';
-import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
 import { checkTopKTargets, klTopKDispatch, klTopKParams } from '../ops/kl-topk.ts';
 import { GEMM_ACCUMULATE, GEMM_GATE, GEMM_K_ROWS, GEMM_M_ROWS, type GemmShape, gemmDispatch, gemmParams } from '../ops/gemm.ts';
-import { FLAG_ACCUMULATE, FLAG_BIAS, MATMUL_BINDINGS, type MatmulVariant, matmulDispatch, matmulGrid, matmulParams, matmulWgsl, variantFits } from '../ops/matmul.ts';
-import { linearDxParams, linearDxTiledDispatch } from '../ops/matmul-dx.ts';
+import { FLAG_ACCUMULATE, type MatmulVariant, variantFits } from '../ops/matmul.ts';
 import { RMSNORM_BINDINGS, RMSNORM_ROWS_WGSL, rmsnormDispatch, rmsnormDxDispatch, rmsnormParams } from '../ops/rmsnorm.ts';
 import { ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
 import { swigluBackwardDispatch, swigluDispatch, swigluParams } from '../ops/swiglu.ts';
@@ -58,9 +58,14 @@ export interface GpuTrainResult {
 export interface PackedBatch extends TrainBatch { lengths?: number[] }
 
 export interface TrainPassOptions {
-  /** Keep only layer inputs and recompute per layer in the backward. Default: when keeping every
-   *  layer's activations would take more than 64 MiB. */
+  /** Keep only layer inputs and recompute per layer in the backward. Default: on when keeping every
+   *  layer's activations (trainActivationBytes) would exceed `activationBudgetBytes`. */
   recompute?: boolean;
+  /** GPU bytes the kept activations of all layers may take before recompute turns on (default 64 MiB;
+   *  the worker passes what its memory estimate leaves after weights and the rest of the pass). */
+  activationBudgetBytes?: number;
+  /** Attention kernels: barrier-free 'rows' or workgroup-tiled 'flash' (default: kernel-choice.ts, per adapter). */
+  attention?: AttentionVariant;
   /** Rows per LM-head/loss chunk (a multiple of 64). Default: logits + dlogits chunks within 64 MiB. */
   headChunkRows?: number;
   /** Forward matmul kernel (default: the decoder's prefill choice where it fits, else generic). */
@@ -75,11 +80,16 @@ interface ModBufs { m: LoraModule; idx: number; r: number; scale: number; A: GPU
 
 /** Float counts per row of the activations one layer keeps (h, q, k, v, att, lse, xMid, h2, gate, up,
  *  act; q/k projections before their norms; branch outputs before their post norms). */
-function layerFloatsPerRow(d: Decoder): number {
+export function layerFloatsPerRow(d: Pick<Decoder, 'config' | 'block'>): number {
   const c = d.config;
   const C = c.hiddenSize; const QD = c.numHeads * c.headDim; const KD = c.numKvHeads * c.headDim; const F = c.intermediateSize;
   const L0 = d.block.layers[0];
   return 3 * C + 2 * QD + 2 * KD + c.numHeads + 3 * F + (L0?.qNorm ? QD + KD : 0) + (L0?.postAttnNorm ? 2 * C : 0);
+}
+
+/** Bytes every layer's kept activations take at `rows` rows without recompute (the recompute default's test). */
+export function trainActivationBytes(d: Pick<Decoder, 'config' | 'block'>, rows: number): number {
+  return d.config.numLayers * rows * layerFloatsPerRow(d) * 4;
 }
 
 export class LoraTrainPass {
@@ -103,6 +113,7 @@ export class LoraTrainPass {
   readonly headChunkRows: number;
   readonly recompute: boolean;
   readonly matmulVariant: MatmulVariant;
+  readonly attentionVariant: AttentionVariant;
   private disposed = false;
   /** teacher top-k KL buffers (opts.klTopK = k) */
   private readonly kl?: { k: number; ids: GPUBuffer; lp: GPUBuffer; w: GPUBuffer; losses: GPUBuffer };
@@ -120,7 +131,8 @@ export class LoraTrainPass {
     }
     const a = (this.alloc = new GpuAllocator(device));
     const rowwise = opts.rowwise ?? ctx.report.isFallbackAdapter;
-    this.recompute = opts.recompute ?? L * R * layerFloatsPerRow(decoder) * 4 > 64 * 2 ** 20;
+    this.recompute = opts.recompute ?? trainActivationBytes(decoder, R) > (opts.activationBudgetBytes ?? 64 * 2 ** 20);
+    const flash = (this.attentionVariant = opts.attention ?? defaultAttentionVariant(ctx)) === 'flash';
     const blk = decoder.block;
     const qkNorm = blk.layers.some((x) => x.qNorm);
     const sandwich = blk.layers.some((x) => x.postAttnNorm || x.postMlpNorm);
@@ -177,17 +189,12 @@ export class LoraTrainPass {
     const copy = (list: Dispatch[], x: GPUBuffer, y: GPUBuffer, n: number, b: number) =>
       list.push({ ...axpbyDispatch(device, { x, y, params: uni('params.axpby', axpbyParams(R * n, 1, b)) }, R * n), grid: rowsBy(n) });
 
-    // y (=|+=) x·Wᵀ + b (+ LoRA)
+    // y (=|+=) x·Wᵀ + b (+ LoRA); the frozen weight in any format (model/linear.ts)
     const linear = (list: Dispatch[], l: number, spec: LinearSpec, x: GPUBuffer, out: GPUBuffer, accumulate: boolean) => {
       const module = spec.module;
-      const wName = spec.weight;
-      const w = W(wName); const [N, K] = w.shape;
-      const b = spec.bias ? decoder.weight(spec.bias) : undefined;
-      const flags = (accumulate ? FLAG_ACCUMULATE : 0) | (b ? FLAG_BIAS : 0);
-      for (const ch of w.chunks) {
-        const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags, m: 0 }));
-        list.push(matmulDispatch(device, mm(K), { x, w: ch.buffer, bias: b?.chunks[0].buffer ?? dummy, out, params, step }, ch.rows, (t) => t, wName));
-      }
+      const w = W(spec.weight); const [N, K] = w.shape;
+      const bias = spec.bias ? decoder.weight(spec.bias)?.chunks[0].buffer : undefined;
+      list.push(...linearForward(device, w, mm(K), { x, out, bias, dummy, step }, accumulate ? FLAG_ACCUMULATE : 0, uni));
       const mb = modOf.get(`${l}:${module}`);
       if (mb) {
         const r = mb.r;
@@ -233,7 +240,7 @@ export class LoraTrainPass {
         list.push(ropeRowsDispatch(device, { x: q[l], table, params: ropeQ, step, rows: this.rows }, H, D));
         list.push(ropeRowsDispatch(device, { x: k[l], table, params: ropeK, step, rows: this.rows }, KV, D));
       }
-      list.push(attentionPackedDispatch(device, { q: q[l], k: k[l], v: v[l], out: att[l], lse: lse[l], rows: this.rows, params: attP(S.window), step }, { h: H, d: D }));
+      list.push((flash ? flashAttentionDispatch : attentionPackedDispatch)(device, { q: q[l], k: k[l], v: v[l], out: att[l], lse: lse[l], rows: this.rows, params: attP(S.window), step }, { h: H, d: D }));
       copy(list, xs[l], xMid[l], C, 0);
       if (S.postAttnNorm) {
         linear(list, l, S.o, att[l], ob[l], false);
@@ -258,9 +265,7 @@ export class LoraTrainPass {
     };
 
     const fwd = this.forwardList;
-    for (const ch of W(blk.embed).chunks) {
-      fwd.push(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: xs[0], params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows, blk.embedScale)), step }, C));
-    }
+    fwd.push(...embedDispatches(device, W(blk.embed), { ids: this.ids, out: xs[0], step }, blk.embedScale, uni));
     for (let l = 0; l < L; l++) layerForward(fwd, l, true);
     norm(fwd, xs[L], one(blk.finalNorm), hn);
 
@@ -286,20 +291,13 @@ export class LoraTrainPass {
       const rowsOf = (t: number) => Math.max(0, Math.min(cap, t - r0));
       const range = (b: GPUBuffer): GPUBufferBinding => ({ buffer: b, offset: r0 * C * 4, size: cap * C * 4 });
       const hl: Dispatch[] = [];
-      const hk = kernel(device, `matmul-${mm(C)}`, matmulWgsl(mm(C)), MATMUL_BINDINGS);
-      for (const ch of head.chunks) {
-        // hn bound from row r0 (the offset r0·C·4 is a multiple of 256 bytes: Rc % 64 == 0)
-        const params = uni('params.head', matmulParams({ n: ch.rows, k: C, ldo: V, noff: ch.r0, flags: 0, m: 0 }));
-        hl.push({ label: 'lm_head', pipeline: hk.pipeline, bind: bindGroup(device, hk, [range(hn), ch.buffer, dummy, this.logitsChunk, params, cstep], 'lm_head'), grid: (t) => matmulGrid(mm(C), rowsOf(t), ch.rows) });
-      }
+      // hn bound from row r0 (the offset r0·C·4 is a multiple of 256 bytes: Rc % 64 == 0)
+      hl.push(...linearForward(device, head, mm(C), { x: range(hn), out: this.logitsChunk, dummy, step: cstep }, 0, uni, rowsOf, 'lm_head'));
       hl.push(xentChunkDispatch(device, { logits: this.logitsChunk, targets: this.targets, weights: this.weights, dlogits, losses: this.losses, params: uni('params.xent', xentChunkParams(V, r0)), step: cstep }, rowsOf, rowwise));
       // teacher top-k KL (ops/kl-topk.ts) adds into this chunk's dlogits (weights 0 when a batch has no teacher)
       if (this.kl) hl.push(klTopKDispatch(device, { logits: this.logitsChunk, ids: this.kl.ids, lp: this.kl.lp, weights: this.kl.w, dlogits, losses: this.kl.losses, params: uni('params.kl', klTopKParams(cap, V, this.kl.k, r0)) }, rowsOf));
       this.headLoss.push(hl);
-      this.headBack.push(head.chunks.map((ch, i) => linearDxTiledDispatch(device, {
-        dout: dlogits, w: ch.buffer, dx: range(dh),
-        params: uni('params.dx.head', linearDxParams({ m: 0, n: ch.rows, k: C, ldd: V, noff: ch.r0, accumulate: i > 0 })), step: cstep,
-      }, C, rowsOf, 'dx.head')));
+      this.headBack.push(linearDx(device, head, { dout: dlogits, dx: range(dh), step: cstep }, false, uni, { rowsOf, label: 'dx.head' }));
     }
 
     // ------------------------------------------------------------ backward
@@ -327,12 +325,8 @@ export class LoraTrainPass {
     /** dIn (=|+=) dy·W (+ LoRA path); LoRA grads of the module (accumulated). dy (t,out) at element offset doff. */
     const linearBack = (l: number, spec: LinearSpec, xIn: GPUBuffer, dy: GPUBuffer, doff: number, dIn: GPUBuffer, accumulate: boolean) => {
       const module = spec.module;
-      const wName = spec.weight;
-      const w = W(wName); const [N, K] = w.shape;
-      w.chunks.forEach((ch, i) => {
-        const params = uni(`params.dx.${wName}`, linearDxParams({ m: 0, n: ch.rows, k: K, ldd: N, noff: ch.r0, doff, accumulate: accumulate || i > 0 }));
-        bwd.push(linearDxTiledDispatch(device, { dout: dy, w: ch.buffer, dx: dIn, params, step }, K, (t) => t, `dx.${wName}`));
-      });
+      const w = W(spec.weight); const [N, K] = w.shape;
+      bwd.push(...linearDx(device, w, { dout: dy, dx: dIn, step }, accumulate, uni, { doff }));
       const mb = modOf.get(`${l}:${module}`);
       if (!mb) return;
       const path = mb.m.path; const r = mb.r; const s = mb.scale;
@@ -360,7 +354,7 @@ export class LoraTrainPass {
       // attention branch: [post-attention norm], o, attention, inverse RoPE, [q/k norms], q/k/v, input norm (+ residual)
       if (S.postAttnNorm) normDx(ob[l], one(S.postAttnNorm), dx, dbr);
       linearBack(l, S.o, att[l], S.postAttnNorm ? dbr : dx, 0, datt, false);
-      bwd.push(...attentionPackedBackwardDispatches(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, lse: lse[l], delta, dq, dkv, rows: this.rows, params: attP(S.window), step }, { h: H, hkv: KV, d: D }));
+      bwd.push(...(flash ? flashAttentionBackwardDispatches : attentionPackedBackwardDispatches)(device, { q: q[l], k: k[l], v: v[l], o: att[l], dout: datt, lse: lse[l], delta, dq, dkv, rows: this.rows, params: attP(S.window), step }, { h: H, hkv: KV, d: D }));
       if (S.rope) {
         const table = tables.get(S.rope.key)!;
         bwd.push(ropeRowsDispatch(device, { x: dq, table, params: ropeQi, step, rows: this.rows }, H, D, 'rope-inv'));

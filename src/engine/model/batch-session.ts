@@ -19,10 +19,9 @@ import type { BatchDecodeSession, BatchFeed, SampledToken } from '../generation/
 import { attentionParams, attentionRowsDispatch } from '../ops/attention.ts';
 import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
 import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
-import { embeddingDispatch, embeddingParams } from '../ops/embedding.ts';
 import { gatherRowsDispatch, gatherRowsParams } from '../ops/gather-rows.ts';
 import { kvStoreDispatch, kvStoreParams } from '../ops/kv-store.ts';
-import { FLAG_ACCUMULATE, FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams, variantFits } from '../ops/matmul.ts';
+import { FLAG_ACCUMULATE, type MatmulVariant, variantFits } from '../ops/matmul.ts';
 import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
 import { ropeIdentityTable, ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
 import { MAX_SUPPRESS, MAX_TOP_K, decodeSample, sampleDispatch, sampleOutWords, sampleParams } from '../ops/sample.ts';
@@ -31,6 +30,7 @@ import { type Dispatch, encodeDispatches, grid2 } from '../runtime/kernel.ts';
 import type { GpuAllocator } from '../runtime/tracker.ts';
 import type { LinearSpec } from './arch.ts';
 import type { ModelBlock } from './block.ts';
+import { embedDispatches, linearForward } from './linear.ts';
 import type { ModelConfig } from './types.ts';
 import type { GpuWeight } from './weights.ts';
 
@@ -146,28 +146,19 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     const W = (name: string) => { const w = dec.weight(name); if (!w) throw new Error(`internal: weight ${name} not loaded`); return w; };
     const chunk0 = (name: string) => W(name).chunks[0].buffer;
     const pick = (K: number, m: number): MatmulVariant => (m === 1 && variantFits(dec.decodeVariant, K, 1) ? dec.decodeVariant : variantFits(dec.matmulVariant, K, m) ? dec.matmulVariant : 'generic');
-    /** y (=|+=) x·Wᵀ + b: one dispatch per weight chunk, per row-count kind. */
+    /** y (=|+=) x·Wᵀ + b: one dispatch per weight chunk, per row-count kind (model/linear.ts, any weight format). */
     const linear = (xIn: GPUBuffer, wName: string, bName: string | undefined, out: GPUBuffer, flags: number, st: GPUBuffer): Record<Rows, Dispatch[]> => {
       const w = W(wName);
-      const [N, K] = w.shape;
-      const bias = bName ? dec.weight(bName)?.chunks[0].buffer : undefined;
-      const res: Record<Rows, Dispatch[]> = { one: [], many: [] };
-      for (const ch of w.chunks) {
-        const params = uni(`params.${wName}`, matmulParams({ n: ch.rows, k: K, ldo: N, noff: ch.r0, flags: flags | (bias ? FLAG_BIAS : 0), m: 0 }));
-        const bufs = { x: xIn, w: ch.buffer, bias: bias ?? dec.dummy, out, params, step: st };
-        res.one.push(matmulDispatch(device, pick(K, 1), bufs, ch.rows, (t) => t, wName));
-        res.many.push(matmulDispatch(device, pick(K, 2), bufs, ch.rows, (t) => t, wName));
-      }
-      return res;
+      const K = w.shape[1];
+      const bufs = { x: xIn, out, bias: bName ? dec.weight(bName)?.chunks[0].buffer : undefined, dummy: dec.dummy, step: st };
+      return { one: linearForward(device, w, pick(K, 1), bufs, flags, uni), many: linearForward(device, w, pick(K, 2), bufs, flags, uni) };
     };
     const lin = (spec: LinearSpec, xIn: GPUBuffer, out: GPUBuffer, flags: number) => linear(xIn, spec.weight, spec.bias, out, flags, step);
     const lists: Record<Rows, Dispatch[]> = { one: [], many: [] };
     const add = (d: Dispatch | Record<Rows, Dispatch[]>) => {
       if ('one' in d) { lists.one.push(...d.one); lists.many.push(...d.many); } else { lists.one.push(d); lists.many.push(d); }
     };
-    for (const ch of W(blk.embed).chunks) {
-      add(embeddingDispatch(device, { ids: this.ids, table: ch.buffer, out: x, params: uni('params.embed', embeddingParams(C, ch.r0, ch.rows, blk.embedScale)), step }, C));
-    }
+    for (const d of embedDispatches(device, W(blk.embed), { ids: this.ids, out: x, step }, blk.embedScale, uni)) add(d);
     const one = blk.normOffset;
     const normP = uni('params.norm', rmsnormParams(C, c.rmsNormEps, 0, false, 1, one));
     const barrierFree = dec.barrierFree && D % 4 === 0;
@@ -253,12 +244,9 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       const normP = a.uniform('params.finalnorm.all', rmsnormParams(c.hiddenSize, c.rmsNormEps, 0, false, 1, blk.normOffset));
       this.bufs.push(lbuf, normP);
       const list: Dispatch[] = [rmsnormDispatch(device, { x: this.x, w: this.dec.weight(blk.finalNorm)!.chunks[0].buffer, out: this.h, params: normP, step: this.step }, (t) => t)];
-      for (const ch of this.dec.weight(blk.head)!.chunks) {
-        const params = a.uniform('params.head.all', matmulParams({ n: ch.rows, k: c.hiddenSize, ldo: c.vocabSize, noff: ch.r0, flags: 0, m: 0 }));
-        this.bufs.push(params);
-        const v: MatmulVariant = variantFits(this.dec.matmulVariant, c.hiddenSize, 2) ? this.dec.matmulVariant : 'generic';
-        list.push(matmulDispatch(device, v, { x: this.h, w: ch.buffer, bias: this.dec.dummy, out: lbuf, params, step: this.step }, ch.rows, (t) => t, 'lm_head'));
-      }
+      const v: MatmulVariant = variantFits(this.dec.matmulVariant, c.hiddenSize, 2) ? this.dec.matmulVariant : 'generic';
+      const uni = (label: string, words: Uint32Array) => { const b = a.uniform(label, words); this.bufs.push(b); return b; };
+      list.push(...linearForward(device, this.dec.weight(blk.head)!, v, { x: this.h, out: lbuf, dummy: this.dec.dummy, step: this.step }, 0, uni, (t) => t, 'lm_head'));
       this.allLogits = { buf: lbuf, list };
     }
     this.busy = true;

@@ -72,7 +72,7 @@ export async function createDecoder(
         throw new WeightError(t.name, `expected shape [${spec.shape.join(', ')}], got [${t.shape.join(', ')}] (config: hidden ${config.hiddenSize}, heads ${config.numHeads}/${config.numKvHeads}, head_dim ${config.headDim}, ffn ${config.intermediateSize}, vocab ${config.vocabSize})`);
       }
       const n = spec.shape.reduce((a, b) => a * b, 1);
-      if (t.packed.length < Math.ceil(n / 2)) throw new WeightError(t.name, `has ${t.packed.length} packed words, needs ${Math.ceil(n / 2)}`);
+      if (!t.quant && t.packed.length < Math.ceil(n / 2)) throw new WeightError(t.name, `has ${t.packed.length} packed words, needs ${Math.ceil(n / 2)}`);
       if (weights.has(t.name)) throw new WeightError(t.name, 'appears twice');
       const w = uploadWeight(alloc, t, limit);
       weights.set(t.name, w);

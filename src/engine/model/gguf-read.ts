@@ -43,6 +43,11 @@ export interface GgufHeader {
 /** A Q8_0 / Q4_0 tensor kept as llama.cpp's blocks (row-major rows of cols/32 blocks). */
 export interface QuantTensor { name: string; shape: number[]; ggmlType: 'Q8_0' | 'Q4_0'; blocks: Uint8Array }
 
+/** A Q8_0 / Q4_0 tensor as the decoder uploads it (HostTensor.quant: its blocks as they are). */
+export function quantHostTensor(q: QuantTensor): HostTensor {
+  return { name: q.name, shape: q.shape, packed: new Uint32Array(0), quant: { format: q.ggmlType === 'Q8_0' ? 'q8_0' : 'q4_0', blocks: q.blocks } };
+}
+
 export const SUPPORTED_GGUF_TYPES: readonly GgmlTypeName[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
 
 const dec = new TextDecoder();

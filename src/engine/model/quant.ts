@@ -22,6 +22,7 @@
 // whole aligned word without changing a bit of any block.
 import type { QuantFormat } from '../ops/matmul-q.ts';
 import { f16ToF32, f32ToF16 } from './f16.ts';
+import type { HostTensor } from './types.ts';
 
 export type { QuantFormat };
 export const QUANT_FORMATS: readonly QuantFormat[] = ['q8_0', 'q4_0'];
@@ -188,4 +189,50 @@ export function quantRowChunks(format: QuantFormat, rows: number, k: number, max
   const out: Array<{ r0: number; rows: number }> = [];
   for (let r0 = 0; r0 < rows; r0 += per) out.push({ r0, rows: Math.min(per, rows - r0) });
   return out;
+}
+
+/** (rows, K) of a 2-D host tensor. */
+function dims(t: { shape: number[] }): [number, number] {
+  if (t.shape.length !== 2) throw new Error(`quantize: ${t.shape.length}-D tensors are not quantized (2-D weights only)`);
+  return [t.shape[0], t.shape[1]];
+}
+
+/** An f16 host tensor -> the same tensor block-quantized (HostTensor.quant, rows padded to whole blocks),
+ *  made on the CPU as ggml's reference quantizer makes it (the precision picked at load). */
+export function quantizeHostTensor(t: HostTensor, format: QuantFormat): HostTensor {
+  if (t.quant) {
+    if (t.quant.format === format) return t;
+    throw new Error(`Tensor "${t.name}" is already ${t.quant.format}; re-quantizing to ${format} is not supported`);
+  }
+  const [rows, k] = dims(t);
+  const values = new Float32Array(rows * k);
+  for (let i = 0; i < values.length; i++) values[i] = f16ToF32((t.packed[i >> 1] >>> ((i & 1) * 16)) & 0xffff);
+  return { name: t.name, shape: t.shape.slice(), packed: new Uint32Array(0), quant: { format, blocks: quantizeBlocks(format, padRows(values, rows, k)) } };
+}
+
+/** A host tensor's values as the kernels see them: f16 unpacked, or the blocks dequantized (the f32
+ *  CPU reference's weights). */
+export function hostTensorValues(t: HostTensor): Float32Array {
+  const n = t.shape.reduce((a, b) => a * b, 1);
+  if (!t.quant) {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = f16ToF32((t.packed[i >> 1] >>> ((i & 1) * 16)) & 0xffff);
+    return out;
+  }
+  const [rows, k] = dims(t);
+  const padded = dequantizeBlocks(t.quant.format, t.quant.blocks);
+  const kp = blocksPerRow(k) * QK;
+  if (padded.length !== rows * kp) throw new Error(`Tensor "${t.name}": ${t.quant.blocks.length} bytes of ${t.quant.format} blocks for [${rows}, ${k}] (expected ${rows * blocksPerRow(k) * BLOCK_BYTES[t.quant.format]})`);
+  if (kp === k) return padded;
+  const out = new Float32Array(rows * k);
+  for (let r = 0; r < rows; r++) out.set(padded.subarray(r * kp, r * kp + k), r * k);
+  return out;
+}
+
+/** The GPU layout of rows [r0, r0 + rows) of a quantized host tensor (one upload chunk). */
+export function quantChunkWords(t: HostTensor, r0: number, rows: number): Uint32Array {
+  if (!t.quant) throw new Error(`Tensor "${t.name}" is not quantized`);
+  const [, k] = dims(t);
+  const per = blocksPerRow(k) * BLOCK_BYTES[t.quant.format];
+  return packQuantBlocks(t.quant.format, t.quant.blocks.subarray(r0 * per, (r0 + rows) * per), rows, k);
 }

@@ -8,7 +8,7 @@ import { type RopeAngleFn, ropeAngle, ropeAngleOf, ropeRef } from '../ops/rope.t
 import { swigluRef } from '../ops/swiglu.ts';
 import type { LayerSpec, LinearSpec } from './arch.ts';
 import { type ModelBlock, describeModel } from './block.ts';
-import { unpackF16 } from './f16.ts';
+import { hostTensorValues } from './quant.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 
 /** Extra term added to a linear layer's output: (layer, module, input (T, in), T) -> (T, out) or undefined. */
@@ -48,7 +48,7 @@ export class ReferenceModel {
     const specs = new Map(block.tensors.map((s) => [s.name, s]));
     for (const t of tensors) {
       if (!specs.has(t.name)) continue;
-      const w = unpackF16(t.packed, t.shape.reduce((a, b) => a * b, 1));
+      const w = hostTensorValues(t); // f16, or a quantized tensor's dequantized values (QLoRA reference)
       // (1 + w) norms: the 1 added here (f32 holds 1 + an f16 w to 2^-24)
       if (block.normOffset && block.norms.has(t.name)) for (let i = 0; i < w.length; i++) w[i] += block.normOffset;
       this.w.set(t.name, w);

@@ -4,8 +4,16 @@
 // openModel() reads config.json, sizes the model against the device before any weight is fetched,
 // checks the tokenizer and every weight file is there, and hands out the weights as a single-pass
 // stream of packed-f16 tensors with one monotone progress fraction.
+// Precision picked at load (opts.precision): f16 as stored, or q8_0 / q4_0, in which case every 2-D
+// weight (linear layers, embedding, LM head) is quantized on the CPU as it streams in (quant.ts,
+// ggml's reference quantizers) and uploads as blocks; norms and biases stay f16. A GGUF file
+// (opts.gguf) of F32 / F16 / BF16 / Q8_0 / Q4_0 tensors loads directly: its Q blocks upload as they
+// are, its float tensors follow the picked precision; any other ggml type is refused by name.
 import { parseModelConfig } from './config.ts';
+import { GgufReadError, SUPPORTED_GGUF_TYPES, ggufToHfConfig, quantHostTensor, readGgufHeader, readGgufTensors } from './gguf-read.ts';
 import { checkFits, defaultBudgetBytes, estimateGpuBytes, type DeviceLimits, type MemoryEstimate } from './memory.ts';
+import { type WeightPrecision, weightBytes as precisionWeightBytes } from './memory-quant.ts';
+import { quantizeHostTensor } from './quant.ts';
 import { parseShardIndex, readSafetensors, readShardedSafetensors, SafetensorsError, TruncatedFileError, type ByteSource } from './safetensors.ts';
 import type { HostTensor, LoadProgress, ModelConfig } from './types.ts';
 
@@ -121,6 +129,10 @@ export interface OpenModelOptions {
   /** GPU memory budget; default defaultBudgetBytes(navigator.deviceMemory). */
   budgetBytes?: number;
   onProgress?: (p: LoadProgress) => void;
+  /** Weight precision on the GPU: 'f16' (default) or q8_0 / q4_0 (2-D weights quantized at load). */
+  precision?: WeightPrecision;
+  /** Load this GGUF file of the source instead of config.json + safetensors (tokenizer.json beside it). */
+  gguf?: string;
 }
 
 export interface OpenedModel {
@@ -139,6 +151,33 @@ export interface OpenedModel {
   tensors(): AsyncGenerator<HostTensor, void, undefined>;
   /** Filled while tensors() runs: problems that did not stop the load (f16 overflow). */
   warnings: string[];
+  /** The precision picked (a GGUF's Q blocks keep their own type). */
+  precision: WeightPrecision;
+  /** config.json as read, or the one made from a GGUF's metadata. */
+  configJson: string;
+}
+
+/** The estimate with the weights at `precision` (memory-quant.ts's per-tensor accounting). */
+function withPrecision(config: ModelConfig, est: MemoryEstimate, precision: WeightPrecision): MemoryEstimate {
+  if (precision === 'f16') return est;
+  const w = precisionWeightBytes(config, precision).totalBytes;
+  return { ...est, weightBytes: w, totalBytes: w + est.kvCacheBytes + est.scratchBytes };
+}
+
+/** Quantizes the 2-D f16 tensors of a stream to `precision` (already quantized ones pass as they are). */
+async function* atPrecision(src: AsyncIterable<HostTensor>, precision: WeightPrecision): AsyncGenerator<HostTensor, void, undefined> {
+  for await (const t of src) yield precision === 'f16' || t.quant || t.shape.length !== 2 ? t : quantizeHostTensor(t, precision);
+}
+
+async function readAll(s: OpenedStream): Promise<Uint8Array> {
+  const src = s.stream;
+  if (typeof (src as ReadableStream).getReader === 'function') return new Uint8Array(await new Response(src as ReadableStream<Uint8Array>).arrayBuffer());
+  const parts: Uint8Array[] = [];
+  for await (const c of src as AsyncIterable<Uint8Array>) parts.push(c);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.byteLength; }
+  return out;
 }
 
 function parseJson(text: string, file: string, label: string): unknown {
@@ -156,14 +195,16 @@ function isContentError(e: unknown): e is Error {
 
 /** Reads and checks everything but the weights; weights stream on tensors(). */
 export async function openModel(access: FileAccess, opts: OpenModelOptions = {}): Promise<OpenedModel> {
+  if (opts.gguf) return openGgufModel(access, opts.gguf, opts);
   const { label } = access;
   const emit = opts.onProgress ?? (() => {});
+  const precision = opts.precision ?? 'f16';
   const configText = await access.readText('config.json');
   if (configText === undefined) throw new ModelSourceError(`config.json not found in ${label}`);
   const config = parseModelConfig(parseJson(configText, 'config.json', label), `config.json of ${label}`);
 
   const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
-  const estimate = estimateGpuBytes(config, contextLength);
+  const estimate = withPrecision(config, estimateGpuBytes(config, contextLength), precision);
   if (opts.limits) {
     const mem = (globalThis.navigator as Navigator & { deviceMemory?: number } | undefined)?.deviceMemory;
     checkFits(label, config, estimate, opts.limits, opts.budgetBytes ?? defaultBudgetBytes(mem));
@@ -269,5 +310,57 @@ export async function openModel(access: FileAccess, opts: OpenModelOptions = {})
     }
   }
 
-  return { access, config, contextLength, estimate, tokenizerJson, tokenizerConfig, eosTokenIds: [...eos], weightBytes, tensors, warnings };
+  return {
+    access, config, contextLength, estimate, tokenizerJson, tokenizerConfig, eosTokenIds: [...eos], weightBytes,
+    tensors: () => atPrecision(tensors(), precision), warnings, precision, configJson: configText,
+  };
+}
+
+/** A GGUF file of `access` (read whole: the blocks are uploaded from it), with tokenizer.json beside it
+ *  (GGUF's tokenizer.ggml.* metadata is not turned back into a tokenizer.json). */
+async function openGgufModel(access: FileAccess, file: string, opts: OpenModelOptions): Promise<OpenedModel> {
+  const { label } = access;
+  const emit = opts.onProgress ?? (() => {});
+  const precision = opts.precision ?? 'f16';
+  emit({ phase: 'tokenizer', file: 'tokenizer.json', loadedBytes: 0, totalBytes: 0, fraction: 0 });
+  const tokenizerJson = await access.readText('tokenizer.json');
+  if (tokenizerJson === undefined) throw new ModelSourceError(`tokenizer.json not found beside ${file} in ${label}: pick the model's tokenizer.json (and tokenizer_config.json) together with the .gguf file`);
+  const tokenizerConfig = await access.readText('tokenizer_config.json');
+  const opened = await access.openStream(file, (n, total) => emit({ phase: 'download', file, loadedBytes: n, totalBytes: total ?? 0, fraction: total ? Math.min(0.5, n / total / 2) : 0 }));
+  if (!opened) throw new ModelSourceError(`${file} not found in ${label}`);
+  const bytes = await readAll(opened);
+  opened.check?.();
+  const header = readGgufHeader(bytes, file);
+  const bad = header.tensors.filter((t) => !(SUPPORTED_GGUF_TYPES as readonly string[]).includes(t.typeName));
+  if (bad.length) {
+    throw new GgufReadError(file, `tensor "${bad[0].name}" has ggml type ${bad[0].typeName}${bad.length > 1 ? ` (and ${bad.length - 1} more tensors of unsupported types)` : ''}; supported: ${SUPPORTED_GGUF_TYPES.join(', ')}`);
+  }
+  const hf = ggufToHfConfig(header, file);
+  const configJson = JSON.stringify(hf, null, 2);
+  const config = parseModelConfig(hf, `the metadata of ${file}`);
+  const contextLength = Math.min(opts.contextLength ?? 2048, config.maxPositionEmbeddings);
+  const estimate = withPrecision(config, estimateGpuBytes(config, contextLength), precision);
+  if (opts.limits) {
+    const mem = (globalThis.navigator as Navigator & { deviceMemory?: number } | undefined)?.deviceMemory;
+    checkFits(label, config, estimate, opts.limits, opts.budgetBytes ?? defaultBudgetBytes(mem));
+  }
+  const warnings: string[] = [];
+  const quantTypes = new Set(header.tensors.filter((t) => t.typeName === 'Q8_0' || t.typeName === 'Q4_0').map((t) => t.typeName.toLowerCase()));
+  if (precision !== 'f16' && [...quantTypes].some((t) => t !== precision)) warnings.push(`${file} holds ${[...quantTypes].join(' / ')} blocks: they load as they are (not re-quantized to ${precision})`);
+  let used = false;
+  async function* tensors(): AsyncGenerator<HostTensor, void, undefined> {
+    if (used) throw new Error('tensors() streams the weights once; open the model again to re-read them');
+    used = true;
+    const { host, quant } = readGgufTensors(header, bytes, file);
+    const all = [...host, ...quant.map(quantHostTensor)];
+    for (let i = 0; i < all.length; i++) {
+      emit({ phase: 'convert', file, loadedBytes: i + 1, totalBytes: all.length, fraction: Math.min(0.99, 0.5 + (0.49 * (i + 1)) / all.length) });
+      yield all[i];
+    }
+  }
+  const eos = config.eosTokenIds;
+  return {
+    access, config, contextLength, estimate, tokenizerJson, tokenizerConfig, eosTokenIds: [...eos], weightBytes: bytes.byteLength,
+    tensors: () => atPrecision(tensors(), precision), warnings, precision, configJson,
+  };
 }

@@ -1,4 +1,5 @@
 // Contract between model loading (config, safetensors, sources) and the decoder on the GPU.
+import type { QuantFormat } from '../ops/matmul-q.ts';
 
 export type Architecture = 'qwen2' | 'llama' | 'qwen3' | 'smollm3' | 'gemma3';
 
@@ -58,7 +59,12 @@ export interface ModelConfig {
 export interface HostTensor {
   name: string;      // Hugging Face name, e.g. "model.layers.0.self_attn.q_proj.weight"
   shape: number[];
+  /** packed f16 (empty when `quant` holds the tensor) */
   packed: Uint32Array;
+  /** A block-quantized 2-D tensor instead (model/quant.ts): llama.cpp's blocks, row-major, each row
+   *  zero-padded to whole 32-value blocks (a GGUF Q8_0 / Q4_0 tensor as read, or an f16 one quantized
+   *  at load); `packed` is then empty. */
+  quant?: { format: QuantFormat; blocks: Uint8Array };
 }
 
 export interface LoadProgress {

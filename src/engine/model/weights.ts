@@ -1,10 +1,14 @@
 // Expected weight tensors of a decoder (from its description, model/block.ts) and their GPU upload:
-// packed f16, split by rows so no buffer exceeds the device's binding and buffer limits.
+// packed f16, or block-quantized (Q8_0 / Q4_0 in quant.ts's GPU layout, the blocks uploaded as they
+// are), split by rows so no buffer exceeds the device's binding and buffer limits. Every kernel that
+// reads a weight goes through model/linear.ts, which picks the kernels of the weight's format.
 import type { GpuAllocator } from '../runtime/tracker.ts';
 import { describeModel, type TensorSpec } from './block.ts';
+import type { WeightPrecision } from './memory-quant.ts';
+import { quantBytes, quantChunkWords, quantRowChunks } from './quant.ts';
 import type { HostTensor, ModelConfig } from './types.ts';
 
-export type { TensorSpec };
+export type { TensorSpec, WeightPrecision };
 
 /** Every tensor the decoder reads, with its expected shape (model/block.ts). */
 export function expectedTensors(c: ModelConfig): TensorSpec[] {
@@ -20,10 +24,18 @@ export class WeightError extends Error {
 
 /** One row range of a weight in its own GPU buffer. */
 export interface WeightChunk { buffer: GPUBuffer; r0: number; rows: number }
-export interface GpuWeight { name: string; shape: number[]; chunks: WeightChunk[]; bytes: number }
+export interface GpuWeight {
+  name: string;
+  shape: number[];
+  /** f16: packed halves; q8_0 / q4_0: each chunk in quant.ts's GPU layout (blocks never cross chunks). */
+  format: WeightPrecision;
+  chunks: WeightChunk[];
+  bytes: number;
+}
 
-/** Uploads a packed-f16 tensor, split by rows so each chunk fits `maxBytes`. */
+/** Uploads a host tensor (packed f16 or quantized), split by rows so each chunk fits `maxBytes`. */
 export function uploadWeight(alloc: GpuAllocator, t: HostTensor, maxBytes: number): GpuWeight {
+  if (t.quant) return uploadQuant(alloc, t, maxBytes);
   const rows = t.shape.length === 1 ? 1 : t.shape[0];
   const cols = t.shape.length === 1 ? t.shape[0] : t.shape.slice(1).reduce((a, b) => a * b, 1);
   const total = Math.ceil((rows * cols) / 2) * 4;
@@ -41,5 +53,31 @@ export function uploadWeight(alloc: GpuAllocator, t: HostTensor, maxBytes: numbe
     const label = chunks.length || r0 + n < rows ? `weights.${t.name}[${r0}:${r0 + n}]` : `weights.${t.name}`;
     chunks.push({ buffer: alloc.upload(label, t.packed.subarray(w0, w1)), r0, rows: n });
   }
-  return { name: t.name, shape: t.shape, chunks, bytes: total };
+  return { name: t.name, shape: t.shape, format: 'f16', chunks, bytes: total };
+}
+
+function uploadQuant(alloc: GpuAllocator, t: HostTensor, maxBytes: number): GpuWeight {
+  const { format } = t.quant!;
+  if (t.shape.length !== 2) throw new WeightError(t.name, `a ${format} tensor must be 2-D, got [${t.shape.join(', ')}]`);
+  const [rows, k] = t.shape;
+  let ranges: Array<{ r0: number; rows: number }>;
+  try {
+    ranges = quantRowChunks(format, rows, k, maxBytes, t.name);
+  } catch (e) {
+    throw new WeightError(t.name, (e as Error).message);
+  }
+  const chunks: WeightChunk[] = [];
+  let bytes = 0;
+  for (const r of ranges) {
+    const label = ranges.length > 1 ? `weights.${t.name}[${r.r0}:${r.r0 + r.rows}]` : `weights.${t.name}`;
+    let words: Uint32Array;
+    try {
+      words = quantChunkWords(t, r.r0, r.rows);
+    } catch (e) {
+      throw new WeightError(t.name, (e as Error).message);
+    }
+    chunks.push({ buffer: alloc.upload(label, words), r0: r.r0, rows: r.rows });
+    bytes += quantBytes(format, r.rows, k);
+  }
+  return { name: t.name, shape: t.shape, format, chunks, bytes };
 }
