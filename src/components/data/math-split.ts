@@ -17,8 +17,8 @@ export const VIEW_TEX_CHARS = 20_000;
 export const VIEW_FORMULAS = 1000;
 /** Formulas per laid-out block of a long text (MathText): one block is re-laid out per render slice. */
 export const BLOCK_FORMULAS = 40;
-/** Formulas per page of a long text (MathText): the first page shows, "show all" adds a page per task. */
-export const PAGE_FORMULAS = 200;
+/** Formulas per page of a long text (MathText shows one page at a time, with previous / next). */
+export const PAGE_FORMULAS = 100;
 
 const MATH = /\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\]|\\\(([\s\S]+?)\\\)|\$((?:\\\$|[^$\n])+?)\$/g;
 
@@ -52,11 +52,12 @@ export function texRefusal(tex: string): string | null {
   return null;
 }
 
-/** KaTeX HTML for one formula, or null when it cannot or may not be rendered (the caller shows the raw text). Never throws. */
+/** KaTeX HTML for one formula (HTML only: a MathML copy would double the nodes of a long trace to lay
+ *  out and tear down; MathText labels the formula with its TeX for assistive technology), or null when it cannot or may not be rendered (the caller shows the raw text). Never throws. */
 export function renderTex(tex: string, display: boolean): string | null {
   if (texRefusal(tex)) return null;
   try {
-    return katex.renderToString(tex, { displayMode: display, throwOnError: false, trust: false, strict: 'ignore', maxExpand: 500, output: 'htmlAndMathml' });
+    return katex.renderToString(tex, { displayMode: display, throwOnError: false, trust: false, strict: 'ignore', maxExpand: 500, output: 'html' });
   } catch {
     return null; // RangeError (stack), or anything else KaTeX throws
   }
