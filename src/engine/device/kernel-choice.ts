@@ -19,6 +19,13 @@ export function defaultDecodeVariant(ctx: Pick<GpuContext, 'report' | 'has'>): D
   return ctx.has('subgroups') ? 'subgroup' : 'matvec';
 }
 
+/** Packed training attention: the barrier-free kernels (attention-packed.ts, one thread per row tile)
+ *  where barriers are costly (SwiftShader), else the workgroup-tiled flash kernels (flash-attention.ts). */
+export type AttentionVariant = 'rows' | 'flash';
+export function defaultAttentionVariant(ctx: Pick<GpuContext, 'report'>): AttentionVariant {
+  return ctx.report.isFallbackAdapter ? 'rows' : 'flash';
+}
+
 /** Sampling workgroup size: wide on GPUs, narrow where barriers are expensive. */
 export function defaultSampleWorkgroup(ctx: Pick<GpuContext, 'report'>): number {
   return ctx.report.isFallbackAdapter ? 64 : 256;
