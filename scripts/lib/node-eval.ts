@@ -38,6 +38,8 @@ export interface NodeEvalOptions {
   interventionsFor?: (problem: string) => Interventions;
   adapter?: { adapter: LoraAdapter; name: string } | null;
   system?: string;
+  /** The chat template's enable_thinking (absent: the template's default). */
+  thinking?: boolean;
   onItem?: (done: number, total: number) => void;
 }
 
@@ -53,6 +55,7 @@ export async function evaluateNode(m: NodeModel, bench: Benchmark, o: NodeEvalOp
     evalSet: bench.id, subset: o.n ? { kind: 'random', n: o.n, seed: o.seed } : { kind: 'all' }, maxTokens: o.maxTokens ?? 160, seed: o.seed,
     temperature: o.temperature ?? (samples > 1 ? 0.7 : 0), topP: 1, samples, system, model: `${m.label}${o.adapter ? ` + ${o.adapter.name}` : ''}`,
     adapter: o.adapter?.name ?? null, interventions: iv as Record<string, unknown> | null, budget: o.budget ?? null,
+    ...(o.thinking === undefined ? {} : { thinking: o.thinking }),
   }, items, bench.bad.map((b) => b.error));
   const ctxLen = Math.min(m.contextLength, 512);
   const session = m.decoder.newSession(ctxLen);

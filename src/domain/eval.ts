@@ -11,6 +11,8 @@ export interface EvalConfig {
   /** Samples per item (k of maj@k); 1 = pass@1 only. */
   samples: number;
   system?: string;
+  /** The chat template's `enable_thinking` (Qwen3, SmolLM3); absent = the template's default. */
+  thinking?: boolean;
   /** What generated: model name, adapter name, intervention settings (shown, compared). */
   model: string;
   /** Engine id of the model ("bundled:tiny", a hub id), for links into the Playground. */

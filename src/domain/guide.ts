@@ -73,6 +73,8 @@ export interface GuideSettings {
   seed: number;
   sampling: GuideSampling;
   interventions: Interventions;
+  /** The chat template's `enable_thinking` (Qwen3, SmolLM3); absent = the template's default. */
+  thinking?: boolean;
 }
 
 // ---- the timeline ----
@@ -177,6 +179,9 @@ export interface AnswerTrace {
 export interface Timeline {
   version: 1;
   promptTokens: number;
+  /** Where the chat template left the reply: 'open' inside its `<think>` (R1-Distill), 'closed' after
+   *  an empty thinking (Qwen3, thinking off); absent: neither (the model opens its thinking itself). */
+  promptThinking?: 'open' | 'closed';
   samples: SampleRecord[];
   /** Index of the sample shown as the main line (first one agreeing with the vote). */
   main: number;

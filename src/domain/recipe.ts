@@ -17,6 +17,8 @@ export interface Recipe {
   seed: number;
   sampling: GuideSampling;
   interventions: Interventions;
+  /** The chat template's `enable_thinking` (Qwen3, SmolLM3); absent = the template's default. */
+  thinking?: boolean;
   /** Show with vs without interventions side by side. */
   compare?: boolean;
   /** What the comparison varies: interventions (default) or the adapter (base vs adapter, same interventions). */

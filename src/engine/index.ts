@@ -18,6 +18,7 @@ export { expectedTensors } from './model/weights.ts';
 export { createDecoder, type Decoder } from './model/decoder.ts';
 export { SUGGESTED_MODELS, deviceBudget, estimateGpuBytes, type MemoryBudget, type MemoryEstimate } from './model/memory.ts';
 export { loadTokenizer, type HfTextTokenizer } from './tokenizer/hf-tokenizer.ts';
+export { THINK_CLOSE, THINK_OPEN, promptThinking, type ChatTemplateOptions, type PromptThinking, type ThinkingFormat } from './tokenizer/thinking.ts';
 
 // generation
 export type { BatchDecodeSession, BatchFeed, ChatMessage, DecodeSession, SampledToken, SamplingOptions, TextTokenizer } from './generation/types.ts';

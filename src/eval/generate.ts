@@ -3,6 +3,7 @@
 import { generateBatch } from '../engine/generation/batch.ts';
 import { contextFull } from '../engine/generation/context-stop.ts';
 import type { BatchDecodeSession, ChatMessage, DecodeSession, TextTokenizer } from '../engine/generation/types.ts';
+import { promptThinking } from '../engine/tokenizer/thinking.ts';
 
 export const DEFAULT_SYSTEM_PROMPT = 'Please reason step by step, and put your final answer within \\boxed{}.';
 
@@ -21,6 +22,8 @@ export interface GenerateOptions {
   /** Uniform [0, 1) stream (seeded by the caller). */
   rng: () => number;
   system?: string;
+  /** The chat template's `enable_thinking`; absent = the template's default. */
+  thinking?: boolean;
   signal?: { readonly aborted: boolean };
 }
 
@@ -28,20 +31,29 @@ export interface Generation {
   text: string;
   tokens: number;
   stop: 'eos' | 'length' | 'context' | 'cancelled';
+  /** The prompt opened the thinking (R1-Distill's `<think>\n`): the text starts inside it. */
+  thinkingOpen?: boolean;
 }
 
-function chatPrompt(tokenizer: TextTokenizer, problem: string, system: string | undefined): number[] {
+/** The evaluation prompt: the system prompt (default: step by step, boxed) and the problem, through
+ *  the chat template with its thinking switch. */
+export function chatPrompt(tokenizer: TextTokenizer, problem: string, system: string | undefined, thinking?: boolean): number[] {
   const messages: ChatMessage[] = [];
   const sys = system ?? DEFAULT_SYSTEM_PROMPT;
   if (sys) messages.push({ role: 'system', content: sys });
   messages.push({ role: 'user', content: problem });
-  const prompt = tokenizer.applyChatTemplate(messages);
+  const prompt = tokenizer.applyChatTemplate(messages, thinking === undefined ? {} : { thinking });
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
   return prompt;
 }
 
+/** Whether `prompt` leaves the reply inside an opened `<think>` (the tokenizer's markers). */
+export function opensThinking(tokenizer: TextTokenizer, prompt: readonly number[]): boolean {
+  return promptThinking(tokenizer.decode(prompt.slice(-8)), tokenizer.thinking) === 'open';
+}
+
 export async function generatePlain(session: DecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions): Promise<Generation> {
-  const prompt = chatPrompt(tokenizer, problem, o.system);
+  const prompt = chatPrompt(tokenizer, problem, o.system, o.thinking);
   if (prompt.length >= session.maxLength) throw new PromptTooLongError(prompt.length, session.maxLength);
   session.truncate(0);
   const eos = new Set(tokenizer.eosTokenIds);
@@ -57,7 +69,7 @@ export async function generatePlain(session: DecodeSession, tokenizer: TextToken
     if (contextFull(session.length, session.maxLength)) { stop = 'context'; break; }
     next = await session.feed([next.id], opts());
   }
-  return { text: tokenizer.decode(out), tokens: out.length, stop };
+  return { text: tokenizer.decode(out), tokens: out.length, stop, ...(opensThinking(tokenizer, prompt) ? { thinkingOpen: true } : {}) };
 }
 
 /** A batch session for `slots` sequences of `maxLength` tokens (the engine worker keeps one). */
@@ -76,7 +88,7 @@ export async function generatePlainBatch(
   const out: Array<Generation | PromptTooLongError> = new Array(requests.length);
   const fit: number[] = [];
   const prompts = requests.map((r, i) => {
-    const p = chatPrompt(tokenizer, r.problem, r.system);
+    const p = chatPrompt(tokenizer, r.problem, r.system, r.thinking);
     if (p.length >= o.contextLength) out[i] = new PromptTooLongError(p.length, o.contextLength);
     else fit.push(i);
     return p;
@@ -91,7 +103,7 @@ export async function generatePlainBatch(
   })), { eosTokenIds: tokenizer.eosTokenIds, maxLength: limit, signal: o.signal });
   fit.forEach((i, j) => {
     const s = r.sequences[j];
-    out[i] = { text: tokenizer.decode(s.ids), tokens: s.ids.length, stop: s.stopReason };
+    out[i] = { text: tokenizer.decode(s.ids), tokens: s.ids.length, stop: s.stopReason, ...(opensThinking(tokenizer, prompts[i]) ? { thinkingOpen: true } : {}) };
   });
   return out;
 }

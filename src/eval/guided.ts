@@ -9,7 +9,7 @@ import { INTERVENTION_DEFAULTS } from '../guide/interventions/defaults.ts';
 import type { Interventions } from '../domain/guide.ts';
 import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
-import { DEFAULT_SYSTEM_PROMPT, PromptTooLongError, type GenerateOptions, type Generation } from './generate.ts';
+import { DEFAULT_SYSTEM_PROMPT, PromptTooLongError, chatPrompt, type GenerateOptions, type Generation } from './generate.ts';
 
 /** s1-style budget forcing at `budget` thinking tokens (answer phrase forced at the cap). */
 export function budgetInterventions(budget: number): Interventions {
@@ -25,11 +25,11 @@ export function hasInterventions(iv: Record<string, unknown> | null | undefined)
 
 export async function generateGuided(session: DecodeSession | BatchDecodeSession, tokenizer: TextTokenizer, problem: string, o: GenerateOptions, interventions: Interventions): Promise<Generation> {
   const system = o.system ?? DEFAULT_SYSTEM_PROMPT;
-  const promptLen = tokenizer.applyChatTemplate([...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: problem }]).length;
+  const promptLen = chatPrompt(tokenizer, problem, system, o.thinking).length;
   if (promptLen >= session.maxLength) throw new PromptTooLongError(promptLen, session.maxLength);
   const seed = Math.floor(o.rng() * 0x100000000) >>> 0;
   const t = await runGuided(
-    { problem, system, settings: { seed, sampling: { temperature: o.temperature, topP: o.topP, topK: 0, maxNewTokens: o.maxTokens }, interventions } },
+    { problem, system, settings: { seed, sampling: { temperature: o.temperature, topP: o.topP, topK: 0, maxNewTokens: o.maxTokens }, interventions, ...(o.thinking === undefined ? {} : { thinking: o.thinking }) } },
     {
       session, tokenizer, signal: o.signal,
       extract: (text) => extractAnswer(text)?.answer ?? null,
@@ -43,5 +43,5 @@ export async function generateGuided(session: DecodeSession | BatchDecodeSession
   // With self-consistency the vote's answer is what the run answers: append it as a final line.
   const text = t.samples.length > 1 && t.finalAnswer !== null ? `${main.text}\nFinal Answer: ${t.finalAnswer}` : main.text;
   const stop: Generation['stop'] = main.stop === 'cancelled' ? 'cancelled' : main.stop === 'eos' ? 'eos' : main.stop === 'context-full' ? 'context' : 'length';
-  return { text, tokens, stop };
+  return { text, tokens, stop, ...(t.promptThinking === 'open' ? { thinkingOpen: true } : {}) };
 }

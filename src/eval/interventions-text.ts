@@ -3,7 +3,7 @@
 import { decodeRecipe } from '../share/codec.ts';
 import type { Interventions } from '../domain/guide.ts';
 
-export type LinkResult = { ok: true; interventions: Interventions; text: string } | { ok: false; error: string };
+export type LinkResult = { ok: true; interventions: Interventions; text: string; /** the recipe's enable_thinking */ thinking?: boolean } | { ok: false; error: string };
 
 /** Reads the interventions of a share link (a full URL or just its "#r=…" hash). */
 export function interventionsFromLink(link: string): LinkResult {
@@ -11,7 +11,7 @@ export function interventionsFromLink(link: string): LinkResult {
   if (at < 0) return { ok: false, error: 'not a Playground share link (it has no "#r=" part)' };
   const d = decodeRecipe(link.slice(at).trim());
   if (!d.ok) return { ok: false, error: d.error };
-  return { ok: true, interventions: d.recipe.interventions, text: describeInterventions(d.recipe.interventions) };
+  return { ok: true, interventions: d.recipe.interventions, text: describeInterventions(d.recipe.interventions), ...(d.recipe.thinking === undefined ? {} : { thinking: d.recipe.thinking }) };
 }
 
 export function describeInterventions(iv: Interventions | null | undefined): string {

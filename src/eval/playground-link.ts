@@ -19,6 +19,7 @@ export function recipeForItem(run: EvalRunRecord, item: EvalItemRecord): Recipe 
     seed: itemSeed(c.seed, item.itemKey),
     sampling: { temperature: c.temperature, topP: c.topP, topK: 3, maxNewTokens: Math.min(8192, c.maxTokens) },
     interventions: (c.interventions ?? {}) as Interventions,
+    ...(c.thinking === undefined ? {} : { thinking: c.thinking }),
     // the run's adapter (content hash) goes along: the Playground merges it if this session has it
     ...(c.adapter && /^[0-9a-f]{64}$/.test(c.adapter) ? { adapter: { kind: 'hash' as const, sha256: c.adapter } } : {}),
   };

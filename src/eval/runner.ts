@@ -9,7 +9,7 @@ import { extractAnswer } from '../grading/extract.ts';
 import { gradeAnswer } from '../grading/equivalence.ts';
 import type { BenchmarkItem } from './benchmarks.ts';
 import { PromptTooLongError } from './generate.ts';
-import { MAX_EVAL_TOKENS, splitThinking } from './thinking.ts';
+import { MAX_EVAL_TOKENS, responseText, splitThinking } from './thinking.ts';
 import { breakdown, eta, majorityVote, score, type ScoredItem } from './metrics.ts';
 import type { EvalConfig, EvalItemRecord, EvalProgress, EvalRunRecord, EvalSampleResult, EvalSummary } from '../domain/eval.ts';
 
@@ -21,8 +21,11 @@ export interface EvalStore {
   listItems(runId: string): Promise<EvalItemRecord[]>;
 }
 
-export interface GenerateRequest { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; signal?: { readonly aborted: boolean } }
-export interface Generated { text: string; tokens: number; stop: string; /** thinking tokens, when the generator counted them */ thinkingTokens?: number }
+export interface GenerateRequest { maxTokens: number; temperature: number; topP: number; rng: () => number; system?: string; /** the template's enable_thinking */ thinking?: boolean; signal?: { readonly aborted: boolean } }
+export interface Generated {
+  text: string; tokens: number; stop: string; /** thinking tokens, when the generator counted them */ thinkingTokens?: number;
+  /** the prompt opened the thinking (R1-Distill): the text starts inside it */ thinkingOpen?: boolean;
+}
 
 /** Generates one response for a problem; `rng` is the item/sample's seeded stream. */
 export type Generate = (problem: string, o: GenerateRequest) => Promise<Generated>;
@@ -72,15 +75,20 @@ export function summarize(items: readonly EvalItemRecord[], total: number, badRo
   };
 }
 
+/** The run's thinking switch as a generate option (absent: the template's default). */
+const thinkingOf = (config: EvalConfig): { thinking?: boolean } => (config.thinking === undefined ? {} : { thinking: config.thinking });
+
 /** Per-(item, sample) stream, so a resumed or batched run samples exactly what the uninterrupted one would. */
 const sampleRng = (config: EvalConfig, key: string, s: number) => { const r = new SeededRng(sampleSeed(itemSeed(config.seed, key), s)); return () => r.next(); };
 
 async function gradeSample(g: Generated | PromptTooLongError, item: BenchmarkItem): Promise<EvalSampleResult> {
   if (g instanceof PromptTooLongError) return { prediction: null, correct: false, reason: `mismatch: no answer (${g.message})`, tokens: 0, stop: 'prompt-too-long', text: '' };
-  const prediction = extractAnswer(g.text)?.answer ?? null;
+  // a reply the template opened inside thinking is read with its <think> (a cut-off one has no answer)
+  const full = responseText(g.text, g.thinkingOpen);
+  const prediction = extractAnswer(full)?.answer ?? null;
   const v = await gradeAnswer(prediction, item.answer, { problem: item.problem });
   // Thinking and reply recorded apart (the extractor reads the reply after </think> only).
-  const split = splitThinking(g.text);
+  const split = splitThinking(full);
   const apart = split.thinking === null ? {} : { thinking: split.thinking, reply: split.reply, ...(g.thinkingTokens !== undefined ? { thinkingTokens: g.thinkingTokens } : {}) };
   const reason = split.closed ? v.reason : `${v.reason} (cut off while thinking: no end of thinking within ${g.tokens} tokens)`;
   return { prediction, correct: v.correct, reason, tokens: g.tokens, stop: g.stop, text: g.text, ...apart };
@@ -108,7 +116,7 @@ export async function evaluateItem(runId: string, item: BenchmarkItem, config: E
   for (let s = 0; s < k; s++) {
     let g: Generated | PromptTooLongError;
     try {
-      g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, signal });
+      g = await generate(item.problem, { maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, ...thinkingOf(config), signal });
     } catch (e) {
       if (!(e instanceof PromptTooLongError)) throw e;
       g = e;
@@ -126,7 +134,7 @@ export async function evaluateBatch(runId: string, items: readonly BenchmarkItem
   const t0 = now();
   const k = Math.max(1, Math.floor(config.samples));
   const requests = items.flatMap((item) => Array.from({ length: k }, (_, s) => ({
-    problem: item.problem, maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, signal,
+    problem: item.problem, maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP, rng: sampleRng(config, item.key, s), system: config.system, ...thinkingOf(config), signal,
   })));
   const out = await generateBatch(requests);
   if (signal?.aborted || out.some((g) => !(g instanceof PromptTooLongError) && g.stop === 'cancelled')) return null;

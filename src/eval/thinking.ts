@@ -1,8 +1,10 @@
 // Thinking and answer apart: a reasoning model writes "<think> ... </think> reply". The answer is
 // read only from the reply after the end of thinking (grading/extract.ts replyText does the same);
-// a response cut off inside its thinking has no reply.
-export const THINK_OPEN = '<think>';
-export const THINK_CLOSE = '</think>';
+// a response cut off inside its thinking has no reply. The markers are the tokenizer layer's
+// (src/engine/tokenizer/thinking.ts: one definition, with the model's ids and template switch).
+import { THINK_CLOSE, THINK_OPEN } from '../engine/tokenizer/thinking.ts';
+
+export { THINK_CLOSE, THINK_OPEN };
 
 /** Most generated tokens an evaluation may ask for (reasoning models: 32K). */
 export const MAX_EVAL_TOKENS = 32_768;
@@ -23,6 +25,12 @@ export interface ThinkingSplit {
   reply: string;
   /** False when a <think> was opened and never closed (cut off while thinking). */
   closed: boolean;
+}
+
+/** The response as graded: where the chat template opened the thinking in the prompt (R1-Distill's
+ *  generation prompt ends with `<think>\n`), the reply starts inside it, so the opening is put back. */
+export function responseText(text: string, thinkingOpen: boolean | undefined): string {
+  return thinkingOpen && !text.trimStart().startsWith(THINK_OPEN) ? `${THINK_OPEN}\n${text}` : text;
 }
 
 /** Splits a response at its last </think>; text without thinking tags is all reply. */

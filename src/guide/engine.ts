@@ -11,6 +11,7 @@ import type { BatchDecodeSession, ChatMessage, DecodeSession, SampledToken, Text
 import { asBatchSession, decodeTogether, type BatchLane } from '../engine/generation/batch.ts';
 import { SeededRng } from '../lib/rng.ts';
 import { contextFull } from '../engine/generation/context-stop.ts';
+import { THINK_CLOSE, THINK_OPEN, promptThinking, type PromptThinking, type ThinkingFormat } from '../engine/tokenizer/thinking.ts';
 import { deriveSeed, sampleSeed } from '../lib/seed.ts';
 import { exactTrimmed, majorityVote, type Equivalent, type Extract } from './answer.ts';
 import { extractAnswerText } from '../grading/index.ts';
@@ -58,8 +59,11 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   const messages: ChatMessage[] = [];
   if (input.system) messages.push({ role: 'system', content: input.system });
   messages.push({ role: 'user', content: input.problem });
-  const prompt = tok.applyChatTemplate(messages);
+  const prompt = tok.applyChatTemplate(messages, settings.thinking === undefined ? {} : { thinking: settings.thinking });
   if (prompt.length === 0) throw new Error('the chat template produced no tokens');
+  // The model's thinking markers (ids where single tokens) and where the template left the reply.
+  const format: ThinkingFormat = tok.thinking ?? { open: THINK_OPEN, close: THINK_CLOSE, openId: null, closeId: null, switchable: false, defaultOn: true };
+  const opened = promptThinking(tok.decode(prompt.slice(-8)), format);
   const session = asBatchSession(deps.session);
   const n = sampleCount(settings.interventions);
 
@@ -67,7 +71,7 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   let cancelled = false;
   const { results } = await decodeTogether(session, Array.from({ length: n }, (_, i) => async (lane: BatchLane) => {
     if (cancelled) return null;
-    const s = await new SampleRun(i, n, prompt, input, deps, lane, extract).generate();
+    const s = await new SampleRun(i, n, prompt, input, deps, lane, extract, format, opened).generate();
     if (s.stop === 'cancelled') cancelled = true;
     return s;
   }));
@@ -82,7 +86,7 @@ export async function runGuided(input: GuideInput, deps: GuideDeps): Promise<Tim
   const finalAnswer = vote ? vote.answer : samples[0].answer;
   const correct = reference === null ? null : finalAnswer !== null && (await equivalent(finalAnswer, reference));
   const timeline: Timeline = {
-    version: 1, promptTokens: prompt.length, samples, main, vote, finalAnswer, reference, correct,
+    version: 1, promptTokens: prompt.length, ...(opened === 'none' ? {} : { promptThinking: opened }), samples, main, vote, finalAnswer, reference, correct,
   };
   if (input.answerTrace && !deps.signal?.aborted) {
     const target = input.answerTrace.target ?? reference ?? finalAnswer;
@@ -147,6 +151,7 @@ class SampleRun implements SampleControl {
   constructor(
     readonly index: number, readonly of: number, readonly prompt: number[], readonly input: GuideInput,
     readonly deps: GuideDeps, readonly lane: BatchLane, readonly extract: Extract,
+    readonly format: ThinkingFormat, readonly promptThinking: PromptThinking,
   ) {
     this.seed = sampleSeed(input.settings.seed, index);
     this.rng = new SeededRng(this.seed);
@@ -252,6 +257,15 @@ class SampleRun implements SampleControl {
     return 0;
   }
 
+  /** Inside an opened `<think>`: one the model wrote and has not closed, or the template's. */
+  thinkingOpen(): boolean {
+    const t = this.text();
+    const o = t.lastIndexOf(this.format.open);
+    const c = t.lastIndexOf(this.format.close);
+    if (o > c) return true;
+    return c < 0 && this.promptThinking === 'open';
+  }
+
   private enterAnswer(): void {
     this.phase = 'answer';
     this.answerStart = this.tokens.length;
@@ -259,7 +273,9 @@ class SampleRun implements SampleControl {
 
   forceAnswer(measurement: Record<string, number | string>, note: string): InterventionEvent {
     const sep = /\n$/.test(this.text()) || this.tokens.length === 0 ? '' : '\n';
-    const text = `${sep}${this.answerPhrase} `;
+    // s1: at the cap the end-of-thinking marker is appended first, then the answer phrase
+    const close = this.thinkingOpen() ? `${this.format.close}\n\n` : '';
+    const text = `${sep}${close}${this.answerPhrase} `;
     const ins = this.insert(text);
     this.enterAnswer();
     // The forced phrase belongs to the answer phase.
@@ -283,7 +299,14 @@ class SampleRun implements SampleControl {
   async generate(): Promise<SampleRecord> {
     const { sampling, interventions } = this.settings;
     const maxAnswer = interventions.budget?.maxAnswerTokens ?? INTERVENTION_DEFAULTS.budget.maxAnswerTokens;
-    const endMarkers = (interventions.budget?.endMarkers ?? []).filter((m) => m.length > 0);
+    // Budget forcing's end markers (default: the model's </think>, defaults.ts). A listed marker that
+    // is one token of the tokenizer (Qwen3's </think> = 151668) is matched by id, never in the text:
+    // a "</think>" spelled in ordinary tokens is not the model's end of thinking.
+    const closeId = this.format.closeId;
+    const listed = (interventions.budget?.endMarkers ?? []).filter((m) => m.length > 0);
+    const byId = (m: string) => closeId !== null && m === this.format.close;
+    const endMarkers = listed.filter((m) => !byId(m));
+    const closeById = listed.some(byId);
     const maxDraws = sampling.maxNewTokens * ((interventions.verify?.maxResamples ?? 0) + 2) + 64;
     const stepCap = Math.max(0, ...this.policies.map((p) => p.maxStepTokens ?? 0));
     let stop: SampleRecord['stop'] = 'max-tokens';
@@ -318,7 +341,8 @@ class SampleRun implements SampleControl {
       // End-of-thinking in the text: an end marker or the answer phrase.
       let hit = -1;
       let marker = '';
-      for (const m of [this.answerPhrase, ...endMarkers]) {
+      if (closeById && cand.id === closeId) { hit = this.tokens.length - 1; marker = this.format.close; }
+      else for (const m of [this.answerPhrase, ...endMarkers]) {
         const at = this.markerStart(m);
         if (at >= 0 && (hit < 0 || at < hit)) { hit = at; marker = m; }
       }

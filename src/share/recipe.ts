@@ -182,7 +182,7 @@ function shortJson(v: unknown): string {
 
 /** A fresh, validated Recipe built from untrusted data (keys in a fixed order). Throws RecipeError. */
 export function validateRecipe(v: unknown): Recipe {
-  const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'compare', 'compareWith']);
+  const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'thinking', 'compare', 'compareWith']);
   if (o.v !== RECIPE_VERSION) throw new RecipeError('v', `version ${shortJson(o.v)} is not supported (this app reads version ${RECIPE_VERSION})`);
   const r: Recipe = {
     v: 1,
@@ -198,6 +198,10 @@ export function validateRecipe(v: unknown): Recipe {
   if (iv.strategy !== undefined) r.interventions.strategy = strategy(iv.strategy);
   if (iv.verify !== undefined) r.interventions.verify = verify(iv.verify);
   if (iv.consistency !== undefined) r.interventions.consistency = consistency(iv.consistency);
+  if (o.thinking !== undefined) {
+    if (typeof o.thinking !== 'boolean') throw new RecipeError('thinking', 'must be true or false');
+    r.thinking = o.thinking;
+  }
   if (o.compare !== undefined) {
     if (typeof o.compare !== 'boolean') throw new RecipeError('compare', 'must be true or false');
     r.compare = o.compare;

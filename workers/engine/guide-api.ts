@@ -47,8 +47,8 @@ export const guideApi = {
     const signal = { aborted: false };
     active = signal;
     const r = req.recipe;
-    const settings: GuideSettings = { seed: r.seed, sampling: r.sampling, interventions: r.interventions };
-    const promptLen = m.tokenizer.applyChatTemplate([{ role: 'user', content: req.problemText }]).length;
+    const settings: GuideSettings = { seed: r.seed, sampling: r.sampling, interventions: r.interventions, ...(r.thinking === undefined ? {} : { thinking: r.thinking }) };
+    const promptLen = m.tokenizer.applyChatTemplate([{ role: 'user', content: req.problemText }], r.thinking === undefined ? {} : { thinking: r.thinking }).length;
     const phraseRoom = 64 + (r.interventions.strategy ? m.tokenizer.encode(r.interventions.strategy.plan).length + 8 : 0);
     const refTokens = req.reference ? m.tokenizer.encode(` ${req.reference}`).length : 0;
     const need = promptLen + r.sampling.maxNewTokens + phraseRoom + refTokens;

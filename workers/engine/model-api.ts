@@ -13,6 +13,7 @@ import { accessFor } from '../../src/data/model-download.ts';
 import { deleteCachedModel, listCachedModels, type ModelCacheRecord } from '../../src/data/model-cache.ts';
 import type { HostTensor, LoadProgress, ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
+import type { ThinkingFormat } from '../../src/engine/tokenizer/thinking.ts';
 import { deviceApi, deviceMemoryBudget, gpuContext, onDeviceLostInWorker, type GpuStatus } from './device-api.ts';
 import type { EvalModel } from './eval-api.ts';
 import type { BatchDecodeSession, DecodeSession } from '../../src/engine/generation/types.ts';
@@ -34,6 +35,8 @@ export interface LoadedModelInfo {
   /** Context the model is loaded for (sessions up to this length). */
   contextLength: number;
   vocabSize: number;
+  /** Thinking markers and the chat template's enable_thinking switch (the Playground and Evaluate offer it). */
+  thinking: ThinkingFormat;
   config: ModelConfig;
   estimate: MemoryEstimate;
   loadMs: number;
@@ -211,6 +214,7 @@ async function loadOnce(
       weightBytes: decoder.weightBytes,
       contextLength: opened.contextLength,
       vocabSize: opened.config.vocabSize,
+      thinking: tokenizer.thinking,
       config: opened.config,
       estimate: opened.estimate,
       loadMs: Math.round(performance.now() - t0),

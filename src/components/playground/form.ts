@@ -13,6 +13,8 @@ export interface FormState {
   topP: number;
   topK: number;
   maxNewTokens: number;
+  /** The chat template's enable_thinking (shown where the model's template reads it); null = the template's default. */
+  thinking: boolean | null;
   budgetOn: boolean;
   minThinking: number;
   maxThinking: number;
@@ -50,7 +52,7 @@ export function defaultForm(): FormState {
   return {
     // a tiny-world problem (held-out item tw-test-9001:36): the bundled student's world
     problemMode: 'typed', typedText: 'Compute 62 - 13 - 20.', typedReference: '29', benchSet: 'tiny_world', benchKey: '',
-    seed: 1, temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 96,
+    seed: 1, temperature: 0.8, topP: 0.95, topK: 5, maxNewTokens: 96, thinking: null,
     budgetOn: true, minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens, waits: 0, cue: '',
     strategyOn: false, strategySource: 'typed', plan: '', traceId: '',
     verifyOn: false, threshold: v.threshold, action: v.action, maxResamples: v.maxResamples, checkPhrase: v.checkPhrase, maxStepTokens: v.maxStepTokens, verifyBy: 'confidence',
@@ -71,6 +73,7 @@ export function recipeFromForm(f: FormState, model: string): Recipe {
     sampling: { temperature: f.temperature, topP: f.topP, topK: Math.trunc(f.topK), maxNewTokens: Math.trunc(f.maxNewTokens) },
     interventions: {},
   };
+  if (f.thinking !== null) r.thinking = f.thinking;
   if (f.budgetOn) {
     r.interventions.budget = {
       minThinking: Math.trunc(f.minThinking), maxThinking: Math.trunc(f.maxThinking), extension: f.extension, answerPhrase: f.answerPhrase,
@@ -104,6 +107,7 @@ export function formFromRecipe(r: Recipe, base: FormState = defaultForm()): Form
   }
   f.seed = r.seed;
   Object.assign(f, r.sampling);
+  f.thinking = r.thinking ?? null;
   const b = r.interventions.budget;
   f.budgetOn = !!b;
   if (b) Object.assign(f, { minThinking: b.minThinking, maxThinking: b.maxThinking, extension: b.extension, answerPhrase: b.answerPhrase, endMarkers: b.endMarkers.join('\n'), maxAnswerTokens: b.maxAnswerTokens, waits: b.waits ?? 0, cue: b.cue ?? '' });

@@ -44,11 +44,34 @@ export interface DecodeSession {
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
+/** A model's thinking markers and its template's switch (built by src/engine/tokenizer/thinking.ts). */
+export interface ThinkingFormat {
+  open: string;
+  close: string;
+  /** The marker's id when it is one token of the vocabulary (Qwen3 `</think>` = 151668), else null
+   *  (then it is matched in the decoded text). */
+  openId: number | null;
+  closeId: number | null;
+  /** The chat template reads `enable_thinking` and renders differently with it: the switch is offered. */
+  switchable: boolean;
+  /** What the template does when `enable_thinking` is not given (Qwen3: thinking on). */
+  defaultOn: boolean;
+}
+
+/** Options of a chat-template render. */
+export interface ChatTemplateOptions {
+  /** `enable_thinking` handed to the template; absent = the template's own default. */
+  thinking?: boolean;
+}
+
 export interface TextTokenizer {
   encode(text: string): number[];
   decode(ids: readonly number[]): string;
-  /** Applies the model's chat template, ending with the assistant generation prompt. */
-  applyChatTemplate(messages: readonly ChatMessage[]): number[];
+  /** Applies the model's chat template, ending with the assistant generation prompt (`options.thinking`:
+   *  the template's `enable_thinking`, where it reads one). */
+  applyChatTemplate(messages: readonly ChatMessage[], options?: ChatTemplateOptions): number[];
+  /** Thinking markers and switch (src/engine/tokenizer/thinking.ts); absent: the text markers only. */
+  readonly thinking?: ThinkingFormat;
   readonly eosTokenIds: readonly number[];
   readonly vocabSize: number;
 }

@@ -3,6 +3,7 @@
 // `tokenizer_class`, with its chat template. Nothing here touches the network: the objects are
 // handed in, and transformers.js is told never to fetch.
 import type { ChatMessage, TextTokenizer } from '../generation/types.ts';
+import { thinkingFormat, type ChatTemplateOptions, type ThinkingFormat } from './thinking.ts';
 
 export class TokenizerError extends Error {
   constructor(message: string) {
@@ -69,6 +70,8 @@ export class HfTextTokenizer implements TextTokenizer {
   readonly eosTokenIds: readonly number[];
   readonly vocabSize: number;
   readonly hasChatTemplate: boolean;
+  /** Its thinking markers (ids where they are single tokens) and the template's `enable_thinking` switch. */
+  readonly thinking: ThinkingFormat;
 
   constructor(readonly inner: HfTokenizer, readonly source: string, vocabSize: number, extraEos: readonly number[]) {
     const eos = new Set<number>(extraEos);
@@ -77,6 +80,17 @@ export class HfTextTokenizer implements TextTokenizer {
     this.eosTokenIds = [...eos];
     this.vocabSize = vocabSize;
     this.hasChatTemplate = inner.chat_template != null;
+    const template = typeof inner.chat_template === 'string' ? inner.chat_template : null;
+    this.thinking = thinkingFormat(template, (text) => {
+      const ids = this.encode(text);
+      return ids.length === 1 ? ids[0] : null;
+    }, (thinking) => {
+      try {
+        return this.renderChat([{ role: 'user', content: 'x' }], thinking === undefined ? {} : { thinking });
+      } catch {
+        return null;
+      }
+    });
   }
 
   /** Text -> ids, with no special tokens added (a prompt fragment). */
@@ -95,20 +109,22 @@ export class HfTextTokenizer implements TextTokenizer {
     return this.inner.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
   }
 
-  /** The chat template rendered as text, ending with the assistant generation prompt. */
-  renderChat(messages: readonly ChatMessage[]): string {
+  /** The chat template rendered as text, ending with the assistant generation prompt; `thinking` is
+   *  handed to the template as `enable_thinking` (absent: the template's default). */
+  renderChat(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
     if (!this.hasChatTemplate) {
       throw new TokenizerError(`tokenizer_config.json in ${this.source} has no chat_template: this looks like a base model; use a plain prompt or an -Instruct model`);
     }
     const out = this.inner.apply_chat_template(messages.map((m) => ({ role: m.role, content: m.content })), {
       tokenize: false,
       add_generation_prompt: true,
+      ...(options.thinking !== undefined ? { enable_thinking: options.thinking } : {}),
     });
     return out as unknown as string;
   }
 
-  applyChatTemplate(messages: readonly ChatMessage[]): number[] {
-    return this.encode(this.renderChat(messages));
+  applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): number[] {
+    return this.encode(this.renderChat(messages, options));
   }
 
   /** The token's text piece (for showing alternatives), special tokens included. */

@@ -1,6 +1,7 @@
 // The one table of intervention defaults: what each intervention uses when switched on without a
 // value of its own (the Playground form, evaluation's budget forcing and the engine read it here).
 import type { BudgetForcing, SelfConsistency, StepVerification } from '../../domain/guide.ts';
+import { THINK_CLOSE } from '../../engine/tokenizer/thinking.ts';
 
 export const INTERVENTION_DEFAULTS: {
   readonly budget: Readonly<BudgetForcing>;
@@ -12,7 +13,8 @@ export const INTERVENTION_DEFAULTS: {
     maxThinking: 80,
     extension: 'Wait',
     answerPhrase: 'Final Answer:',
-    endMarkers: ['</think>'],
+    // the end of thinking of the reasoning families (Qwen3, R1-Distill, SmolLM3): src/engine/tokenizer/thinking.ts
+    endMarkers: [THINK_CLOSE],
     maxAnswerTokens: 32,
   },
   verify: {

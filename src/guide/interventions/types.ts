@@ -3,6 +3,7 @@
 // hooks the loop calls at fixed points. Each hook returns the events it caused (recorded on the
 // timeline); an empty list means "did nothing", and the loop carries on with its default.
 import type { BranchRecord, Confidence, GuideSettings, InterventionEvent, StepRecord, TokenRecord } from '../../domain/guide.ts';
+import type { PromptThinking, ThinkingFormat } from '../../engine/tokenizer/thinking.ts';
 
 /** What a policy may read and do to the sample being generated. */
 export interface SampleControl {
@@ -14,6 +15,12 @@ export interface SampleControl {
   readonly branches: BranchRecord[];
   /** Start of the open step. */
   stepStart: number;
+  /** The model's thinking markers (ids where they are single tokens: src/engine/tokenizer/thinking.ts). */
+  readonly format: ThinkingFormat;
+  /** Where the chat template left the reply: 'open' = inside its `<think>` (R1-Distill). */
+  readonly promptThinking: PromptThinking;
+  /** Inside an opened `<think>` now: the template's, or one the model wrote and has not closed. */
+  thinkingOpen(): boolean;
   text(from?: number, to?: number): string;
   /** Appends `text` as inserted tokens (its own step, never resampled). */
   insert(text: string): { at: number; ids: number[] };
