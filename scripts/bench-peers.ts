@@ -1,11 +1,16 @@
-// npm run bench:peers — our engine against transformers.js in one headless Chromium page (figures
-// printed, never asserted): ours (WebGPU), transformers.js webgpu and wasm, on the same model (ours
-// from safetensors, theirs from its ONNX export), the same prompt ids, greedy, N new tokens; a
-// warm-up run each, then the median of the measured runs. Prints a table and then, exactly,
+// npm run bench:peers — our engine against the browser peers in one headless Chromium page (figures
+// printed, never asserted): ours (WebGPU), transformers.js webgpu and wasm (ONNX Runtime Web), wllama
+// wasm and webgpu (llama.cpp in WASM), on the same model (ours from safetensors, transformers.js
+// from its ONNX export, wllama from a GGUF), the same prompt ids, greedy, N new tokens; a warm-up run
+// each, then the median of the measured runs. Prints a table, the CPU-only comparison, for a shaped
+// model (make_onnx.py --shape S --layers N) the full-depth estimate, then the model line and, exactly,
 //   decode ratio ours/transformers.js-webgpu: X.XX
 // or why not (and exits 1). Options:
-//   -- --ours DIR (models/tiny) --onnx DIR (models/onnx/tiny) --tokens N (64) --runs N (3)
-//      --prompt TEXT --backends ours-webgpu,tjs-webgpu,tjs-wasm --no-build (reuse the last build)
+//   -- --ours DIR (models/tiny) --onnx DIR (models/onnx/tiny) --gguf FILE (ONNX_DIR/model.gguf)
+//      --dtype fp16|fp32 (transformers.js; default fp16 where onnx/model_fp16.onnx exists)
+//      --tokens N (64) --runs N (3) --prompt TEXT --no-build (reuse the last build)
+//      --backends ours-webgpu,tjs-webgpu,tjs-wasm,wllama-wasm,wllama-webgpu (default: the first
+//        three, and wllama-wasm when the GGUF exists)
 // The page is scripts/bench/peers/ (built by Vite into BENCH_OUTDIR, default dist-bench-peers),
 // served with the model folders by a server on 127.0.0.1 (BENCH_PORT, default a free port).
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,7 +20,7 @@ import { chromium } from '@playwright/test';
 import { build } from 'vite';
 import { BASE_ARGS, CHROMIUM_PATH } from '../playwright.config.ts';
 import { loadTokenizer } from '../src/engine/tokenizer/hf-tokenizer.ts';
-import { BACKEND_LABELS, type BackendId, decodeRatio, formatTable, type PageReport, ratioLine } from './bench/peers/report.ts';
+import { BACKEND_LABELS, type BackendId, cpuComparison, decodeRatio, extrapolateTable, formatTable, modelLine, type PageReport, ratioLine, type ShapeInfo, stepWeightBytes } from './bench/peers/report.ts';
 import { startStaticServer } from './bench/peers/static-server.ts';
 
 const ROOT = resolve(new URL('../', import.meta.url).pathname);
@@ -25,7 +30,9 @@ const OURS = resolve(ROOT, opt('ours', 'models/tiny'));
 const ONNX = resolve(ROOT, opt('onnx', 'models/onnx/tiny'));
 const TOKENS = Number(opt('tokens', '64'));
 const RUNS = Number(opt('runs', '3'));
-const BACKENDS = opt('backends', 'ours-webgpu,tjs-webgpu,tjs-wasm').split(',') as BackendId[];
+const GGUF = resolve(ROOT, opt('gguf', join(ONNX, 'model.gguf')));
+const DTYPE = opt('dtype', existsSync(join(ONNX, 'onnx/model_fp16.onnx')) ? 'fp16' : 'fp32');
+const BACKENDS = opt('backends', `ours-webgpu,tjs-webgpu,tjs-wasm${existsSync(GGUF) ? ',wllama-wasm' : ''}`).split(',') as BackendId[];
 // A GSM8K-style problem in the tiny tokenizer's alphabet: about a hundred prompt tokens.
 const PROMPT = opt('prompt', 'Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. How many clips did Natalia sell altogether in April and May?');
 const OUTDIR = resolve(ROOT, process.env.BENCH_OUTDIR ?? 'dist-bench-peers');
@@ -39,12 +46,28 @@ function fail(msg: string): never {
 function checkInputs(): void {
   for (const b of BACKENDS) if (!(b in BACKEND_LABELS)) fail(`unknown backend "${b}" (known: ${Object.keys(BACKEND_LABELS).join(', ')})`);
   if (!(TOKENS >= 2) || !(RUNS >= 1)) fail('--tokens must be at least 2 and --runs at least 1');
-  const need: Array<[string, string]> = [
-    [OURS, 'config.json'], [OURS, 'model.safetensors'], [OURS, 'tokenizer.json'],
-    [ONNX, 'config.json'], [ONNX, 'generation_config.json'], [ONNX, 'onnx/model.onnx'],
-  ];
+  if (DTYPE !== 'fp16' && DTYPE !== 'fp32') fail(`--dtype is fp16 or fp32, not "${DTYPE}"`);
+  const need: Array<[string, string]> = [[OURS, 'config.json'], [OURS, 'model.safetensors'], [OURS, 'tokenizer.json']];
+  if (BACKENDS.some((b) => b.startsWith('tjs-'))) need.push([ONNX, 'config.json'], [ONNX, 'generation_config.json'], [ONNX, DTYPE === 'fp16' ? 'onnx/model_fp16.onnx' : 'onnx/model.onnx']);
+  if (BACKENDS.some((b) => b.startsWith('wllama-'))) need.push([GGUF, '']);
   const missing = need.filter(([d, f]) => !existsSync(join(d, f))).map(([d, f]) => join(d, f));
-  if (missing.length) fail(`missing ${missing.join(', ')} (the ONNX export: /usr/bin/python3 scripts/onnx/make_onnx.py MODEL_DIR --out DIR)`);
+  if (missing.length) fail(`missing ${missing.join(', ')} (the ONNX export: /usr/bin/python3 scripts/onnx/make_onnx.py MODEL_DIR --out DIR [--dtype f16]; the GGUF: npm run export:gguf -- --model DIR --out FILE.gguf)`);
+}
+
+/** For a shaped model (make_onnx.py --shape), the measured and the real depth and the bytes a step reads. */
+function shapeInfo(): { name: string; shape?: ShapeInfo } {
+  const c = JSON.parse(readFileSync(join(OURS, 'config.json'), 'utf8')) as Record<string, unknown>;
+  const from = c.shaped_from as { model: string; num_hidden_layers: number } | undefined;
+  const layers = Number(c.num_hidden_layers);
+  const name = from ? ({ 'qwen2.5-0.5b': 'Qwen2.5-0.5B', 'qwen3-0.6b': 'Qwen3-0.6B' } as Record<string, string>)[from.model] ?? from.model : OURS.replace(ROOT + '/', '');
+  if (!from) return { name };
+  const hidden = Number(c.hidden_size);
+  const heads = Number(c.num_attention_heads);
+  const dims = {
+    hidden, inter: Number(c.intermediate_size), heads, kvHeads: Number(c.num_key_value_heads ?? heads), headDim: Number(c.head_dim ?? hidden / heads),
+    vocab: Number(c.vocab_size), qkvBias: c.architectures instanceof Array && c.architectures[0] === 'Qwen2ForCausalLM', qkNorm: c.architectures instanceof Array && c.architectures[0] === 'Qwen3ForCausalLM',
+  };
+  return { name, shape: { model: from.model, layers, fullLayers: from.num_hidden_layers, bytesMeasured: stepWeightBytes(dims, layers), bytesFull: stepWeightBytes(dims, from.num_hidden_layers) } };
 }
 
 /** The prompt ids, from the model's own tokenizer (the app's loader), handed to every backend. */
@@ -99,24 +122,37 @@ async function main(): Promise<void> {
   const ids = await promptIds();
   console.error(`bench:peers: building the page into ${OUTDIR}`);
   await buildPage();
-  const server = await startStaticServer({ '/': OUTDIR, '/ours/': OURS, '/onnx/peer/': ONNX }, Number(process.env.BENCH_PORT ?? 0));
+  const mounts: Record<string, string> = { '/': OUTDIR, '/ours/': OURS, '/onnx/peer/': ONNX };
+  if (existsSync(GGUF)) mounts['/gguf/model.gguf'] = GGUF;
+  const server = await startStaticServer(mounts, Number(process.env.BENCH_PORT ?? 0));
   let report: PageReport;
   try {
-    const q = new URLSearchParams({ ids: ids.join(','), tokens: String(TOKENS), runs: String(RUNS), backends: BACKENDS.join(',') });
+    const q = new URLSearchParams({ ids: ids.join(','), tokens: String(TOKENS), runs: String(RUNS), backends: BACKENDS.join(','), dtype: DTYPE, text: PROMPT });
     report = await runPage(`${server.url}?${q}`);
   } finally {
     await server.close();
   }
   const browser = /Chrome\/([\d.]+)/.exec(report.userAgent)?.[1] ?? report.userAgent;
   console.log(`bench:peers: Chromium ${browser}, adapter ${report.adapter}; crossOriginIsolated ${report.crossOriginIsolated}; machine load ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`model: ours ${OURS.replace(ROOT + '/', '')} (safetensors, f16 weights, f32 math) | transformers.js ${ONNX.replace(ROOT + '/', '')} (ONNX, fp32: the same f16 weights widened)`);
+  const rel = (p: string) => p.replace(ROOT + '/', '');
+  const tjsWhat = DTYPE === 'fp16' ? 'ONNX fp16: the same f16 weights, f16 activations' : 'ONNX fp32: the same f16 weights widened';
+  console.log(`model: ours ${rel(OURS)} (safetensors, f16 weights, f32 math) | transformers.js ${rel(ONNX)} (${tjsWhat}) | wllama ${existsSync(GGUF) ? `${rel(GGUF)} (GGUF from npm run export:gguf)` : 'no GGUF'}`);
   console.log(`prompt ${report.promptTokens} tokens, ${report.newTokens} new tokens, greedy, end-of-sequence masked; warm-up run, then median of ${RUNS}`);
   console.log('TTFT = call to first new token; prefill tok/s = prompt tokens / TTFT; decode tok/s = (N-1) / (last token - first token)');
   console.log('');
   console.log(formatTable(report.results));
   console.log('');
+  const { name, shape } = shapeInfo();
+  if (shape && shape.layers < shape.fullLayers) { console.log(extrapolateTable(report.results, shape)); console.log(''); }
+  const cpu = cpuComparison(report.results);
+  if (cpu) {
+    const who = `ours on ${report.adapter.includes('fallback adapter') ? 'this software adapter' : 'this adapter'}`;
+    console.log(`CPU-only user: ${who} ${cpu.ours.toFixed(2)} tok/s vs ${BACKEND_LABELS[cpu.best]} ${cpu.theirs.toFixed(2)} tok/s decode: ${cpu.ratio >= 1 ? `ours ahead (x ${cpu.ratio.toFixed(2)})` : `the WASM engine ahead (x ${(1 / cpu.ratio).toFixed(2)})`}`);
+    console.log('');
+  }
   const r = decodeRatio(report.results);
   if ('ratio' in r) {
+    console.log(modelLine(name, shape, DTYPE === 'fp16' ? 'f16 weights on both sides' : 'ours f16 weights, transformers.js fp32'));
     console.log(ratioLine(r.ratio));
     return;
   }

@@ -1,7 +1,7 @@
 // bench:peers' pure helpers: medians per figure, ids agreement, the table and the exact ratio line
 // that scripts parse.
 import { describe, expect, it } from 'vitest';
-import { agreement, type BackendResult, decodeRatio, firstDivergence, formatTable, median, ratioLine, runsConsistent, summarise, type RunTiming } from '../../scripts/bench/peers/report.ts';
+import { agreement, type BackendResult, cpuComparison, decodeRatio, extrapolateTable, firstDivergence, formatTable, median, modelLine, ratioLine, runsConsistent, type ShapeInfo, stepWeightBytes, summarise, type RunTiming } from '../../scripts/bench/peers/report.ts';
 
 const run = (ttftMs: number, decodeMs: number, ids = [5, 6, 7, 8, 9]): RunTiming => ({ ttftMs, decodeMs, promptTokens: 100, ids });
 const ok = (id: BackendResult['id'], runs: RunTiming[], extra: Partial<Extract<BackendResult, { ok: true }>> = {}): BackendResult => ({ id, ok: true, runs, loadMs: 12, notes: [], ...extra });
@@ -38,8 +38,8 @@ describe('bench:peers report', () => {
     expect(ratioLine(2.5)).toBe('decode ratio ours/transformers.js-webgpu: 2.50');
     expect(ratioLine(1.005)).toMatch(/^decode ratio ours\/transformers\.js-webgpu: \d+\.\d\d$/);
     const table = formatTable(results).split('\n');
-    expect(table[0]).toMatch(/^backend\s+TTFT ms\s+prefill tok\/s\s+decode tok\/s\s+GPU peak\s+JS heap\s+load ms\s+ids vs ours$/);
-    expect(table[1]).toMatch(/^ours \(WebGPU\)\s+10\.0\s+10000\.0\s+40\.00\s+n\/a\s+n\/a\s+12\s+reference$/);
+    expect(table[0]).toMatch(/^backend\s+TTFT ms\s+prefill tok\/s\s+decode tok\/s\s+GPU peak\s+JS heap\s+page mem\s+load ms\s+ids vs ours$/);
+    expect(table[1]).toMatch(/^ours \(WebGPU\)\s+10\.0\s+10000\.0\s+40\.00\s+n\/a\s+n\/a\s+n\/a\s+12\s+reference$/);
     expect(table[2]).toContain('diverge at 2 (7 vs 1)');
     expect(table[3]).toMatch(/n\/a \(CPU\).*same 5\/5$/);
   });
@@ -52,5 +52,36 @@ describe('bench:peers report', () => {
     expect(table).toMatch(/transformers\.js webgpu\s+FAILED/);
     expect(table).toContain('transformers.js webgpu failed: no adapter');
     expect(table).toContain('3 MiB');
+  });
+
+  it('the CPU-only comparison takes the fastest WASM engine that ran', () => {
+    const results: BackendResult[] = [
+      ok('ours-webgpu', [run(10, 400)]), // 10 tok/s
+      ok('tjs-wasm', [run(20, 200)]), // 20 tok/s
+      ok('wllama-wasm', [run(20, 100)], { pageBytes: 5 * 2 ** 20 }), // 40 tok/s
+      { id: 'wllama-webgpu', ok: false, error: 'no adapter' },
+    ];
+    expect(cpuComparison(results)).toEqual({ ours: 10, best: 'wllama-wasm', theirs: 40, ratio: 0.25 });
+    expect(cpuComparison(results.slice(0, 1))).toBeUndefined();
+    const table = formatTable(results);
+    expect(table).toMatch(/wllama wasm \(llama\.cpp\)\s+20\.0\s+5000\.0\s+40\.00\s+n\/a \(CPU\)\s+n\/a\s+5 MiB\s+12\s+same 5\/5/);
+  });
+});
+
+describe('bench:peers real shapes', () => {
+  const qwen25 = { hidden: 896, inter: 4864, heads: 14, kvHeads: 2, headDim: 64, vocab: 151936, qkvBias: true, qkNorm: false };
+  it('counts the weights one decode step reads (Qwen2.5-0.5B: 494M parameters, tied head)', () => {
+    const params = stepWeightBytes(qwen25, 24) / 2;
+    expect(params).toBeGreaterThan(493e6);
+    expect(params).toBeLessThan(495e6);
+  });
+  it('scales every backend by one factor, so the ratio stays the measured one', () => {
+    const shape: ShapeInfo = { model: 'qwen2.5-0.5b', layers: 2, fullLayers: 24, bytesMeasured: 100, bytesFull: 400 };
+    const results = [ok('ours-webgpu', [run(10, 400)]), ok('tjs-webgpu', [run(20, 800)])];
+    const t = extrapolateTable(results, shape).split('\n');
+    expect(t[0]).toContain('x 4.00');
+    expect(t[1]).toMatch(/ours \(WebGPU\)\s+TTFT\s+40 ms\s+prefill\s+2500\.0 tok\/s\s+decode\s+2\.50 tok\/s/);
+    expect(t[2]).toMatch(/decode\s+1\.25 tok\/s/);
+    expect(modelLine('Qwen3-0.6B', { ...shape, model: 'qwen3-0.6b' }, 'f16 weights')).toBe('ratio for: Qwen3-0.6B (qwen3-0.6b shape, 2/24 layers measured (random weights); f16 weights)');
   });
 });

@@ -1,5 +1,5 @@
 // bench:peers, the baseline: transformers.js (ONNX Runtime Web) on its WebGPU or WASM backend, the
-// same model exported to ONNX, fp32, loaded from this server only. Greedy generate() with
+// same model exported to ONNX (fp32 or fp16), loaded from this server only. Greedy generate() with
 // min_new_tokens = max_new_tokens (end-of-sequence masked: every run makes exactly N tokens); a
 // streamer stamps each token as it arrives (its first put() is the prompt).
 import { AutoModelForCausalLM, BaseStreamer, env, Tensor, type PreTrainedModel } from '@huggingface/transformers';
@@ -30,10 +30,11 @@ function configure(localModelPath: string): void {
   if (onnx?.wasm) onnx.wasm.wasmPaths = undefined;
 }
 
-export async function loadTjs(localModelPath: string, modelId: string, device: TjsDevice): Promise<PreTrainedModel> {
+/** dtype 'fp16' loads onnx/model_fp16.onnx (make_onnx.py --dtype f16: f16 weights, inputs and outputs). */
+export async function loadTjs(localModelPath: string, modelId: string, device: TjsDevice, dtype: 'fp32' | 'fp16' = 'fp32'): Promise<PreTrainedModel> {
   configure(localModelPath);
   try {
-    return await AutoModelForCausalLM.from_pretrained(modelId, { device, dtype: 'fp32', local_files_only: true });
+    return await AutoModelForCausalLM.from_pretrained(modelId, { device, dtype, local_files_only: true });
   } catch (e) {
     // A missing file surfaces as "reading 'tokenizer_class'" or a bare 404 (ENVIRONMENT.md): say where it looked.
     throw new Error(`transformers.js (${device}) could not load ${localModelPath}${modelId}/ (config.json, generation_config.json, onnx/model.onnx): ${(e as Error).message ?? e}`);
