@@ -14,9 +14,11 @@ import type { LoraAdapter } from '../engine/adapter/lora.ts';
 import { peftPlacementConfig } from '../engine/adapter/lora.ts';
 import { type TrainTrace, replyPieces } from '../distill/examples.ts';
 import type { LossWeights } from '../distill/settings.ts';
+import type { TokenCounts } from '../domain/trace.ts';
+import { describeCuts, traceTokens } from './trace-cuts.ts';
 
 export interface ClusterExportInput {
-  traces: readonly TrainTrace[];
+  traces: ReadonlyArray<TrainTrace & { tokenCounts?: TokenCounts }>;
   /** the placement to train (its A/B values are not exported: the cluster trains from scratch) */
   adapter: LoraAdapter;
   /** Hugging Face id of the student to train on the cluster */
@@ -179,11 +181,14 @@ export function clusterExportFiles(i: ClusterExportInput): Record<string, string
   if (!i.baseModel.trim()) throw new Error('export for a cluster: name the Hugging Face model to train (e.g. Qwen/Qwen2.5-14B-Instruct)');
   const rows = i.traces.map((t) => clusterRow(t, i.loss)).filter((r) => r.completion[0].content.length > 0);
   const cfg = clusterLoraConfig(i.adapter);
+  // how many traces MAX_LENGTH cuts (from the traces' token counts, where they carry them)
+  const counted = i.traces.filter((t) => t.tokenCounts).map((t) => traceTokens(t as { tokenCounts: TokenCounts }));
+  const cuts = counted.length ? `\nLength: ${describeCuts(counted, i.maxLength)} (MAX_LENGTH in train_sft.py; token counts of ${counted.length} of ${i.traces.length} traces, as stored: the tokenizer's or a chars/4 estimate).\n` : '';
   return {
     'data/train.jsonl': rows.map((r) => JSON.stringify(r)).join('\n') + '\n',
     'lora_config.json': JSON.stringify(cfg, null, 2) + '\n',
     'train_sft.py': trainScript(i),
     'accelerate_zero3.yaml': ACCELERATE_ZERO3_YAML,
-    'README.md': `# ReasonBridge sparse adapter: cluster export\n\n${rows.length} examples, student \`${i.baseModel}\`, ${i.adapter.modules.length} adapted modules (ranks ${Math.min(...i.adapter.modules.map((m) => m.r))}-${Math.max(...i.adapter.modules.map((m) => m.r))}).\n\n\`\`\`\npip install trl peft transformers accelerate deepspeed datasets\naccelerate launch --config_file accelerate_zero3.yaml train_sft.py\n\`\`\`\n\nThe placement (layer indices, ranks) was solved on \`${i.placedOn ?? 'the loaded student'}\`: it applies as is to that student or one of the same shape.\n\nSet \`num_processes\` in accelerate_zero3.yaml to the GPUs of the node. The adapter lands in \`out/adapter\`;\nload its two files in the playground's Train view ("Load a PEFT adapter") for the same student.\n`,
+    'README.md': `# ReasonBridge sparse adapter: cluster export\n\n${rows.length} examples, student \`${i.baseModel}\`, ${i.adapter.modules.length} adapted modules (ranks ${Math.min(...i.adapter.modules.map((m) => m.r))}-${Math.max(...i.adapter.modules.map((m) => m.r))}).\n\n\`\`\`\npip install trl peft transformers accelerate deepspeed datasets\naccelerate launch --config_file accelerate_zero3.yaml train_sft.py\n\`\`\`\n\nThe placement (layer indices, ranks) was solved on \`${i.placedOn ?? 'the loaded student'}\`: it applies as is to that student or one of the same shape.\n\nSet \`num_processes\` in accelerate_zero3.yaml to the GPUs of the node. The adapter lands in \`out/adapter\`;\nload its two files in the playground's Train view ("Load a PEFT adapter") for the same student.\n${cuts}`,
   };
 }

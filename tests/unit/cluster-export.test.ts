@@ -28,6 +28,14 @@ describe('export for a cluster', () => {
     expect(Object.keys(files()).sort()).toEqual(['README.md', 'accelerate_zero3.yaml', 'data/train.jsonl', 'lora_config.json', 'train_sft.py']);
   });
 
+  it('README says how many traces MAX_LENGTH cuts, from the traces\' token counts', () => {
+    expect(files()['README.md']).not.toMatch(/Length:/); // no token counts: nothing claimed
+    const counted = traces.map((t, i) => ({ ...t, tokenCounts: { problem: 20, reasoning: i === 0 ? 5000 : 100, answer: 4, method: 'estimate' } }));
+    const readme = clusterExportFiles({ traces: counted, adapter, baseModel: 'Qwen/Qwen2.5-14B-Instruct', loss, lr: 1e-4, epochs: 3, maxLength: 4096 })['README.md'];
+    expect(readme).toContain('Length: T = 4096 cuts 1 of 2 traces (50%) by 944 tokens'); // 20 + 5000 + 4 + 16 template tokens - 4096
+    expect(readme).toContain('T = 5120 keeps 95% whole');
+  });
+
   it('data/train.jsonl: one TRL conversational prompt-completion row per trace; segments tile the completion; weights sum to the lambdas', () => {
     const lines = files()['data/train.jsonl'].trimEnd().split('\n');
     expect(lines).toHaveLength(2);
