@@ -17,11 +17,11 @@ import { browserPid, count, installHooks, launchProfile, newHooks, readHooks, re
 
 const CYCLES = Number(process.env.RB_TRAIN_KILL_CYCLES) || count(6, 100);
 /** Pipeline kills: its training stage (batches of 16, a probe) takes minutes here, so only at full counts. */
-const PIPELINE_KILLS = Number(process.env.RB_TRAIN_KILL_PIPELINE ?? count(0, 2));
+const PIPELINE_KILLS = Number(process.env.RB_TRAIN_KILL_PIPELINE ?? count(0, 1));
 const debug = (...a: unknown[]) => { if (process.env.RB_DEBUG) console.log(...a); };
 const STEPS = 24;
-/** Longest wait (ms) after start / resume before the kill: the run's start (~2 s) and about 8 steps on SwiftShader. */
-const MAX_DELAY = 4000;
+/** Longest wait (ms) after start / resume before the kill: about 7 steps on SwiftShader (a run of 24 steps spans ~5 cycles). */
+const MAX_DELAY = 2500;
 
 interface TrainSeen { steps: Array<[number, number]>; ck: number; started: number; runId: string | null; done: boolean }
 
