@@ -24,7 +24,7 @@ beforeAll(async () => {
   config = parseModelConfig(readFileSync('models/tiny/config.json', 'utf8'), 'models/tiny/config.json');
   tensors = await readTinyTensors();
   ref = new ReferenceModel(config, tensors);
-  dec = await createDecoder(ctx, config, tensors);
+  dec = await createDecoder(ctx, config, tensors, undefined, { kvCache: 'f32' }); // f32 cache: compared with the float64 reference (the f16 cache: kv16.test.ts)
   const r = rng(2024);
   for (let i = 0; i < 32; i++) prompt.push(5 + Math.floor(r() * (config.vocabSize - 5)));
 });
@@ -67,7 +67,7 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
 
   for (const matmul of ['register', 'workgroup'] as const) {
     it(`${matmul}-tiled prefill in chunks gives the same logits`, async () => {
-      const d2 = await createDecoder(ctx, config, tensors, undefined, { matmul, prefillChunk: matmul === 'register' ? 5 : 16 });
+      const d2 = await createDecoder(ctx, config, tensors, undefined, { matmul, prefillChunk: matmul === 'register' ? 5 : 16, kvCache: 'f32' });
       const s = d2.newSession(40);
       expect(await s.logits(prompt)).toBeAllclose(ref.logits(prompt), LOGIT_TOL);
       d2.dispose();
@@ -76,7 +76,7 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
   }
 
   it('weights split across buffers (binding limit lowered to 20 kB) give the same logits and steps', async () => {
-    const d2 = await createDecoder(ctx, config, tensors, undefined, { maxBindingBytes: 20_000 });
+    const d2 = await createDecoder(ctx, config, tensors, undefined, { maxBindingBytes: 20_000, kvCache: 'f32' });
     expect(d2.weightBytes).toBe(dec.weightBytes);
     const s = d2.newSession(40);
     expect(await s.logits(prompt.slice(0, 8))).toBeAllclose(ref.logits(prompt.slice(0, 8)), LOGIT_TOL);
@@ -114,7 +114,7 @@ describe('tiny model: GPU decoder vs CPU reference', () => {
 
   it.each(['matvec', 'subgroup'] as const)('the %s decode kernel and SwiftShader-style rowdot give the same steps', async (decode) => {
     if (decode === 'subgroup' && !ctx.has('subgroups')) { console.warn('subgroup decode skipped: the adapter lacks subgroups'); return; }
-    const d2 = await createDecoder(ctx, config, tensors, undefined, { decode, sampleWorkgroup: 256 });
+    const d2 = await createDecoder(ctx, config, tensors, undefined, { decode, sampleWorkgroup: 256, kvCache: 'f32' });
     const [s1, s2] = [dec.newSession(16), d2.newSession(16)];
     const o = { temperature: 0, topP: 1, topK: 4, u: 0 };
     let [a, b] = [await s1.feed(prompt.slice(0, 6), o), await s2.feed(prompt.slice(0, 6), o)];

@@ -10,17 +10,20 @@
 //   tail: rows whose next token is wanted (last fed token per slot) gathered -> (S,C) ->
 //         rmsnorm -> logits (S,V) -> one sampling workgroup per row
 //   logits(): every row's logits (T,V) instead of the tail (tests, scoring)
+// KV cache storage: f16 (packed halves) by default, f32 on request (decoder.ts kvCache); attention
+// accumulates in f32. Steps of few rows at long context (decode) take flash-decoding attention (the
+// KV range split across workgroups, then a combine pass: layersSplit).
 // The single-sequence session (decoder.ts) is one slot of this. Decode steps of B sequences are
 // matrix-matrix products with M = B: each weight word read serves B rows. One submit per chunk,
 // one readback (all rows' samples) per feed().
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeVariant, PrefillVariant } from '../device/kernel-choice.ts';
 import type { BatchDecodeSession, BatchFeed, SampledToken } from '../generation/types.ts';
-import { attentionParams, attentionRowsDispatch } from '../ops/attention.ts';
-import { attentionCacheRowsDispatch, attentionPackedParams } from '../ops/attention-packed.ts';
+import { type KvDtype, SPLIT_KEYS, attentionCombineParams, attentionParams, attentionRowsDispatch, attentionSplitDispatches, attentionSplitScratch } from '../ops/attention.ts';
+import { attentionCacheRowsDispatch, attentionCacheSplitDispatches, attentionPackedParams } from '../ops/attention-packed.ts';
 import { axpbyDispatch, axpbyParams } from '../ops/axpby.ts';
 import { gatherRowsDispatch, gatherRowsParams } from '../ops/gather-rows.ts';
-import { kvStoreDispatch, kvStoreParams } from '../ops/kv-store.ts';
+import { kvElementBytes, kvStoreDispatch, kvStoreParams } from '../ops/kv-store.ts';
 import { FLAG_ACCUMULATE, type MatmulVariant, variantFits } from '../ops/matmul.ts';
 import { rmsnormDispatch, rmsnormParams, rmsnormRowsDispatch } from '../ops/rmsnorm.ts';
 import { ropeIdentityTable, ropeParams, ropeRowsDispatch, ropeTable } from '../ops/rope.ts';
@@ -47,6 +50,8 @@ export interface DecoderParts {
   readonly prefillChunk: number;
   /** Thread-per-row attention and norms (no barriers): the fallback adapter's choice. */
   readonly barrierFree: boolean;
+  /** KV-cache storage (f16: packed halves, half the bytes; attention accumulates in f32 either way). */
+  readonly kvDtype: KvDtype;
   weight(name: string): GpuWeight | undefined;
 }
 
@@ -54,6 +59,10 @@ const UNIFORM = 0x40 | 0x08;
 const RW = sampleOutWords(MAX_TOP_K);
 /** Kernel lists by row count: one row (matrix-vector kernels) or many (tiled matmul). */
 type Rows = 'one' | 'many';
+/** Flash-decoding (the KV range of a row split across workgroups, then a combine pass) for steps of at
+ *  most this many rows whose longest row has more than this many keys. */
+const SPLIT_MAX_ROWS = 16;
+export const SPLIT_MIN_KEYS = 2 * SPLIT_KEYS;
 
 export class WebGpuBatchSession implements BatchDecodeSession {
   private readonly lengths: number[];
@@ -74,6 +83,12 @@ export class WebGpuBatchSession implements BatchDecodeSession {
   private readonly staging: GPUBuffer;
   /** The layer stack's dispatches (one list per row-count kind) and the sampling tail's. */
   readonly layers: Record<Rows, Dispatch[]>;
+  /** The same with flash-decoding attention (steps of few rows at long context). */
+  readonly layersSplit: Record<Rows, Dispatch[]>;
+  /** Rows a flash-decoding step may have (its scratch is sized for them). */
+  readonly splitRows: number;
+  /** The longest row's key count in the step being encoded (the split grids read it). */
+  private maxKeys = 1;
   readonly tail: Record<Rows, Dispatch[]>;
   private readonly x: GPUBuffer;
   private readonly h: GPUBuffer;
@@ -137,7 +152,8 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       if (!identity) { identity = buf('batch.rope.identity', maxLength * D * 4); device.queue.writeBuffer(identity, 0, ropeIdentityTable(maxLength, D)); }
       return identity;
     };
-    const perLayer = slots * maxLength * KD * 4;
+    const kvd = dec.kvDtype;
+    const perLayer = slots * maxLength * KD * kvElementBytes(kvd);
     for (let l = 0; l < c.numLayers; l++) {
       this.kcache.push(buf(`batch.kv.k${l}`, perLayer));
       this.vcache.push(buf(`batch.kv.v${l}`, perLayer));
@@ -155,8 +171,9 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     };
     const lin = (spec: LinearSpec, xIn: GPUBuffer, out: GPUBuffer, flags: number) => linear(xIn, spec.weight, spec.bias, out, flags, step);
     const lists: Record<Rows, Dispatch[]> = { one: [], many: [] };
+    const splitLists: Record<Rows, Dispatch[]> = { one: [], many: [] };
     const add = (d: Dispatch | Record<Rows, Dispatch[]>) => {
-      if ('one' in d) { lists.one.push(...d.one); lists.many.push(...d.many); } else { lists.one.push(d); lists.many.push(d); }
+      for (const ls of [lists, splitLists]) { if ('one' in d) { ls.one.push(...d.one); ls.many.push(...d.many); } else { ls.one.push(d); ls.many.push(d); } }
     };
     for (const d of embedDispatches(device, W(blk.embed), { ids: this.ids, out: x, step }, blk.embedScale, uni)) add(d);
     const one = blk.normOffset;
@@ -172,7 +189,17 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       return attP.get(window)!;
     };
     const ropeQ = uni('params.ropeq', ropeParams(H, D));
-    const kvP = uni('params.kvstore', kvStoreParams(KV, D));
+    const kvP = uni('params.kvstore', kvStoreParams(KV, D, kvd));
+    const combP = new Map<number, GPUBuffer>();
+    const combineParams = (window: number) => {
+      if (!combP.has(window)) combP.set(window, uni(`params.attn.combine.w${window}`, attentionCombineParams(H, D, window)));
+      return combP.get(window)!;
+    };
+    const splitRows = (this.splitRows = Math.min(P, SPLIT_MAX_ROWS, Math.max(slots, 4)));
+    const scratch = attentionSplitScratch(splitRows, H, D);
+    const part = buf('batch.attn.split.part', scratch.part);
+    const ml = buf('batch.attn.split.ml', scratch.ml);
+    const maxKeys = () => this.maxKeys;
     const swP = { silu: uni('params.swiglu', swigluParams(F)), gelu_tanh: uni('params.geglu', swigluParams(F, 0, 'gelu_tanh')) };
     const addP = uni('params.residual', axpbyParams(P * C, 1, 1));
     /** x += norm(branch) (Gemma's post norms) */
@@ -190,10 +217,13 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       if (L.qNorm) headNorm(qp, L.qNorm, q, H);
       if (L.kNorm) headNorm(kp, L.kNorm, kb, KV);
       if (L.rope) add(ropeRowsDispatch(device, { x: q, table: tableOf(L.rope.key), params: ropeQ, step, rows }, H, D));
-      add(kvStoreDispatch(device, { k: kb, v: vb, kcache: this.kcache[l], vcache: this.vcache[l], table: tableOf(L.rope?.key), rows, params: kvP, step }, KV, D));
-      add(barrierFree
-        ? attentionCacheRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, lse, rows, params: attParams(L.window), step }, { h: H, d: D })
-        : attentionRowsDispatch(device, { q, k: this.kcache[l], v: this.vcache[l], out: att, params: attParams(L.window), step, rows }, H));
+      add(kvStoreDispatch(device, { k: kb, v: vb, kcache: this.kcache[l], vcache: this.vcache[l], table: tableOf(L.rope?.key), rows, params: kvP, step }, KV, D, kvd));
+      const ab = { q, k: this.kcache[l], v: this.vcache[l], out: att, rows, params: attParams(L.window), step };
+      const sb = { ...ab, part, ml, combineParams: combineParams(L.window) };
+      const plain = barrierFree ? attentionCacheRowsDispatch(device, { ...ab, lse }, { h: H, d: D, kv: kvd }) : attentionRowsDispatch(device, ab, H, kvd);
+      const split = barrierFree ? attentionCacheSplitDispatches(device, sb, { h: H, d: D, kv: kvd }, maxKeys) : attentionSplitDispatches(device, sb, { h: H, d: D, kv: kvd }, maxKeys);
+      for (const ls of [lists.one, lists.many]) ls.push(plain);
+      for (const ls of [splitLists.one, splitLists.many]) ls.push(...split);
       if (L.postAttnNorm) { add(lin(L.o, att, br, 0)); residual(L.postAttnNorm); } else add(lin(L.o, att, x, FLAG_ACCUMULATE));
       norm(x, L.mlpNorm, h);
       add(lin(L.gate, h, g, 0));
@@ -202,6 +232,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
       if (L.postMlpNorm) { add(lin(L.down, s, br, 0)); residual(L.postMlpNorm); } else add(lin(L.down, s, x, FLAG_ACCUMULATE));
     }
     this.layers = lists;
+    this.layersSplit = splitLists;
     const head = linear(hs, blk.head, undefined, logits, 0, tailStep);
     const pre = [
       gatherRowsDispatch(device, { x, src: this.src, out: xs, params: uni('params.gather', gatherRowsParams(C)), step: tailStep }, C),
@@ -319,7 +350,11 @@ export class WebGpuBatchSession implements BatchDecodeSession {
           q.writeBuffer(this.sampleParamsBuf, 0, pw);
         }
         const enc = device.createCommandEncoder({ label: 'batch-step' });
-        encodeDispatches(enc, this.layers[t === 1 ? 'one' : 'many'], t, 'batch-layers');
+        let maxKeys = 0;
+        for (let r = 0; r < t; r++) maxKeys = Math.max(maxKeys, rowPos[r0 + r] + 1);
+        this.maxKeys = maxKeys;
+        const split = t <= this.splitRows && maxKeys > SPLIT_MIN_KEYS;
+        encodeDispatches(enc, (split ? this.layersSplit : this.layers)[t === 1 ? 'one' : 'many'], t, 'batch-layers');
         if (S) {
           encodeDispatches(enc, this.tail[S === 1 ? 'one' : 'many'], S, 'batch-tail');
           enc.copyBufferToBuffer(this.sampleOut, 0, this.result, a * RW * 4, S * RW * 4);

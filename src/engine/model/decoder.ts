@@ -5,6 +5,8 @@
 import { type DecodeVariant, defaultDecodeVariant, defaultMatmulVariant, defaultSampleWorkgroup, type PrefillVariant } from '../device/kernel-choice.ts';
 import type { GpuContext } from '../device/gpu-context.ts';
 import type { DecodeSession, SampledToken, SamplingOptions } from '../generation/types.ts';
+import type { KvDtype } from '../ops/attention.ts';
+import { defaultKvDtype, kvElementBytes } from '../ops/kv-store.ts';
 import { GpuAllocator } from '../runtime/tracker.ts';
 import { WebGpuBatchSession } from './batch-session.ts';
 import { type ModelBlock, describeModel } from './block.ts';
@@ -25,6 +27,9 @@ export interface DecoderOptions {
   maxBindingBytes?: number;
   /** Batched decoding with thread-per-row attention and norms. Default: on fallback adapters. */
   barrierFree?: boolean;
+  /** KV-cache storage: 'f16' (packed halves, half the bytes; f32 accumulation in attention) or 'f32'.
+   *  Default f16 where head_dim % 4 == 0 (ops/kv-store.ts defaultKvDtype). */
+  kvCache?: KvDtype;
 }
 
 export interface Decoder {
@@ -39,6 +44,8 @@ export interface Decoder {
   readonly gpuBytes: number;
   readonly matmulVariant: PrefillVariant;
   readonly decodeVariant: DecodeVariant;
+  /** KV-cache storage of its sessions. */
+  readonly kvDtype: KvDtype;
   /** Tensor names in the stream that the decoder does not use (e.g. rotary inv_freq). */
   readonly ignoredTensors: string[];
   newSession(maxLength: number): WebGpuSession;
@@ -99,6 +106,7 @@ class WebGpuDecoder implements Decoder {
   readonly dummy: GPUBuffer;
   /** Batched decoding's attention and norms one thread per row (barriers cost ~100x on SwiftShader). */
   readonly barrierFree: boolean;
+  readonly kvDtype: KvDtype;
   private sessions = new Set<{ dispose(): void }>();
   private disposed = false;
 
@@ -113,13 +121,15 @@ class WebGpuDecoder implements Decoder {
     this.prefillChunk = options.prefillChunk ?? 128;
     this.dummy = alloc.storage('dummy', 16);
     this.barrierFree = options.barrierFree ?? ctx.report.isFallbackAdapter;
+    this.kvDtype = options.kvCache ?? defaultKvDtype(config.headDim);
+    if (this.kvDtype === 'f16' && config.headDim % 4 !== 0) throw new Error(`An f16 KV cache needs head_dim % 4 == 0 (this model: ${config.headDim}); use kvCache: 'f32'`);
   }
 
   get gpuBytes(): number { return this.alloc.liveBytes; }
 
   kvBytes(maxLength: number): number {
     const c = this.config;
-    return 2 * c.numLayers * maxLength * c.numKvHeads * c.headDim * 4;
+    return 2 * c.numLayers * maxLength * c.numKvHeads * c.headDim * kvElementBytes(this.kvDtype);
   }
 
   weight(name: string): GpuWeight | undefined { return this.weights.get(name); }
@@ -128,10 +138,11 @@ class WebGpuDecoder implements Decoder {
     if (this.disposed) throw new Error('The decoder was disposed');
     const c = this.config;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
-    const perLayer = maxLength * c.numKvHeads * c.headDim * 4;
+    const el = kvElementBytes(this.kvDtype);
+    const perLayer = maxLength * c.numKvHeads * c.headDim * el;
     const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
     if (perLayer > limit) {
-      throw new Error(`A KV cache of ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (c.numKvHeads * c.headDim * 4))} tokens fit`);
+      throw new Error(`A KV cache of ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (c.numKvHeads * c.headDim * el))} tokens fit`);
     }
     return new WebGpuSession(this.newBatchSession(1, maxLength));
   }
@@ -141,10 +152,11 @@ class WebGpuDecoder implements Decoder {
     const c = this.config;
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`slots must be a positive integer, got ${slots}`);
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new Error(`maxLength must be a positive integer, got ${maxLength}`);
-    const perLayer = slots * maxLength * c.numKvHeads * c.headDim * 4;
+    const el = kvElementBytes(this.kvDtype);
+    const perLayer = slots * maxLength * c.numKvHeads * c.headDim * el;
     const limit = this.ctx.device.limits.maxStorageBufferBindingSize;
     if (perLayer > limit) {
-      throw new Error(`A KV cache of ${slots} x ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (maxLength * c.numKvHeads * c.headDim * 4))} slots of ${maxLength} tokens fit`);
+      throw new Error(`A KV cache of ${slots} x ${maxLength} tokens needs ${perLayer} bytes per layer, over this device's storage binding limit of ${limit} bytes; at most ${Math.floor(limit / (maxLength * c.numKvHeads * c.headDim * el))} slots of ${maxLength} tokens fit`);
     }
     const s = new WebGpuBatchSession(this, slots, maxLength, () => this.sessions.delete(s));
     this.sessions.add(s);

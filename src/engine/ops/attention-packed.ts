@@ -15,7 +15,7 @@
 // D is baked into the source, the loops over it unrolled (D/4 vec4 registers per vector); D % 4 == 0.
 import { STEP_WGSL, type BindingKind, type Dispatch, bindGroup, grid2, kernel, paramWords } from '../runtime/kernel.ts';
 import { attentionBackwardRef } from './attention-backward.ts';
-import { attentionRef } from './attention.ts';
+import { type KvDtype, MAX_SPLITS, SPLITS_WGSL, attentionCombineDispatch, attentionRef, splitsOf } from './attention.ts';
 
 /** n lines (or terms) of generated code, one per vec4 of a head (the loops over D unrolled). */
 const U = (n: number, f: (e: number) => string, sep = '\n') => Array.from({ length: n }, (_, e) => f(e)).join(sep);
@@ -77,43 +77,86 @@ ${U(n, (e) => `    O[qb${r} + ${e}u] = a${r}_${e} / l${r};`)}
 }`;
 }
 
-/** Batched decoding: K/V are a KV cache and row t's keys are its sequence's cache rows base..base+pos
- *  (one thread per (row, head), untiled: rows of a tile would read different cache regions). */
-function forwardCacheWgsl(d: number, cache = true): string {
+/** Batched decoding (and prefill) against a KV cache: row t's keys are its sequence's cache rows
+ *  base..base+pos (rows[t] = (base, pos)), K/V stored as `kv` (f32, or f16 halves packed two per u32).
+ *  One thread per (tile of rows, head): rows of a tile that share a sequence (a prefill chunk) read
+ *  each key once for all of them; rows of different sequences (a decode step of several slots) take
+ *  one pass each. D is baked in, the loops over it unrolled (D/4 vec4 registers per vector).
+ *  `split` (flash-decoding, one row per thread): thread (row, head, s) takes the s-th of the row's
+ *  splits (attention.ts SPLITS_WGSL) and writes its partial (max, sum) to LSE's place and its
+ *  unnormalised output to O's place; attention.ts's combine pass merges them. */
+function forwardCacheWgsl(d: number, kv: KvDtype, split: boolean): string {
+  const n = d / 4; const T = split ? 1 : attentionTile(d);
+  const load = (buf: string, at: string) => (kv === 'f32' ? `${buf}[${at}]` : `kv4(${buf}[${at}])`);
   return /* wgsl */ `${head(d)}
+${SPLITS_WGSL}
 @group(0) @binding(0) var<storage, read> Q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> K: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> V: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> K: array<${kv === 'f32' ? 'vec4<f32>' : 'vec2<u32>'}>;
+@group(0) @binding(2) var<storage, read> V: array<${kv === 'f32' ? 'vec4<f32>' : 'vec2<u32>'}>;
 @group(0) @binding(3) var<storage, read_write> O: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> LSE: array<f32>;
+@group(0) @binding(4) var<storage, read_write> LSE: array<${split ? 'vec2<f32>' : 'f32'}>;
 @group(0) @binding(5) var<storage, read> rows: array<vec2<u32>>;
 @group(0) @binding(6) var<uniform> p: P;
 @group(0) @binding(7) var<uniform> step: Step;
+fn kv4(w: vec2<u32>) -> vec4<f32> { return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y)); }
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = g.x + g.y * nwg.x * 64u;
-  if (i >= step.t * p.h) { return; }
-  let t = i / p.h; let h = i % p.h; let kvh = h / (p.h / p.hkv);
-  let base = rows[t].x;
-  var q: array<vec4<f32>, D4>; var acc: array<vec4<f32>, D4>;
-  for (var e = 0u; e < D4; e++) { q[e] = Q[i * D4 + e] * p.scale; acc[e] = vec4<f32>(0.0); }
-  var m = -1e30; var l = 0.0;
-  let jend = ${cache ? 'base + rows[t].y' : 't'};
-  let jlo = select(base, max(base, jend + 1u - p.window), p.window > 0u && jend + 1u >= p.window);
-  for (var j = jlo; j <= jend; j++) {
+${split ? `  if (i >= step.t * p.h) { return; }
+  let sp = g.z; // split (grid z: the longest row's split count)
+  let tb = i / p.h; let h = i % p.h;` : `  let tiles = (step.t + ${T - 1}u) / ${T}u;
+  if (i >= tiles * p.h) { return; }
+  let h = i % p.h; let tb = (i / p.h) * ${T}u;`}
+  let kvh = h / (p.h / p.hkv);
+${U(T, (r) => `  let t${r} = tb + ${r}u; let ok${r} = t${r} < step.t; let rw${r} = rows[min(t${r}, step.t - 1u)];
+  let jend${r} = rw${r}.x + rw${r}.y;
+  let jlo${r} = select(rw${r}.x, max(rw${r}.x, jend${r} + 1u - p.window), p.window > 0u && jend${r} + 1u >= p.window);
+  let qb${r} = (min(t${r}, step.t - 1u) * p.h + h) * D4; var m${r} = -1e30; var l${r} = 0.0;
+${U(n, (e) => `  let q${r}_${e} = Q[qb${r} + ${e}u] * p.scale; var a${r}_${e} = vec4<f32>(0.0);`)}`)}
+${split ? `  let nk = jend0 + 1u - jlo0; let nsr = splits_of(nk); let per = (nk + nsr - 1u) / nsr;
+  let jl = jlo0 + min(sp * per, nk); let jh = select(jlo0 + min((sp + 1u) * per, nk), jl, sp >= nsr); // keys [jl, jh)
+  for (var j = jl; j < jh; j++) {
     let kb = (j * p.hkv + kvh) * D4;
-    var s = 0.0;
-    for (var e = 0u; e < D4; e++) { s += dot(q[e], K[kb + e]); }
-    if (s > m) {
-      let f = exp(m - s); l *= f; m = s;
-      for (var e = 0u; e < D4; e++) { acc[e] *= f; }
+${U(n, (e) => `    let k${e} = ${load('K', `kb + ${e}u`)}; let v${e} = ${load('V', `kb + ${e}u`)};`)}
+    let s = ${U(n, (e) => `dot(q0_${e}, k${e})`, ' + ')};
+    if (s > m0) {
+      let f = exp(m0 - s); l0 *= f; m0 = s;
+${U(n, (e) => `      a0_${e} *= f;`)}
     }
-    let pj = exp(s - m);
-    l += pj;
-    for (var e = 0u; e < D4; e++) { acc[e] += pj * V[kb + e]; }
+    let pj = exp(s - m0);
+    l0 += pj;
+${U(n, (e) => `    a0_${e} += pj * v${e};`)}
   }
-  for (var e = 0u; e < D4; e++) { O[i * D4 + e] = acc[e] / l; }
-  LSE[i] = m + log(l);
+  if (sp < nsr) {
+    let pi = (t0 * p.h + h) * ${MAX_SPLITS}u + sp;
+${U(n, (e) => `    O[pi * D4 + ${e}u] = a0_${e};`)}
+    LSE[pi] = vec2<f32>(m0, l0);
+  }` : `  // rows of one sequence share the key loop; otherwise one pass per row
+  let same = ${U(T, (r) => `(!ok${r} || rw${r}.x == rw0.x)`, ' && ')};
+  let passes = select(${T}u, 1u, same);
+  for (var ps = 0u; ps < passes; ps++) {
+${U(T, (r) => `    let act${r} = ok${r} && (same || ps == ${r}u);`)}
+    var jl = 0xffffffffu; var jh = 0u;
+${U(T, (r) => `    if (act${r}) { jl = min(jl, jlo${r}); jh = max(jh, jend${r} + 1u); }`)}
+    for (var j = jl; j < jh; j++) {
+      let kb = (j * p.hkv + kvh) * D4;
+${U(n, (e) => `      let k${e} = ${load('K', `kb + ${e}u`)}; let v${e} = ${load('V', `kb + ${e}u`)};`)}
+${U(T, (r) => `      if (act${r} && j >= jlo${r} && j <= jend${r}) {
+        let s = ${U(n, (e) => `dot(q${r}_${e}, k${e})`, ' + ')};
+        if (s > m${r}) {
+          let f = exp(m${r} - s); l${r} *= f; m${r} = s;
+${U(n, (e) => `          a${r}_${e} *= f;`)}
+        }
+        let pj = exp(s - m${r});
+        l${r} += pj;
+${U(n, (e) => `        a${r}_${e} += pj * v${e};`)}
+      }`)}
+    }
+  }
+${U(T, (r) => `  if (ok${r}) {
+${U(n, (e) => `    O[qb${r} + ${e}u] = a${r}_${e} / l${r};`)}
+    LSE[t${r} * p.h + h] = m${r} + log(l${r});
+  }`)}`}
 }`;
 }
 
@@ -229,11 +272,28 @@ export function attentionPackedDispatch(device: GPUDevice, b: { q: GPUBuffer; k:
   return { label: 'attention-packed', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(Math.ceil(t / attentionTile(s.d)) * s.h) };
 }
 
-/** Batched decoding on adapters where barriers are expensive (SwiftShader): one thread per (row,
- *  head), keys from the KV cache at rows base..base+pos (rows[t] = (base, pos)); lse is scratch. */
-export function attentionCacheRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number }): Dispatch {
-  const k = kernel(device, 'attention-cache-rows', forwardCacheWgsl(s.d), ATTN_PACKED_BINDINGS);
-  return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(t * s.h) };
+/** Batched decoding and prefill on adapters where barriers are expensive (SwiftShader): keys from the
+ *  KV cache at rows base..base+pos (rows[t] = (base, pos)), stored as `s.kv` (default f32); lse is
+ *  scratch (row t, head h: log-sum-exp). */
+export function attentionCacheRowsDispatch(device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; step: GPUBuffer }, s: { h: number; d: number; kv?: KvDtype }): Dispatch {
+  const kv = s.kv ?? 'f32';
+  const k = kernel(device, `attention-cache-rows-${kv}-d${s.d}`, forwardCacheWgsl(s.d, kv, false), ATTN_PACKED_BINDINGS);
+  return { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.out, b.lse, b.rows, b.params, b.step]), grid: (t) => threads(Math.ceil(t / attentionTile(s.d)) * s.h) };
+}
+
+/** Flash-decoding without barriers: thread (row, head, split) over its keys, then attention.ts's
+ *  combine pass. `maxKeys`: the longest row's key count in the step being encoded (grid z =
+ *  splitsOf(maxKeys()); a row with fewer splits leaves the rest idle). */
+export function attentionCacheSplitDispatches(
+  device: GPUDevice, b: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; part: GPUBuffer; ml: GPUBuffer; rows: GPUBuffer; params: GPUBuffer; combineParams: GPUBuffer; step: GPUBuffer },
+  s: { h: number; d: number; kv?: KvDtype }, maxKeys: () => number,
+): Dispatch[] {
+  const kv = s.kv ?? 'f32';
+  const k = kernel(device, `attention-cache-split-${kv}-d${s.d}`, forwardCacheWgsl(s.d, kv, true), ATTN_PACKED_BINDINGS);
+  return [
+    { label: 'attention', pipeline: k.pipeline, bind: bindGroup(device, k, [b.q, b.k, b.v, b.part, b.ml, b.rows, b.params, b.step]), grid: (t) => { const [x, y] = threads(t * s.h); return [x, y, splitsOf(maxKeys())]; } },
+    attentionCombineDispatch(device, { part: b.part, ml: b.ml, out: b.out, rows: b.rows, params: b.combineParams, step: b.step }, s),
+  ];
 }
 
 /** dq (writes δ) then dk/dv; dkv holds dK (cap,Hkv,D) followed by dV (cap,Hkv,D). */

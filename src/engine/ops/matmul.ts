@@ -22,8 +22,6 @@ export const MATMUL_BINDINGS: readonly BindingKind[] = ['read', 'read', 'read', 
 
 export const FLAG_BIAS = 1;
 export const FLAG_ACCUMULATE = 2;
-/** Output row m goes to row step.pos + m (a K/V projection writing straight into the KV cache). */
-export const FLAG_ROWS_AT_POS = 4;
 
 // params: n = rows of W (this chunk), k, ldo = output row stride, noff = output column offset,
 // flags, m = fixed row count (0: use step.t).
@@ -39,7 +37,7 @@ fn half_at(words_idx: u32, e: u32) -> f32 { let v = unpack2x16float(B[words_idx]
 fn finish(m: u32, n: u32, acc: f32) {
   var r = acc;
   if ((p.flags & 1u) != 0u) { let e = p.noff + n; r += half_at(e >> 1u, e); }
-  let o = (m + select(0u, step.pos, (p.flags & 4u) != 0u)) * p.ldo + p.noff + n;
+  let o = m * p.ldo + p.noff + n;
   if ((p.flags & 2u) != 0u) { r += O[o]; }
   O[o] = r;
 }
