@@ -4,11 +4,16 @@
 import { zipSync, strToU8 } from 'fflate';
 import { createLoraAdapter } from '../../src/engine/adapter/lora.ts';
 import { clusterExportFiles } from '../../src/share/cluster-export.ts';
+import { traceTokens } from '../../src/share/trace-cuts.ts';
 import { mulberry32 } from '../../src/lib/rng.ts';
 import { currentModel } from './model-api.ts';
 import { type TrainSpec, tracesForSpec } from './train-api.ts';
 
 export const clusterApi = {
+  /** Token length (trace-cuts.ts traceTokens) of each trace a run over `spec` trains on: the Train view's count of the traces T cuts. */
+  async traceLengths(spec: TrainSpec): Promise<number[]> {
+    return (await tracesForSpec(spec)).slice(0, spec.maxExamples).map((t) => traceTokens(t));
+  },
   /** The cluster export of `spec` for the Hugging Face student `hfModel`, as zip bytes. */
   async clusterExport(spec: TrainSpec, hfModel: string, epochs = 3): Promise<Uint8Array> {
     const model = currentModel();
