@@ -8,7 +8,7 @@
 // --reflect S: that share of the textbook documents is written by the reflective teacher (checks after
 // every step, slips caught with "Wait"; src/world/teacher.ts REFLECTIVE_STYLE), so a student
 // pretrained on it knows how to check and a curated chat set can elicit checking as it elicits steps.
-//   tsx scripts/world/textbook-corpus.ts [--docs 60000] [--textbook 0.3] [--reflect 0] [--seed 17] [--out build/tiny-world-v2]
+//   tsx scripts/world/textbook-corpus.ts [--docs 60000] [--textbook 0.3] [--reflect 0] [--seed 17] [--out build/tiny-world-v2] [--model DIR (its tokenizer)]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFolderTokenizer } from '../lib/folder-tokenizer.ts';
@@ -36,7 +36,7 @@ const textbook = [...rt.map((t) => `${t.problem}\n${t.reasoning}\n`), ...worked.
 const docs = [...base, ...textbook];
 const r = mulberry32(seed + 9);
 for (let i = docs.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [docs[i], docs[j]] = [docs[j], docs[i]]; }
-const { tokenizer: tok } = await loadFolderTokenizer('models/tiny-world');
+const { tokenizer: tok } = await loadFolderTokenizer(arg('model', 'models/tiny-world'));
 const ids: number[] = [];
 for (const d of docs) { for (const id of tok.encode(d)) ids.push(id); ids.push(0); }
 writeFileSync(join(out, 'corpus.u16'), new Uint16Array(ids));
