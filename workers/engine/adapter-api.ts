@@ -14,7 +14,7 @@ import { saveImportedAdapter } from './adapter-records.ts';
 
 export type AdapterChoice = 'none' | 'trained' | 'loaded';
 
-export interface AdapterInfo { kind: 'trained' | 'loaded' | 'stored'; sha256: string; label: string; r: number; targetModules: string[] }
+export interface AdapterInfo { kind: 'trained' | 'loaded' | 'stored' | 'bundled'; sha256: string; label: string; r: number; targetModules: string[] }
 
 export interface AdapterStatus {
   selected: AdapterChoice;
@@ -22,6 +22,8 @@ export interface AdapterStatus {
   loaded?: AdapterInfo;
   /** adapters kept in IndexedDB for the loaded model (trained or imported earlier, also before a reload) */
   stored: AdapterInfo[];
+  /** adapters offered with the loaded model (the bundled student's committed ones): in memory, not stored */
+  bundled: AdapterInfo[];
 }
 
 /** A stored adapter's row for the library (files left out). */
@@ -30,6 +32,9 @@ export type AdapterSummaryRow = Omit<AdapterRecord, 'files'> & { bytes: number }
 let loaded: { adapter: LoraAdapter; info: AdapterInfo; modelId: string } | undefined;
 let trainedCache: { adapter: LoraAdapter; info: AdapterInfo } | undefined;
 let selected: AdapterChoice = 'none';
+/** Offered adapters (offerAdapterFiles), by hash: kept for the page, never written to the library unless kept. */
+const offered = new Map<string, { adapter: LoraAdapter; info: AdapterInfo; modelId: string }>();
+const offeredFor = (m: ReturnType<typeof currentModel>) => (m ? [...offered.values()].filter((o) => o.modelId === m.id) : []);
 
 async function trainedEntry(): Promise<{ adapter: LoraAdapter; info: AdapterInfo } | undefined> {
   const t = trainedLora();
@@ -59,7 +64,7 @@ function storedInfo(rec: AdapterRecord): AdapterInfo {
 
 /** The adapter with content hash `sha256`, among those known for the loaded model (session or stored). */
 export async function adapterBySha(sha256: string): Promise<LoraAdapter> {
-  for (const e of [await trainedEntry(), loadedEntry()]) if (e && e.info.sha256 === sha256) return e.adapter;
+  for (const e of [await trainedEntry(), loadedEntry(), ...offeredFor(currentModel())]) if (e && e.info.sha256 === sha256) return e.adapter;
   const m = currentModel();
   const cached = storedCache.get(sha256);
   if (cached && m) return cached;
@@ -97,7 +102,7 @@ export const adapterApi = {
   async adapterStatus(): Promise<AdapterStatus> {
     const t = await trainedEntry(); const l = loadedEntry(); const m = currentModel();
     const stored = m ? (await listAdapters(m.id).catch(() => [])).map(storedInfo) : [];
-    return { selected, ...(t ? { trained: t.info } : {}), ...(l ? { loaded: l.info } : {}), stored };
+    return { selected, ...(t ? { trained: t.info } : {}), ...(l ? { loaded: l.info } : {}), stored, bundled: offeredFor(m).map((o) => o.info) };
   },
   /** Every stored adapter (any base model), newest first, without its files. */
   async listStoredAdapters(): Promise<AdapterSummaryRow[]> {
@@ -128,5 +133,23 @@ export const adapterApi = {
     loaded = { adapter, info, modelId: m.id };
     await saveImportedAdapter(adapter, m.id, names?.weights ? `imported ${names.weights}` : 'imported PEFT adapter', m.info.params).catch(() => undefined);
     return info;
+  },
+  /** Offers a PEFT adapter for the loaded model without storing it (the bundled student's committed
+   *  adapters: listed in adapterStatus().bundled for this page; keepAdapter stores one on request). */
+  async offerAdapterFiles(configJson: string, safetensors: Uint8Array, label: string): Promise<AdapterInfo> {
+    const m = currentModel();
+    if (!m) throw new Error('No model is loaded in the engine: load the adapter\'s base model in the Models view first.');
+    const adapter = loadPeftAdapter(m.decoder.config, configJson, safetensors, { config: `${label}/adapter_config.json`, weights: label });
+    const sha256 = await adapterHash(adapter);
+    const info: AdapterInfo = { kind: 'bundled', sha256, label, r: adapter.r, targetModules: [...adapter.targetModules] };
+    offered.set(sha256, { adapter, info, modelId: m.id });
+    return info;
+  },
+  /** Stores an offered adapter in the library (the user keeps it). */
+  async keepAdapter(sha256: string): Promise<void> {
+    const o = offered.get(sha256);
+    const m = currentModel();
+    if (!o || !m || o.modelId !== m.id) throw new Error(`adapter ${sha256.slice(0, 12)}… is not offered for the loaded model`);
+    await saveImportedAdapter(o.adapter, m.id, o.info.label, m.info.params);
   },
 };
