@@ -16,7 +16,7 @@ import { ggufApi } from './engine/gguf-api.ts';
 export type { GpuStatus } from './engine/device-api.ts';
 export type { AdapterChoice, AdapterInfo, AdapterStatus } from './engine/adapter-api.ts';
 export type { GenerateRequest, GenerateResult, StreamedToken } from './engine/generate-api.ts';
-export type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource, RecoveryResult } from './engine/model-api.ts';
+export type { LoadedModelInfo, LoadOptions, LoadProgress, ModelCacheRecord, ModelSource, RecoveryResult } from './engine/model-api.ts';
 
 /** Every call's failure after a device loss reads as one clear message, not the raw GPU error. */
 function guarded<T extends Record<string, unknown>>(mods: T): T {

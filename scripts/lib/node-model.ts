@@ -6,6 +6,7 @@ import { measureMatmulVariants } from '../../src/engine/device/kernel-choice.ts'
 import type { TextTokenizer } from '../../src/engine/generation/types.ts';
 import { type Decoder, createDecoder } from '../../src/engine/model/decoder.ts';
 import { nodeAccess } from '../../src/data/node-model.ts';
+import type { WeightPrecision } from '../../src/engine/model/memory-quant.ts';
 import { openModel } from '../../src/engine/model/sources.ts';
 import { loadTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
 
@@ -20,10 +21,10 @@ export interface NodeModel {
   dispose(): void;
 }
 
-export async function loadNodeModel(dirOrId: string, opts: { contextLength?: number; ctx?: GpuContext } = {}): Promise<NodeModel> {
+export async function loadNodeModel(dirOrId: string, opts: { contextLength?: number; ctx?: GpuContext; precision?: WeightPrecision } = {}): Promise<NodeModel> {
   const ctx = opts.ctx ?? (await nodeGpuContext());
   const access = await nodeAccess(dirOrId);
-  const opened = await openModel(access, { contextLength: opts.contextLength ?? 2048, limits: ctx.report.limits as never });
+  const opened = await openModel(access, { contextLength: opts.contextLength ?? 2048, limits: ctx.report.limits as never, precision: opts.precision });
   const tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, source: access.label, extraEosIds: opened.eosTokenIds });
   const { best } = await measureMatmulVariants(ctx, 32, 128, 128);
   const decoder = await createDecoder(ctx, opened.config, opened.tensors(), undefined, { matmul: best });

@@ -4,7 +4,7 @@
 import * as Comlink from 'comlink';
 import { engine } from './engine-client.ts';
 import { deviceBack, gpu, onGpuLost } from './gpu-status.svelte.ts';
-import type { LoadedModelInfo, LoadProgress, ModelCacheRecord, ModelSource } from '../../workers/engine.worker.ts';
+import type { LoadedModelInfo, LoadOptions, LoadProgress, ModelCacheRecord, ModelSource } from '../../workers/engine.worker.ts';
 
 export const model = $state<{
   info: LoadedModelInfo | null;
@@ -65,14 +65,17 @@ function message(e: unknown): string {
   return m.replace(/^Error: /, '');
 }
 
-export async function loadModel(source: ModelSource, label: string, contextLength?: number): Promise<void> {
+/** Precision of the frozen base weights on the GPU (f16, or quantized at load: Q8_0 / Q4_0). */
+export type BasePrecision = NonNullable<LoadOptions['precision']>;
+
+export async function loadModel(source: ModelSource, label: string, contextLength?: number, precision?: BasePrecision): Promise<void> {
   if (model.loading) return;
   model.loading = true;
   model.loadingLabel = label;
   model.progress = null;
   model.error = null;
   try {
-    model.info = await engine().loadModel(source, Comlink.proxy((p: LoadProgress) => { model.progress = p; }), { contextLength });
+    model.info = await engine().loadModel(source, Comlink.proxy((p: LoadProgress) => { model.progress = p; }), { contextLength, precision });
     await afterLossLoad();
   } catch (e) {
     model.error = message(e);

@@ -1,5 +1,5 @@
 // Engine-worker module for "Export GGUF" (Train view): the loaded student's base weights read back
-// from the GPU (packed f16, the engine's precision), the adapter trained in this session merged into
+// from the GPU (packed f16; a quantized base's blocks dequantized to f16), the adapter trained in this session merged into
 // them on the CPU (src/engine/adapter/gguf-export.ts), written as one GGUF file that llama.cpp,
 // Ollama and LM Studio load. Runs here, never on the main thread.
 import * as Comlink from 'comlink';
@@ -8,6 +8,8 @@ import { restoreBase } from '../../src/engine/adapter/merge.ts';
 import { expectedTensors } from '../../src/engine/model/weights.ts';
 import { readBack } from '../../src/engine/runtime/buffers.ts';
 import type { HostTensor } from '../../src/engine/model/types.ts';
+import { packF32AsF16 } from '../../src/engine/model/f16.ts';
+import { dequantizeMatrix, quantBytes } from '../../src/engine/model/quant.ts';
 import { gpuContext } from './device-api.ts';
 import { currentModel } from './model-api.ts';
 import { trainedLora } from './train-api.ts';
@@ -30,6 +32,15 @@ export const ggufApi = {
       const n = w.shape.reduce((a, b) => a * b, 1);
       const packed = new Uint32Array(Math.ceil(n / 2));
       const cols = w.shape.length === 1 ? w.shape[0] : w.shape.slice(1).reduce((a, b) => a * b, 1);
+      if (w.format !== 'f16') { // a quantized base (QLoRA): its blocks dequantized, written as f16
+        const fmt = w.format;
+        for (const ch of w.chunks) {
+          const words = new Uint32Array(await readBack(device, ch.buffer, quantBytes(fmt, ch.rows, cols)));
+          packed.set(packF32AsF16(dequantizeMatrix(fmt, words, ch.rows, cols)), (ch.r0 * cols) / 2);
+        }
+        tensors.push({ name: s.name, shape: w.shape, packed });
+        continue;
+      }
       for (const ch of w.chunks) {
         const w0 = (ch.r0 * cols) / 2;
         const w1 = Math.ceil(((ch.r0 + ch.rows) * cols) / 2);

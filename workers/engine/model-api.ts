@@ -8,6 +8,7 @@ import { type DecodeVariant, defaultDecodeVariant, measureMatmulVariants, type P
 import type { GpuContext } from '../../src/engine/device/gpu-context.ts';
 import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
 import type { MemoryEstimate } from '../../src/engine/model/memory.ts';
+import type { WeightPrecision } from '../../src/engine/model/memory-quant.ts';
 import { CachedCopyError, LoadCancelledError, openModel, type ModelSource } from '../../src/engine/model/sources.ts';
 import { accessFor } from '../../src/data/model-download.ts';
 import { deleteCachedModel, listCachedModels, type ModelCacheRecord } from '../../src/data/model-cache.ts';
@@ -47,6 +48,18 @@ export interface LoadedModelInfo {
   warnings: string[];
   /** Milliseconds of the one-token warm-up that made the weights resident. */
   warmupMs: number;
+  /** Precision of the frozen base on the GPU: f16, or q8_0 / q4_0 (quantized at load, or a GGUF's blocks). */
+  precision: WeightPrecision;
+  /** Loaded from this GGUF file (else config.json + safetensors). */
+  gguf?: string;
+}
+
+/** How a model is loaded: KV-cache context, GPU budget, base weight precision. */
+export interface LoadOptions { contextLength?: number; budgetBytes?: number; precision?: WeightPrecision }
+
+/** The GGUF file among picked files, if any (loaded instead of safetensors). */
+function ggufOf(source: ModelSource): string | undefined {
+  return source.kind === 'files' ? source.files.map((f) => f.name.split('/').pop()!).find((n) => n.toLowerCase().endsWith('.gguf')) : undefined;
 }
 
 /** What recoverDevice() did: the new device, and the model loaded again (if one was lost with the device). */
@@ -75,9 +88,9 @@ let current: LoadedModel | undefined;
 /** KV-cache bytes a batch session (evaluation items, self-consistency samples) may take. */
 export const BATCH_KV_BYTES = 256 * 2 ** 20;
 /** How the current model was loaded, to load it again after a device loss. */
-let currentSource: { source: ModelSource; contextLength?: number; budgetBytes?: number } | undefined;
+let currentSource: { source: ModelSource } & LoadOptions | undefined;
 /** The model a device loss took, until recoverDevice() loads it again. */
-let lostSource: { source: ModelSource; contextLength?: number; budgetBytes?: number; label: string } | undefined;
+let lostSource: { source: ModelSource; label: string } & LoadOptions | undefined;
 let loading: { cancelled: boolean; abort: AbortController } | undefined;
 let matmulChoice: { ctx: GpuContext; matmul: PrefillVariant; decode: DecodeVariant } | undefined;
 let evalSession: DecodeSession | undefined;
@@ -162,7 +175,7 @@ async function warmUp(decoder: Decoder, tokenId: number): Promise<number> {
 async function loadOnce(
   source: ModelSource,
   onProgress: ((p: LoadProgress) => void) | undefined,
-  opts: { contextLength?: number; budgetBytes?: number },
+  opts: LoadOptions,
   flag: { cancelled: boolean; abort: AbortController },
   notes: string[],
 ): Promise<LoadedModelInfo> {
@@ -179,9 +192,11 @@ async function loadOnce(
       budgetBytes: budget,
       limits: { maxBufferSize: ctx.report.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.report.limits.maxStorageBufferBindingSize },
       onProgress: track,
+      precision: opts.precision,
+      gguf: ggufOf(source),
     });
     const tokenizer = await loadTokenizer({ tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig, source: access.label, extraEosIds: opened.eosTokenIds });
-    const configText = await access.readText('config.json').catch(() => undefined);
+    const configText = opened.configJson;
     if (tokenizer.vocabSize > opened.config.vocabSize) {
       throw new Error(`${access.label}: tokenizer.json has ${tokenizer.vocabSize} tokens but config.json vocab_size is ${opened.config.vocabSize}; they do not belong to the same model`);
     }
@@ -225,10 +240,12 @@ async function loadOnce(
         ...decoder.ignoredTensors.length ? [`ignored tensors not used by the decoder: ${decoder.ignoredTensors.slice(0, 5).join(', ')}${decoder.ignoredTensors.length > 5 ? ', ...' : ''}`] : [],
       ],
       warmupMs,
+      precision: opened.precision,
+      gguf: ggufOf(source),
     };
     const hfFiles = configText ? { config: configText, tokenizerJson: opened.tokenizerJson, tokenizerConfig: opened.tokenizerConfig } : undefined;
     current = { id: access.id, decoder, tokenizer, config: opened.config, contextLength: opened.contextLength, eosTokenIds: eos, info, hfFiles };
-    currentSource = { source, contextLength: opts.contextLength, budgetBytes: opts.budgetBytes };
+    currentSource = { source, contextLength: opts.contextLength, budgetBytes: opts.budgetBytes, precision: opts.precision };
     lostSource = undefined;
     progress({ phase: 'done', loadedBytes: decoder.weightBytes, totalBytes: decoder.weightBytes, fraction: 1 }, true);
     return info;
@@ -248,8 +265,9 @@ export const modelApi = {
   async loadModel(
     source: ModelSource,
     onProgress?: (p: LoadProgress) => void,
-    /** contextLength: KV-cache size to plan for (default 2048); budgetBytes: GPU memory allowed (default: the device's budget, see memory.ts deviceBudget). */
-    opts: { contextLength?: number; budgetBytes?: number } = {},
+    /** contextLength: KV-cache size to plan for (default 2048); budgetBytes: GPU memory allowed (default: the device's budget, see memory.ts deviceBudget);
+     *  precision: the frozen base on the GPU, f16 (default) or q8_0 / q4_0 (quantized at load; a GGUF's Q blocks load as they are). */
+    opts: LoadOptions = {},
   ): Promise<LoadedModelInfo> {
     if (loading) throw new Error('A model is already loading; cancel it or wait');
     const flag = { cancelled: false, abort: new AbortController() };
@@ -300,7 +318,7 @@ export const modelApi = {
     const again = lostSource;
     if (!status.ok || !again) return { status };
     try {
-      const model = await modelApi.loadModel(again.source, onProgress, { contextLength: again.contextLength, budgetBytes: again.budgetBytes });
+      const model = await modelApi.loadModel(again.source, onProgress, { contextLength: again.contextLength, budgetBytes: again.budgetBytes, precision: again.precision });
       return { status, model };
     } catch (e) {
       return { status, reloadError: `${again.label}: ${(e as Error).message}` };

@@ -3,9 +3,13 @@
 // re-packed to f16 and written over the weight's row-split GPU chunks (weights.ts). The base packed
 // words of every touched weight are read back once and kept on the CPU, so restoreBase() writes
 // them back bit-for-bit. One adapter active per decoder at a time.
+// A quantized base (Q8_0 / Q4_0, QLoRA): each chunk's blocks are dequantized, W + s·B·A added in f32
+// and quantized again (quant.ts, ggml's reference quantizer): the merged weight carries the format's
+// rounding once more, as merging into a llama.cpp quantized model does; restoreBase is still exact.
 import { readBack } from '../runtime/buffers.ts';
 import { f16ToF32, f32ToF16 } from '../model/f16.ts';
 import type { Decoder } from '../model/decoder.ts';
+import { dequantizeMatrix, quantBytes, quantizeMatrix } from '../model/quant.ts';
 import type { GpuWeight } from '../model/weights.ts';
 import { type LoraAdapter, exportPeftAdapter, loraScaling } from './lora.ts';
 import { sha256Hex } from '../../lib/hash.ts';
@@ -37,8 +41,8 @@ async function baseWords(device: GPUDevice, s: MergeState, w: GpuWeight): Promis
   if (!saved) {
     saved = [];
     for (const ch of w.chunks) {
-      const [w0, w1] = chunkWords(w, ch.r0, ch.rows);
-      saved.push(new Uint32Array(await readBack(device, ch.buffer, (w1 - w0) * 4)));
+      const bytes = w.format === 'f16' ? (chunkWords(w, ch.r0, ch.rows)[1] - chunkWords(w, ch.r0, ch.rows)[0]) * 4 : quantBytes(w.format, ch.rows, w.shape[1]);
+      saved.push(new Uint32Array(await readBack(device, ch.buffer, bytes)));
     }
     s.base.set(w.name, saved);
   }
@@ -78,6 +82,21 @@ export function mergePacked(base: Uint32Array, outF: number, inF: number, A: Flo
   return merged;
 }
 
+/** Rows r0..r0+n of W (f32, (n, in)) plus s·B·A, in place. */
+function mergeRows(base: Float32Array, r0: number, n: number, inF: number, A: Float32Array, B: Float32Array, r: number, s: number): Float32Array {
+  const row = new Float64Array(inF);
+  for (let o = 0; o < n; o++) {
+    row.fill(0);
+    for (let k = 0; k < r; k++) {
+      const b = s * B[(r0 + o) * r + k];
+      if (b === 0) continue;
+      for (let i = 0; i < inF; i++) row[i] += b * A[k * inF + i];
+    }
+    for (let i = 0; i < inF; i++) base[o * inF + i] += row[i];
+  }
+  return base;
+}
+
 /** Writes the base weights back over every merged weight (exact). */
 export function restoreBase(device: GPUDevice, decoder: Decoder): void {
   const s = stateOf(decoder);
@@ -105,6 +124,16 @@ export async function applyAdapter(device: GPUDevice, decoder: Decoder, adapter:
     if (!w) throw new Error(`adapter module ${m.path}: the loaded model has no weight "${name}"`);
     if (w.shape[0] !== m.outFeatures || w.shape[1] !== m.inFeatures) throw new Error(`adapter module ${m.path}: shape (${m.outFeatures}, ${m.inFeatures}) does not match the model's [${w.shape.join(', ')}]`);
     const saved = await baseWords(device, s, w);
+    if (w.format !== 'f16') {
+      const fmt = w.format;
+      w.chunks.forEach((ch, i) => {
+        const base = dequantizeMatrix(fmt, saved[i], ch.rows, m.inFeatures);
+        const rows = mergeRows(base, ch.r0, ch.rows, m.inFeatures, m.A, m.B, m.r, loraScaling(m) * m.gate);
+        device.queue.writeBuffer(ch.buffer, 0, quantizeMatrix(fmt, rows, ch.rows, m.inFeatures));
+      });
+      s.dirty.add(name);
+      continue;
+    }
     const full = new Uint32Array(Math.ceil((m.outFeatures * m.inFeatures) / 2));
     w.chunks.forEach((ch, i) => full.set(saved[i], chunkWords(w, ch.r0, ch.rows)[0]));
     const merged = mergePacked(full, m.outFeatures, m.inFeatures, m.A, m.B, m.r, loraScaling(m) * m.gate);

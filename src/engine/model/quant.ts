@@ -72,8 +72,11 @@ function quantizeQ4Block(x: ArrayLike<number>, x0: number, out: Uint8Array, o: n
   }
   const d = f(max / -8);
   const id = d ? f(1 / d) : 0;
-  const q = (v: number) => Math.min(15, Math.trunc(f(f(f(v) * id) + 8.5))); // (int8_t)(x0 + 8.5f)
-  for (let j = 0; j < QK / 2; j++) out[o + j] = q(x[x0 + j]) | (q(x[x0 + QK / 2 + j]) << 4);
+  for (let j = 0; j < QK / 2; j++) { // (int8_t)(x * id + 8.5f), at most 15
+    const lo = Math.min(15, Math.trunc(f(f(f(x[x0 + j]) * id) + 8.5)));
+    const hi = Math.min(15, Math.trunc(f(f(f(x[x0 + QK / 2 + j]) * id) + 8.5)));
+    out[o + j] = lo | (hi << 4);
+  }
   return f32ToF16(d);
 }
 
@@ -191,6 +194,17 @@ export function quantRowChunks(format: QuantFormat, rows: number, k: number, max
   return out;
 }
 
+let halfTable: Float32Array | undefined;
+/** n packed f16 values -> f32 (a 64 Ki-entry table: loading converts hundreds of millions). */
+function unpackHalves(packed: Uint32Array, n: number): Float32Array {
+  if (!halfTable) { halfTable = new Float32Array(65536); for (let h = 0; h < 65536; h++) halfTable[h] = f16ToF32(h); }
+  const tab = halfTable;
+  const halves = new Uint16Array(packed.buffer, packed.byteOffset, Math.min(n, packed.length * 2));
+  const out = new Float32Array(n);
+  for (let i = 0; i < halves.length; i++) out[i] = tab[halves[i]];
+  return out;
+}
+
 /** (rows, K) of a 2-D host tensor. */
 function dims(t: { shape: number[] }): [number, number] {
   if (t.shape.length !== 2) throw new Error(`quantize: ${t.shape.length}-D tensors are not quantized (2-D weights only)`);
@@ -205,8 +219,7 @@ export function quantizeHostTensor(t: HostTensor, format: QuantFormat): HostTens
     throw new Error(`Tensor "${t.name}" is already ${t.quant.format}; re-quantizing to ${format} is not supported`);
   }
   const [rows, k] = dims(t);
-  const values = new Float32Array(rows * k);
-  for (let i = 0; i < values.length; i++) values[i] = f16ToF32((t.packed[i >> 1] >>> ((i & 1) * 16)) & 0xffff);
+  const values = unpackHalves(t.packed, rows * k);
   return { name: t.name, shape: t.shape.slice(), packed: new Uint32Array(0), quant: { format, blocks: quantizeBlocks(format, padRows(values, rows, k)) } };
 }
 
@@ -214,11 +227,7 @@ export function quantizeHostTensor(t: HostTensor, format: QuantFormat): HostTens
  *  CPU reference's weights). */
 export function hostTensorValues(t: HostTensor): Float32Array {
   const n = t.shape.reduce((a, b) => a * b, 1);
-  if (!t.quant) {
-    const out = new Float32Array(n);
-    for (let i = 0; i < n; i++) out[i] = f16ToF32((t.packed[i >> 1] >>> ((i & 1) * 16)) & 0xffff);
-    return out;
-  }
+  if (!t.quant) return unpackHalves(t.packed, n);
   const [rows, k] = dims(t);
   const padded = dequantizeBlocks(t.quant.format, t.quant.blocks);
   const kp = blocksPerRow(k) * QK;
