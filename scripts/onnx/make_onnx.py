@@ -69,7 +69,13 @@ class OnnxDecoder(torch.nn.Module):
         self.rope_table = rope_table
         self.names = sorted(W)
         for i, n in enumerate(self.names):
-            self.register_buffer(f"w{i}", W[n].to(torch.float32).contiguous())
+            t = W[n].to(torch.float32)
+            # a tied head is stored once, transposed (C, V): the embedding gathers its columns and the
+            # head multiplies by it as is (a transposed copy of the embedding would be folded into a
+            # second initializer of V x C weights: 272 MB more in f16 for the Qwen vocabulary)
+            if n == "model.embed_tokens.weight" and cfg.tied:
+                t = t.T
+            self.register_buffer(f"w{i}", t.contiguous())
         self.idx = {n: i for i, n in enumerate(self.names)}
         inv = 1.0 / (cfg.theta ** (torch.arange(0, cfg.D, 2, dtype=torch.int64).to(dtype=torch.float) / cfg.D))
         self.register_buffer("inv_freq", inv)
@@ -91,7 +97,8 @@ class OnnxDecoder(torch.nn.Module):
         cfg = self.cfg
         B, T = input_ids.shape[0], input_ids.shape[1]
         S = attention_mask.shape[1]
-        x = self.w("model.embed_tokens.weight")[input_ids]  # (B,T,C)
+        emb_w = self.w("model.embed_tokens.weight")
+        x = emb_w.index_select(1, input_ids.reshape(-1)).T.reshape(B, T, cfg.C) if cfg.tied else emb_w[input_ids]  # (B,T,C)
         if self.rope_table:
             cos, sin = self.cos_table[position_ids][:, None], self.sin_table[position_ids][:, None]  # (B,1,T,D)
         else:
@@ -132,8 +139,8 @@ class OnnxDecoder(torch.nn.Module):
             u = self.lin(h, f"{p}.mlp.up_proj", cfg.mlp_bias)
             x = residual + self.lin(torch.nn.functional.silu(g) * u, f"{p}.mlp.down_proj", cfg.mlp_bias)
         x = rms_norm(x, self.w("model.norm.weight"), cfg.eps)
-        head = self.w("model.embed_tokens.weight") if cfg.tied else self.w("lm_head.weight")
-        return (x @ head.T, *present)
+        logits = x @ self.w("model.embed_tokens.weight") if cfg.tied else x @ self.w("lm_head.weight").T
+        return (logits, *present)
 
 
 def random_qwen(cfg_json, seed):
@@ -213,9 +220,12 @@ def export(cfg_json, W, out, dtype="f32"):
     for n in present_names:
         axes[n] = {0: "batch_size", 2: "total_sequence_length"}
     path = os.path.join(out, "onnx", "model.onnx" if dtype == "f32" else "model_f32_traced.onnx")
+    import inspect
+    # torch >= 2.9 exports through dynamo by default; this graph is written for the TorchScript tracer
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(model, (ids, mask, pos, *past), path, input_names=["input_ids", "attention_mask", "position_ids", *past_names],
-                          output_names=["logits", *present_names], dynamic_axes=axes, opset_version=17, do_constant_folding=True)
+                          output_names=["logits", *present_names], dynamic_axes=axes, opset_version=17, do_constant_folding=True, **legacy)
     import onnx
     onnx.checker.check_model(onnx.load(path))
     if dtype == "f16":
