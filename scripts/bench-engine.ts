@@ -3,19 +3,22 @@
 //   tokens/s of the tiny model and of a Qwen2.5-0.5B-shaped random model (fewer layers on a fallback
 //   adapter, said in the output) | decode bandwidth efficiency = weight bytes per second / copy GB/s
 //   | GPU memory of the model at 2k context | batched decode tok/s at B = 1, 4, 8, 16 | self-consistency
-//   maj@5 of the guided run (tiny model, with budget forcing) sequential vs batched | per-op decode time.
+//   maj@5 of the guided run (tiny model, with budget forcing) sequential vs batched | per-op decode time
+//   | decode tok/s at context 512, 4K, 16K (flash-decoding), f16 / q8_0 / q4_0 weights, ratio 16K/512.
 //   npm run bench:engine [-- --layers N --context N] [-- --batch-only: only the batched decode section]
+//   [-- --long-only: only the long-context decode section]
 import { readFileSync } from 'node:fs';
-import { decodeVariants, measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
+import { type DecodeVariant, type PrefillVariant, decodeVariants, measureDecodeVariants, measureMatmulVariants, timeMatmul } from '../src/engine/device/kernel-choice.ts';
 import type { MatmulVariant } from '../src/engine/ops/matmul.ts';
 import { measureCopyBandwidth, measurePeakGflops } from '../src/engine/device/microbench.ts';
 import { nodeGpuContext } from '../src/engine/device/node-gpu.ts';
 import type { GpuContext } from '../src/engine/device/gpu-context.ts';
 import { parseModelConfig } from '../src/engine/model/config.ts';
 import { createDecoder, type Decoder, type WebGpuSession } from '../src/engine/model/decoder.ts';
+import { quantizeHostTensor } from '../src/engine/model/quant.ts';
 import { randomModelTensors } from '../src/engine/model/random-model.ts';
 import { chunked, readSafetensors } from '../src/engine/model/safetensors.ts';
-import type { ModelConfig } from '../src/engine/model/types.ts';
+import type { HostTensor, ModelConfig } from '../src/engine/model/types.ts';
 import { type Dispatch, encodeDispatches } from '../src/engine/runtime/kernel.ts';
 import { loadTokenizer } from '../src/engine/tokenizer/hf-tokenizer.ts';
 import { INTERVENTION_DEFAULTS } from '../src/guide/interventions/defaults.ts';
@@ -161,11 +164,70 @@ async function batchOnly(ctx: GpuContext, fallback: boolean): Promise<void> {
   big.dispose();
 }
 
+interface LongRow { precision: string; context: number; ms: number; msLayers: number }
+const LONG_CONTEXTS = [512, 4096, 16384];
+
+/** Decode at long context: one sequence holding `c` tokens (counted without computing them: their cache
+ *  rows hold zeros, and attention's cost does not depend on the values), one warm-up step, then `tokens`
+ *  timed decode steps (greedy, top-k 5 read back). The layer stack alone is timed as well (one step's
+ *  dispatches replayed in one submit), so the full depth is extrapolated:
+ *  ms(24 layers) = ms − ms_layers + ms_layers · 24 / layers. */
+async function benchLongContext(ctx: GpuContext, layers: number, tokens: number, precisions: ReadonlyArray<'f16' | 'q8_0' | 'q4_0'>, variants: { matmul?: PrefillVariant; decode?: DecodeVariant }): Promise<LongRow[]> {
+  const out: LongRow[] = [];
+  const { device } = ctx;
+  for (const precision of precisions) {
+    const cfg = qwenShaped(layers);
+    const src = randomModelTensors(cfg, { seed: 1, tiled: true, embedStd: 0.05 });
+    // the 2-D weights block-quantized on the CPU, as a load at that precision makes them (model/sources.ts)
+    const tensors = precision === 'f16' ? src : (function* (): Generator<HostTensor> { for (const t of src) yield t.shape.length === 2 ? quantizeHostTensor(t, precision) : t; })();
+    const dec = await createDecoder(ctx, cfg, tensors, undefined, variants);
+    const s = dec.newBatchSession(1, Math.max(...LONG_CONTEXTS) + tokens + 2);
+    const greedy = { temperature: 0, topP: 1, topK: 5, u: 0 };
+    for (const c of LONG_CONTEXTS) {
+      s.truncate(0, 0);
+      s.assumeFilled(0, c - 1);
+      let tok = (await s.feed([{ slot: 0, ids: [7], opts: greedy }]))[0]; // warm-up: c keys
+      const t0 = performance.now();
+      for (let i = 0; i < tokens; i++) tok = (await s.feed([{ slot: 0, ids: [tok.id], opts: greedy }]))[0];
+      const ms = (performance.now() - t0) / tokens;
+      // the layers alone (the rows buffer and step still hold the last one-row step)
+      const keys = c + tokens;
+      const list = s.layerList(1, keys);
+      const run = async (n: number) => { const enc = device.createCommandEncoder(); for (let i = 0; i < n; i++) encodeDispatches(enc, list, 1); device.queue.submit([enc.finish()]); await device.queue.onSubmittedWorkDone(); };
+      await run(1);
+      const t1 = performance.now();
+      await run(tokens);
+      out.push({ precision, context: c, ms, msLayers: (performance.now() - t1) / tokens });
+    }
+    s.dispose();
+    dec.dispose();
+  }
+  return out;
+}
+
+function printLongContext(rows: LongRow[], layers: number, fullLayers: number): void {
+  console.log(`\n== decode at long context (Qwen2.5-0.5B-shaped, random weights; ${layers} layers measured, ${fullLayers} extrapolated from the layer stack's time; flash-decoding past 512 keys) ==`);
+  console.log(`precision  context   ms/token  layers ms   tok/s (${layers} layers)   tok/s (${fullLayers} layers, est.)`);
+  const full = (r: LongRow) => 1000 / (r.ms - r.msLayers + (r.msLayers * fullLayers) / layers);
+  for (const r of rows) console.log(`${r.precision.padEnd(9)} ${String(r.context).padStart(8)} ${fmt(r.ms, 1).padStart(10)} ${fmt(r.msLayers, 1).padStart(11)} ${fmt(1000 / r.ms, 2).padStart(18)} ${fmt(full(r), 2).padStart(28)}`);
+  const byP = new Map<string, LongRow[]>();
+  for (const r of rows) { if (!byP.has(r.precision)) byP.set(r.precision, []); byP.get(r.precision)!.push(r); }
+  const hi = LONG_CONTEXTS[LONG_CONTEXTS.length - 1]; const lo = LONG_CONTEXTS[0];
+  const ratio = (rs: LongRow[], f: (r: LongRow) => number) => f(rs.find((r) => r.context === hi)!) / f(rs.find((r) => r.context === lo)!);
+  console.log(`decode tok/s ratio 16K/512 (aim >= 0.70): ${[...byP].map(([p, rs]) => `${p} ${fmt(ratio(rs, (r) => 1000 / r.ms), 2)} (${fullLayers} layers est. ${fmt(ratio(rs, full), 2)})`).join(', ')}`);
+}
+
+async function longOnly(ctx: GpuContext, fallback: boolean): Promise<void> {
+  const layers = arg('layers') ?? (fallback ? 2 : 24);
+  printLongContext(await benchLongContext(ctx, layers, fallback ? 2 : 16, ['f16', 'q8_0', 'q4_0'], {}), layers, 24);
+}
+
 async function main(): Promise<void> {
   const ctx = await nodeGpuContext();
   const fallback = ctx.report.isFallbackAdapter;
   console.log(`device: ${ctx.report.description || ctx.report.vendor} (${ctx.report.architecture || '?'})${fallback ? ', fallback adapter (CPU)' : ''}; shader-f16: ${ctx.report.features.includes('shader-f16')}`);
   if (args.includes('--batch-only')) { await batchOnly(ctx, fallback); ctx.device.destroy(); return; }
+  if (args.includes('--long-only')) { await longOnly(ctx, fallback); ctx.device.destroy(); return; }
 
   const peak = await measurePeakGflops(ctx, fallback ? 64 * 64 : 64 * 4096, fallback ? 512 : 4096);
   const bw = await measureCopyBandwidth(ctx, fallback ? 32 << 20 : 256 << 20);
@@ -216,6 +278,7 @@ async function main(): Promise<void> {
   b.session.dispose();
   const bigBatch = await benchBatch(big, batchSizes, fallback ? 4 : 128, fallback ? 3 : 32);
   big.dispose();
+  const longRows = await benchLongContext(ctx, layers, fallback ? 2 : 16, ['f16', 'q8_0', 'q4_0'], { matmul: pre.best, decode: decv.best });
 
   console.log(`\n== models (prefill in one feed of P tokens; decode = one token per step incl. top-p sampling and readback) ==`);
   console.log('model                           layers                          P    prefill tok/s   decode tok/s   ms/token   weights     GB/s  bw-eff   GPU bytes');
@@ -230,6 +293,7 @@ async function main(): Promise<void> {
   const opTotal = ops.rows.reduce((a, r) => a + r[1], 0);
   console.log(`\n== decode step time per op (${results[1].name}, ${layers} layers; ${ops.how}) ==`);
   for (const [k, ms] of ops.rows) console.log(`${k.padEnd(28)} ${fmt(ms, 2).padStart(9)} ms ${fmt((100 * ms) / opTotal, 1).padStart(6)}%`);
+  printLongContext(longRows, layers, fullLayers);
   ctx.device.destroy();
 }
 

@@ -352,9 +352,7 @@ export class WebGpuBatchSession implements BatchDecodeSession {
         const enc = device.createCommandEncoder({ label: 'batch-step' });
         let maxKeys = 0;
         for (let r = 0; r < t; r++) maxKeys = Math.max(maxKeys, rowPos[r0 + r] + 1);
-        this.maxKeys = maxKeys;
-        const split = t <= this.splitRows && maxKeys > SPLIT_MIN_KEYS;
-        encodeDispatches(enc, (split ? this.layersSplit : this.layers)[t === 1 ? 'one' : 'many'], t, 'batch-layers');
+        encodeDispatches(enc, this.layerList(t, maxKeys), t, 'batch-layers');
         if (S) {
           encodeDispatches(enc, this.tail[S === 1 ? 'one' : 'many'], S, 'batch-tail');
           enc.copyBufferToBuffer(this.sampleOut, 0, this.result, a * RW * 4, S * RW * 4);
@@ -370,6 +368,22 @@ export class WebGpuBatchSession implements BatchDecodeSession {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The layer stack's dispatches for a step of t rows whose longest row has maxKeys keys (flash-decoding
+   *  for few rows at long context); sets the split grids' key count, so encode the list right away. */
+  layerList(t: number, maxKeys: number): Dispatch[] {
+    this.maxKeys = maxKeys;
+    const split = t <= this.splitRows && maxKeys > SPLIT_MIN_KEYS;
+    return (split ? this.layersSplit : this.layers)[t === 1 ? 'one' : 'many'];
+  }
+
+  /** Benchmarks of long contexts: counts `length` tokens in `slot` without computing them (cache rows
+   *  past the slot's length keep whatever they hold, zeros in a new session). Not for generation. */
+  assumeFilled(slot: number, length: number): void {
+    this.slotCheck(slot);
+    if (!Number.isInteger(length) || length < this.lengths[slot] || length > this.maxLength) throw new Error(`assumeFilled(${slot}, ${length}): the slot holds ${this.lengths[slot]} of at most ${this.maxLength} tokens`);
+    this.lengths[slot] = length;
   }
 
   truncate(slot: number, length: number): void {
