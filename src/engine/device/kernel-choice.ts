@@ -2,6 +2,7 @@
 // matmul is fastest on SwiftShader, workgroup-tiled on real GPUs); measureMatmulVariants() times
 // both on this device so the choice can be made by measurement (the worker and the bench do).
 import { FLAG_BIAS, type MatmulVariant, matmulDispatch, matmulParams, variantFeature } from '../ops/matmul.ts';
+import type { MatmulF16Variant } from '../ops/matmul-f16.ts';
 import { encodeDispatches } from '../runtime/kernel.ts';
 import type { GpuContext } from './gpu-context.ts';
 
@@ -24,6 +25,15 @@ export function defaultDecodeVariant(ctx: Pick<GpuContext, 'report' | 'has'>): D
 export type AttentionVariant = 'rows' | 'flash';
 export function defaultAttentionVariant(ctx: Pick<GpuContext, 'report'>): AttentionVariant {
   return ctx.report.isFallbackAdapter ? 'rows' : 'flash';
+}
+
+/** f16-arithmetic linear kernels (ops/matmul-f16.ts) where the adapter has 'shader-f16' (never on
+ *  SwiftShader, which lacks it): decode by subgroupAdd where 'subgroups' exists too, else the
+ *  workgroup-reduced matvec; prefill by the f16 64x64 tile. undefined: keep the f32 kernels. Chosen by
+ *  the feature, never by timing (a timed choice can flip between runs and change the tokens). */
+export function defaultF16Variants(ctx: Pick<GpuContext, 'has'>): { decode: Extract<MatmulF16Variant, 'matvec-f16' | 'subgroup-f16'>; prefill: Extract<MatmulF16Variant, 'tile-f16'> } | undefined {
+  if (!ctx.has('shader-f16')) return undefined;
+  return { decode: ctx.has('subgroups') ? 'subgroup-f16' : 'matvec-f16', prefill: 'tile-f16' };
 }
 
 /** Sampling workgroup size: wide on GPUs, narrow where barriers are expensive. */
