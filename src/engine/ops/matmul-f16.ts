@@ -124,7 +124,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: v
     }
     workgroupBarrier();
     // 4x4 outputs per thread: rows l.y + 16i, columns l.x + 16j; 16 products per output in f16.
-    var part: array<vec4<f16>, 4>;
+    // zeroed explicitly every tile (a declaration without initializer inside the loop kept the last
+    // tile's sums on SwiftShader, found by the f32 twin test)
+    var part = array<vec4<f16>, 4>(vec4<f16>(0.0), vec4<f16>(0.0), vec4<f16>(0.0), vec4<f16>(0.0));
     for (var c = 0u; c < 4u; c++) {
       let b0 = ws[(l.x) * 4u + c]; let b1 = ws[(l.x + 16u) * 4u + c];
       let b2 = ws[(l.x + 32u) * 4u + c]; let b3 = ws[(l.x + 48u) * 4u + c];
