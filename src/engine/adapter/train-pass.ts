@@ -18,6 +18,9 @@
 //            each adapted module adds dA, dB, dgate.
 // Memory: `recompute` keeps only xs[0..L] across the step and one layer's working activations
 // (re-run per layer in the backward, ~1 extra layer forward); without it every layer keeps its own.
+// Attention: the barrier-free packed kernels (ops/attention-packed.ts) or the GPU-tiled flash kernels
+// (ops/flash-attention.ts), per adapter (device/kernel-choice.ts); neither holds a (T,T) buffer, the
+// backward recomputes P from the saved lse. The attention gradients reuse the MLP gradients' buffers.
 // One command encoder, one compute pass, one small readback (per-row losses) per step.
 // The base weights get no gradient. Gradients accumulate over micro-batches until the next
 // run({ accumulate: false }) clears them.
@@ -304,8 +307,12 @@ export class LoraTrainPass {
     const bwd = this.backwardList;
     const dx = buf('grad.x', R * C); const dtmp = buf('grad.tmp', R * C);
     const dact = buf('grad.act', R * F); const dg = buf('grad.gate', R * F); const du = buf('grad.up', R * F);
-    const datt = buf('grad.att', R * QD); const dq = buf('grad.q', R * QD); const dkv = buf('grad.kv', 2 * R * KD);
-    const dqn = qkNorm ? buf('grad.qproj', R * QD) : dq; const dkn = qkNorm ? buf('grad.kproj', R * KD) : dkv;
+    // The attention branch's gradients reuse the MLP branch's (never live at once: a layer's MLP part is
+    // done before its attention part starts, and the next layer's MLP part starts after it), and the q/k
+    // norm gradients reuse the layer's gate/up activations (dead once its SwiGLU backward has run).
+    const datt = F >= QD ? dact : buf('grad.att', R * QD); const dq = F >= QD ? dg : buf('grad.q', R * QD); const dkv = F >= 2 * KD ? du : buf('grad.kv', 2 * R * KD);
+    const dqnBuf = qkNorm && F < QD ? buf('grad.qproj', R * QD) : undefined; const dknBuf = qkNorm && F < KD ? buf('grad.kproj', R * KD) : undefined;
+    const dqnOf = (l: number) => (qkNorm ? dqnBuf ?? g[l] : dq); const dknOf = (l: number) => (qkNorm ? dknBuf ?? u[l] : dkv);
     const dbr = sandwich ? buf('grad.branch', R * C) : dx;
     const delta = buf('grad.attdelta', R * H);
     const maxR = Math.max(1, ...this.mods.map((mb) => mb.r));
@@ -360,6 +367,7 @@ export class LoraTrainPass {
         bwd.push(ropeRowsDispatch(device, { x: dq, table, params: ropeQi, step, rows: this.rows }, H, D, 'rope-inv'));
         bwd.push(ropeRowsDispatch(device, { x: dkv, table, params: ropeKi, step, rows: this.rows }, KV, D, 'rope-inv'));
       }
+      const dqn = dqnOf(l); const dkn = dknOf(l);
       if (S.qNorm) headNormDx(qp[l], one(S.qNorm), dq, dqn, H);
       if (S.kNorm) headNormDx(kp[l], one(S.kNorm), dkv, dkn, KV);
       linearBack(l, S.q, h[l], S.qNorm ? dqn : dq, 0, dh, false);
