@@ -33,7 +33,9 @@ import type { Interventions } from '../src/domain/guide.ts';
 import { exportPeftAdapter, type LoraAdapter } from '../src/engine/adapter/lora.ts';
 import type { LossWeights } from '../src/distill/settings.ts';
 import type { ExampleTokenizer } from '../src/distill/examples.ts';
-import { type Benchmark, selectSubset } from '../src/eval/benchmarks.ts';
+import { type Benchmark, type BenchmarkItem, selectSubset } from '../src/eval/benchmarks.ts';
+import { summarize } from '../src/eval/runner.ts';
+import type { EvalItemRecord } from '../src/domain/eval.ts';
 import { gradeAnswer } from '../src/grading/equivalence.ts';
 import { forcedWaits } from '../src/guide/interventions/budget.ts';
 import { INTERVENTION_DEFAULTS } from '../src/guide/interventions/defaults.ts';
@@ -48,7 +50,7 @@ import { type WorldPool, worldPool } from '../src/world/pool.ts';
 import { REFLECTIVE_MAX_TOKENS, REFLECTIVE_SEQ_LEN, REFLECTIVE_STYLE, WORLD_RECIPE } from '../src/world/recipe.ts';
 import { worldTestSet } from '../src/world/split.ts';
 import type { FlawKind } from '../src/world/teacher.ts';
-import { accuracyLine, evaluateNode, loadBench } from './lib/node-eval.ts';
+import { evaluateNode, loadBench } from './lib/node-eval.ts';
 import { loadNodeModel } from './lib/node-model.ts';
 import { type WorldTrainInfo, trainOnTraces, worldSequences } from './lib/world-train.ts';
 
@@ -59,13 +61,26 @@ const quick = flag('quick');
 const MODEL = opt('model', 'models/tiny-world');
 const TEST_N = Number(opt('test', quick ? '4' : '1000'));
 const HARD_N = Number(opt('hard', quick ? '4' : '400'));
+/** Secondary rows (ablations, interventions, the scaling curve) are measured on this many of the
+ *  held-out problems (their levels 4-5 form the hard split, topped up to HARD_N x SIDE_N / TEST_N);
+ *  guided decoding runs one item at a time, so these sizes set the table's time. */
+const SIDE_N = Number(opt('side', quick ? '4' : '300'));
+/** Rows decoded one item at a time (every intervention: budget forcing, verification, strategy
+ *  injection, self-consistency) are measured on this many (a subset of the SIDE_N items). */
+const GUIDED_N = Number(opt('guided', quick ? '4' : '100'));
+/** --quick caps every reply (rows are produced, never measured): untrained quick adapters run to the cap. */
+const QUICK_MAX_TOKENS = 48;
 const VAL_N = Number(opt('val', quick ? '8' : '200'));
 const POOL_N = Number(opt('pool', quick ? '300' : String(WORLD_RECIPE.pool)));
 const SELECT_N = Number(opt('select', quick ? '24' : String(WORLD_RECIPE.select)));
 const STEPS = Number(opt('steps', quick ? '2' : String(WORLD_RECIPE.steps)));
 const OUT = opt('out', quick ? 'build/tiny-world/experiment-quick.json' : 'models/tiny-world/experiment.json');
 const SEED = Number(opt('seed', '1'));
-const ONLY = opt('rows', '').split(',').filter(Boolean);
+/** Row groups a plain run measures (about an hour on this 2-core machine); `--rows all` runs every
+ *  group, --quick runs every group. */
+const DEFAULT_ROWS = ['base', 'random1k-flawed', 'diverse1k', 'longest1k', 'hardest1k', 'random1k', 'reason1k', 'multi', 'plain', 'uniform', 'reflective', 'scaling', 'curve'];
+const ROWS_ARG = opt('rows', '');
+const ONLY = ROWS_ARG === 'all' || quick && !ROWS_ARG ? [] : ROWS_ARG ? ROWS_ARG.split(',').filter(Boolean) : DEFAULT_ROWS;
 /** The validation split's seed: the pool's generator, a seed no other split uses. */
 const VAL_SEED = 7331;
 const log = (s: string) => process.stderr.write(`[experiment] ${s}\n`);
@@ -95,13 +110,17 @@ const shuffled = <T>(xs: readonly T[], seed: number): T[] => { const r = mulberr
 // difficulty: the student's NLL of each reference answer (only where a row needs it)
 const needsDifficulty = want('hardest1k') || want('multi');
 const nll = new Map<string, number>();
+/** The difficulty-based rows (hardest1k, multi) choose among the traces whose NLL was measured: a
+ *  seeded --difficulty N of the pool (one teacher-forced pass each, the table's setup cost). */
+const DIFF_N = Number(opt('difficulty', quick ? '100000' : '1500'));
+const diffTraces = shuffled(pool.traces, SEED + 21).slice(0, DIFF_N);
 if (needsDifficulty) {
   const t0 = performance.now();
   const session = m.decoder.newSession(Math.min(m.contextLength, 512));
   try {
-    for (const t of pool.traces) { const r = await answerNll(session, m.tokenizer, t.problem, t.referenceAnswer ?? t.answer); if (r) nll.set(t.id, r.nll); }
+    for (const t of diffTraces) { const r = await answerNll(session, m.tokenizer, t.problem, t.referenceAnswer ?? t.answer); if (r) nll.set(t.id, r.nll); }
   } finally { session.dispose(); }
-  log(`difficulty: the student's answer NLL of ${nll.size} traces in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  log(`difficulty: the student's answer NLL of ${nll.size} traces (a seeded ${diffTraces.length} of the pool's ${pool.traces.length}) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 const candidate = (t: Trace): Candidate => ({ id: t.id, domain: t.domain, level: t.level, length: t.tokenCounts?.reasoning ?? t.reasoning.length, difficulty: nll.get(t.id), shape: planShape(t.reasoning) });
 const raw = pool.traces.map(candidate);
@@ -112,9 +131,9 @@ const sets: Record<string, Trace[]> = {
   'random1k-flawed': ids(pickRandom(raw, SELECT_N, SEED + 12)),
   diverse1k: ids(pickDiverse(raw, SELECT_N, SEED + 13)),
   longest1k: ids(pickLongest(raw, SELECT_N)),
-  ...(needsDifficulty ? { hardest1k: ids(pickHardest(raw, SELECT_N)) } : {}),
+  ...(needsDifficulty ? { hardest1k: ids(pickHardest(raw.filter((c) => nll.has(c.id)), SELECT_N)) } : {}),
 };
-const multiSet = (w: MultiWeights) => ids(pickMulti(gated.map(candidate), SELECT_N, w));
+const multiSet = (w: MultiWeights) => ids(pickMulti(gated.filter((t) => nll.has(t.id)).map(candidate), SELECT_N, w));
 const flawCount = (ts: readonly Trace[], flaws = pool.flaws) => { const c: Partial<Record<FlawKind, number>> = {}; let n = 0; for (const t of ts) { const f = flaws.get(t.id); if (f) { c[f] = (c[f] ?? 0) + 1; n++; } } return { n, kinds: c }; };
 log(`pool ${pool.traces.length} traces (${pool.flaws.size} flawed, ${pool.decontaminated} problems removed by decontamination); selection kept ${sel.counts.kept}, dropped ${JSON.stringify(sel.counts.dropped)}`);
 const mix = (ts: readonly Trace[], key: (t: Trace) => string) => { const c: Record<string, number> = {}; for (const t of ts) c[key(t)] = (c[key(t)] ?? 0) + 1; return Object.fromEntries(Object.entries(c).sort()); };
@@ -146,7 +165,9 @@ const MAIN_BUDGET = Number(opt('budget', String(WORLD_RECIPE.budget)));
 const BATCH = Number(opt('batch', quick ? '2' : String(WORLD_RECIPE.batchSize)));
 const LR = Number(opt('lr', String(WORLD_RECIPE.lr)));
 interface SplitEval { accuracy: number; low: number; high: number; n: number; byDomain: Record<string, number>; byLevel: Record<string, number>; seconds: number; meanTokens: number; distinctAnswers?: number }
-interface Row { name: string; group: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: SplitEval; hard: SplitEval; line: string; waits?: number }
+interface Row { name: string; group: string; note: string; train?: WorldTrainInfo & { flawed: number }; eval: SplitEval; hard: SplitEval; line: string; waits?: number;
+  /** the same uniform items under another row (an intervention's adapter without it): its accuracy there, items this row fixed and broke */
+  paired?: { row: string; accuracy: number; n: number; fixed: number; broken: number } }
 const rows: Row[] = [];
 const adapters = new Map<string, LoraAdapter>();
 
@@ -167,24 +188,77 @@ async function train(name: string, traces: Trace[], o: { budget?: number; loss?:
   }
 }
 
-interface EvalOpts { interventions?: Interventions; interventionsFor?: (problem: string) => Interventions; samples?: number; temperature?: number; maxTokens?: number }
-async function split(b: Benchmark, n: number, adapter: LoraAdapter | null, name: string, o: EvalOpts) {
-  const t0 = performance.now();
-  const k = (o.samples ?? 1) > 1;
-  const res = await evaluateNode(m, b, { n: Math.min(n, b.items.length), seed: SEED, adapter: adapter ? { adapter, name } : null, interventions: o.interventions ?? null, interventionsFor: o.interventionsFor, samples: o.samples ?? 1, temperature: o.temperature, maxTokens: o.maxTokens ?? 160 });
-  const s = res.run.summary!;
+interface EvalOpts { /** a row measured before on (a superset of) the same items: paired counts against it */ vs?: string; interventions?: Interventions; interventionsFor?: (problem: string) => Interventions; samples?: number; temperature?: number; maxTokens?: number; /** uniform-split size (default TEST_N; secondary rows SIDE_N) */ n?: number }
+/** One evaluation over the union of a level-uniform subset of n held-out problems and a hard subset
+ *  (levels 4-5: those of the uniform subset first, then others in a seeded order, up to
+ *  HARD_N x n / TEST_N), each split then scored from its own items: at n = 1,000 the hard split is
+ *  exactly the held-out set's levels 4-5 and costs nothing extra. */
+function splitItems(n: number): { uniform: BenchmarkItem[]; hard: BenchmarkItem[] } {
+  const uniform = n >= bench.items.length ? [...bench.items] : selectSubset(bench.items, { kind: 'random', n, seed: SEED });
+  const hardN = Math.min(hardBench.items.length, Math.max(1, Math.round((HARD_N * n) / TEST_N)));
+  const inU = new Set(uniform.map((it) => it.key));
+  const hardOrder = selectSubset(hardBench.items, { kind: 'random', n: hardBench.items.length, seed: SEED });
+  const hard = [...uniform.filter((it) => it.level === 'Level 4' || it.level === 'Level 5'), ...hardOrder.filter((it) => !inU.has(it.key))].slice(0, hardN);
+  return { uniform, hard };
+}
+function scoreOf(items: readonly EvalItemRecord[], k: boolean, seconds: number): SplitEval {
+  const s = summarize(items, items.length, [], 0);
   const pick = (xs: { key: string; score: { pass1: number; majK: number } }[]) => Object.fromEntries(xs.map((x) => [x.key, k ? x.score.majK : x.score.pass1]));
   const acc = k ? s.score.majK : s.score.pass1; const ci = k ? s.score.majInterval : s.score.pass1Interval;
-  const distinct = k ? res.items.reduce((a, it) => a + new Set(it.samples.map((x) => x.prediction ?? '')).size, 0) / Math.max(1, res.items.length) : undefined;
-  const e: SplitEval = { accuracy: acc, low: ci.low, high: ci.high, n: s.done, byDomain: pick(s.bySubject), byLevel: pick(s.byLevel), seconds: (performance.now() - t0) / 1000, meanTokens: s.score.meanTokens, ...(distinct !== undefined ? { distinctAnswers: distinct } : {}) };
-  return { e, line: accuracyLine(res.run) };
+  const distinct = k ? items.reduce((a, it) => a + new Set(it.samples.map((x) => x.prediction ?? '')).size, 0) / Math.max(1, items.length) : undefined;
+  return { accuracy: acc, low: ci.low, high: ci.high, n: items.length, byDomain: pick(s.bySubject), byLevel: pick(s.byLevel), seconds, meanTokens: s.score.meanTokens, ...(distinct !== undefined ? { distinctAnswers: distinct } : {}) };
+}
+/** evaluated items by (adapter, settings): rows that share them reuse the records */
+const memos = new Map<string, Map<string, EvalItemRecord>>();
+const adapterIds = new WeakMap<LoraAdapter, number>();
+let nextAdapterId = 1;
+const adapterId = (a: LoraAdapter | null) => { if (!a) return 0; if (!adapterIds.has(a)) adapterIds.set(a, nextAdapterId++); return adapterIds.get(a)!; };
+/** each row's verdicts by item key (for paired comparisons on the same items) */
+const verdicts = new Map<string, Map<string, boolean>>();
+async function evalSplits(adapter: LoraAdapter | null, name: string, o: EvalOpts): Promise<{ u: SplitEval; h: SplitEval; line: string; correct: Map<string, boolean> }> {
+  const t0 = performance.now();
+  const { uniform, hard } = splitItems(o.n ?? TEST_N);
+  const inU = new Set(uniform.map((it) => it.key));
+  const union = [...uniform, ...hard.filter((it) => !inU.has(it.key))];
+  // items this adapter already answered under the same settings (another row: a subset, or the same
+  // intervention) are reused, not decoded again; greedy and seeded sampling give the same records
+  const memoKey = o.interventionsFor ? null : `${adapterId(adapter)}|${JSON.stringify({ iv: o.interventions ?? null, s: o.samples ?? 1, t: o.temperature ?? null, mt: o.maxTokens ?? 160 })}`;
+  const memo = memoKey ? (memos.get(memoKey) ?? new Map<string, EvalItemRecord>()) : new Map<string, EvalItemRecord>();
+  if (memoKey) memos.set(memoKey, memo);
+  const todo = union.filter((it) => !memo.has(it.key));
+  const res = !todo.length ? { items: [] as EvalItemRecord[] } : await evaluateNode(m, { id: bench.id, items: todo, bad: [] }, { seed: SEED, adapter: adapter ? { adapter, name } : null, interventions: o.interventions ?? null, interventionsFor: o.interventionsFor, samples: o.samples ?? 1, temperature: o.temperature, maxTokens: quick ? Math.min(QUICK_MAX_TOKENS, o.maxTokens ?? 160) : o.maxTokens ?? 160 });
+  const seconds = (performance.now() - t0) / 1000;
+  const k = (o.samples ?? 1) > 1;
+  for (const it of res.items) memo.set(it.itemKey, it);
+  const byKey = memo;
+  if (todo.length < union.length) log(`  ${name}: ${union.length - todo.length} of ${union.length} items reused from an earlier row with the same adapter and settings`);
+  const of = (xs: BenchmarkItem[]) => xs.map((it) => byKey.get(it.key)).filter((x): x is EvalItemRecord => !!x);
+  const u = scoreOf(of(uniform), k, seconds);
+  const h = scoreOf(of(hard), k, 0);
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const correct = new Map(of(uniform).map((it) => [it.itemKey, k ? it.majority.correct : it.correct]));
+  return { u, h, line: `accuracy: ${pct(u.accuracy)}  95% CI [${pct(u.low)}, ${pct(u.high)}]`, correct };
+}
+/** Accuracy on a whole benchmark (the validation split) and on its levels 4-5 (NaN if it has none), one evaluation. */
+async function benchAccuracy(b: Benchmark, adapter: LoraAdapter | null, name: string): Promise<{ all: number; hard: number }> {
+  const res = await evaluateNode(m, b, { seed: SEED, adapter: adapter ? { adapter, name } : null, maxTokens: quick ? QUICK_MAX_TOKENS : 160 });
+  const hard = res.items.filter((it) => it.level === 'Level 4' || it.level === 'Level 5');
+  return { all: res.run.summary!.score.pass1, hard: hard.length ? hard.filter((it) => it.correct).length / hard.length : NaN };
 }
 const fmt = (e: SplitEval) => `${(e.accuracy * 100).toFixed(1)}% [${(e.low * 100).toFixed(1)}, ${(e.high * 100).toFixed(1)}]`;
 async function evaluate(group: string, name: string, note: string, adapter: LoraAdapter | null, o: EvalOpts = {}, trainInfo?: Row['train'], extra: Partial<Row> = {}): Promise<void> {
-  const u = await split(bench, TEST_N, adapter, name, o);
-  const h = await split(hardBench, HARD_N, adapter, name, o);
-  rows.push({ name, group, note, ...(trainInfo ? { train: trainInfo } : {}), eval: u.e, hard: h.e, line: u.line, ...extra });
-  log(`${name}: uniform ${fmt(u.e)}, hard ${fmt(h.e)} in ${(u.e.seconds + h.e.seconds).toFixed(0)} s${u.e.distinctAnswers !== undefined ? `; distinct answers per item ${u.e.distinctAnswers.toFixed(2)}` : ''}`);
+  const { u, h, line, correct } = await evalSplits(adapter, name, o);
+  verdicts.set(name, correct);
+  const ref = o.vs ? verdicts.get(o.vs) : undefined;
+  let paired: Row['paired'];
+  if (ref) {
+    let n = 0; let acc = 0; let fixed = 0; let broken = 0;
+    for (const [key, c] of correct) { const r = ref.get(key); if (r === undefined) continue; n++; if (r) acc++; if (c && !r) fixed++; if (!c && r) broken++; }
+    paired = { row: o.vs!, accuracy: acc / Math.max(1, n), n, fixed, broken };
+    log(`  vs ${o.vs} on the same ${n} items: ${(paired.accuracy * 100).toFixed(1)}%; fixed ${fixed}, broke ${broken}`);
+  }
+  rows.push({ name, group, note, ...(trainInfo ? { train: trainInfo } : {}), eval: u, hard: h, line, ...(paired ? { paired } : {}), ...extra });
+  log(`${name}: uniform ${fmt(u)} (n ${u.n}), hard ${fmt(h)} (n ${h.n}) in ${u.seconds.toFixed(0)} s${u.distinctAnswers !== undefined ? `; distinct answers per item ${u.distinctAnswers.toFixed(2)}` : ''}`);
   writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
 }
 const na = (group: string, name: string, note: string): Row => {
@@ -216,7 +290,7 @@ const SC_T = 1.0;
 
 // ---- base
 if (want('base')) await evaluate('base', 'base', 'the pretrained student, greedy', null);
-if (want('base+budget')) await evaluate('base', 'base + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', null, { interventions: oldBudget });
+if (want('base+budget')) await evaluate('base', 'base + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', null, { interventions: oldBudget, n: GUIDED_N });
 
 // ---- selection, s1's way (each set trained by the recipe)
 const SELECTION_ROWS: Array<[string, string]> = [
@@ -227,14 +301,70 @@ const SELECTION_ROWS: Array<[string, string]> = [
   ['random1k', 'quality-gated random'],
   ['reason1k', "Reason1K's quality gate + difficulty-first sampling (rankBase 2)"],
 ];
-for (const [set, note] of SELECTION_ROWS) {
-  if (!want(set) || !sets[set]) continue;
-  const t = await train(set, sets[set]);
-  if (!t) continue;
-  adapters.set(set, t.adapter);
-  if (set === 'reason1k') writeAdapter(t.adapter, 'reason1k');
-  await evaluate('selection', `adapter on ${set}`, `${note}; hierarchical loss, ${(MAIN_BUDGET * 100).toFixed(0)}% budget`, t.adapter, {}, t.info);
+/** the selection rows measured on every held-out problem (the others on SIDE_N) */
+const MAIN_SETS = ['random1k-flawed', 'random1k', 'reason1k'];
+async function selectionRows(which: (set: string) => boolean): Promise<void> {
+  for (const [set, note] of SELECTION_ROWS) {
+    if (!which(set) || !want(set) || !sets[set]) continue;
+    const t = await train(set, sets[set]);
+    if (!t) continue;
+    adapters.set(set, t.adapter);
+    if (set === 'reason1k') writeAdapter(t.adapter, 'reason1k');
+    await evaluate('selection', `adapter on ${set}`, `${note}; hierarchical loss, ${(MAIN_BUDGET * 100).toFixed(0)}% budget`, t.adapter, { n: MAIN_SETS.includes(set) ? TEST_N : SIDE_N }, t.info);
+  }
 }
+// the recipe's set and quality-gated random first (the aims compare them), the other selections after the reflective rows
+await selectionRows((s) => s === 'reason1k' || s === 'random1k');
+const main = adapters.get('reason1k');
+
+// ---- the reflective teacher: checks, slips caught with "Wait", counted plans
+let reflective: LoraAdapter | null = null;
+const REFLECTIVE_ROW = 'adapter on reason1k, reflective teacher';
+if (want('reflective') || want('check-weight') || want('scaling')) {
+  const rpool = worldPool({ n: POOL_N, seed: SEED, style: REFLECTIVE_STYLE });
+  const rsel = await select(rpool);
+  const rset = rsel.ids.map((id) => rpool.traces.find((t) => t.id === id)!);
+  describeSet('reason1k-reflective', rset, rpool.flaws);
+  const t = await train('reason1k-reflective', rset, { seqLen: REFLECTIVE_SEQ_LEN, flaws: rpool.flaws });
+  if (t) {
+    reflective = t.adapter;
+    writeAdapter(t.adapter, 'reflective');
+    if (want('reflective')) {
+      const R = REFLECTIVE_MAX_TOKENS;
+      await evaluate('reflective', REFLECTIVE_ROW, 'Reason1K of the reflective pool (checks after every step, 20% slips caught with "Wait", counted plans)', t.adapter, { maxTokens: R, n: SIDE_N }, t.info);
+      await evaluate('reflective', 'reflective + Wait, check', 'budget forcing: the end suppressed once, "Wait, check:" appended', t.adapter, { interventions: waitsIv(1), maxTokens: R, n: GUIDED_N, vs: REFLECTIVE_ROW });
+      await evaluate('reflective', 'reflective + check verification', 'a step whose check line does not give it back is resampled (up to 2)', t.adapter, { interventions: checkVerify, maxTokens: R, n: GUIDED_N, vs: REFLECTIVE_ROW });
+      if (want('reflective-sc')) await evaluate('reflective', 'reflective + self-consistency (maj@5)', `5 samples at T ${SC_T}, grader-equivalence vote`, t.adapter, { samples: 5, temperature: SC_T, maxTokens: R, n: GUIDED_N, vs: REFLECTIVE_ROW });
+    }
+    if (want('check-weight')) {
+      const c = await train('reflective-check2', rset, { seqLen: REFLECTIVE_SEQ_LEN, loss: { ...HIER, check: 2 }, flaws: rpool.flaws });
+      if (c) await evaluate('loss', 'reflective, check weight 2', 'lambda_check = 2 (check spans weighted on their own)', c.adapter, { maxTokens: REFLECTIVE_MAX_TOKENS, n: SIDE_N }, c.info);
+    }
+  }
+}
+
+// ---- the test-time scaling curve: N Waits (and a thinking cap) for base and adapter
+if (want('scaling')) {
+  const adapter = reflective ?? main ?? null;
+  for (const [who, a] of [['base', null], ['adapter', adapter]] as const) {
+    if (who === 'adapter' && !a) continue;
+    // 0 Waits is plain greedy decoding (no intervention: batched, as the rows above)
+    for (const n of [0, 1, 2, 4]) await evaluate('scaling', `scaling: ${who}, ${n} Wait${n === 1 ? '' : 's'}`, `${n ? `end of thinking suppressed ${n} times ("Wait, check:")` : 'greedy, no intervention'}${who === 'adapter' ? (reflective ? ' (reflective adapter)' : ' (reason1k adapter)') : ''}`, a, { ...(n ? { interventions: waitsIv(n), vs: `scaling: ${who}, 0 Waits` } : {}), maxTokens: REFLECTIVE_MAX_TOKENS, n: GUIDED_N }, undefined, { waits: n });
+  }
+  if (adapter) await evaluate('scaling', 'scaling: adapter, 4 Waits, max 96 thinking tokens', 'as 4 Waits, with the answer forced at 96 thinking tokens', adapter, { interventions: waitsIv(4, 96), maxTokens: REFLECTIVE_MAX_TOKENS, n: GUIDED_N, vs: 'scaling: adapter, 0 Waits' }, undefined, { waits: 4 });
+}
+
+// ---- the adapter-budget curve
+if (want('curve')) {
+  // the recipe's 10% is the reason1k row; the default run measures 0.3% and 3%, --rows all also 0.1% and 1%
+  for (const b of ROWS_ARG === 'all' ? [0.001, 0.003, 0.01, 0.03] : [0.003, 0.03]) {
+    const t = await train(`budget-${b}`, sets.reason1k, { budget: b });
+    if (t) await evaluate('budget', `reason1k at ${(b * 100).toFixed(1)}% budget`, 'importance placement', t.adapter, { n: SIDE_N }, t.info);
+    else rows.push(na('budget', `reason1k at ${(b * 100).toFixed(1)}% budget`, 'budget too small for rank 1 on any module'));
+  }
+}
+writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
+
 if (want('multi')) {
   // weights chosen on the validation split (the pool's generator, its own seed; no test or pool problem)
   const seen = new Set([...test.map((p) => p.problem), ...pool.problems.map((p) => p.problem)]);
@@ -249,8 +379,7 @@ if (want('multi')) {
     const set = multiSet(grid[i]);
     const t = await train(`multi-${i}`, set);
     if (!t) continue;
-    const a = (await split(val, VAL_N, t.adapter, `multi-${i}`, {})).e.accuracy;
-    const ah = valHard.items.length ? (await split(valHard, VAL_N, t.adapter, `multi-${i}`, {})).e.accuracy : NaN;
+    const { all: a, hard: ah } = await benchAccuracy(val, t.adapter, `multi-${i}`);
     multi.push({ weights: grid[i], val: a, valHard: ah, chosen: false });
     log(`  multi-criteria ${JSON.stringify(grid[i])}: validation ${(a * 100).toFixed(1)}%, its levels 4-5 ${(ah * 100).toFixed(1)}% (${valHard.items.length})`);
     const score = Number.isFinite(ah) ? (a + ah) / 2 : a;
@@ -264,85 +393,41 @@ if (want('multi')) {
   }
 }
 
+await selectionRows((s) => s !== 'reason1k' && s !== 'random1k');
+
 // ---- the loss and the placement (on Reason1K)
-const main = adapters.get('reason1k');
 if (want('plain')) {
   const t = await train('reason1k-plain', sets.reason1k, { loss: { ...HIER, mode: 'plain' } });
-  if (t) await evaluate('loss', 'adapter on reason1k, plain CE', 'mean cross-entropy over every reply token (no per-segment weights)', t.adapter, {}, t.info);
+  if (t) await evaluate('loss', 'adapter on reason1k, plain CE', 'mean cross-entropy over every reply token (no per-segment weights)', t.adapter, { n: SIDE_N }, t.info);
 }
 if (want('hier')) {
   // the hierarchical loss's strategy weight, and the strategy-first curriculum (src/distill/curriculum.ts)
   for (const w of [0.5, 2]) {
     const t = await train(`reason1k-strategy${w}`, sets.reason1k, { loss: { ...HIER, strategy: w } });
-    if (t) await evaluate('loss', `adapter on reason1k, strategy weight ${w}`, `lambda_strategy = ${w} (tactics and answer 1)`, t.adapter, {}, t.info);
+    if (t) await evaluate('loss', `adapter on reason1k, strategy weight ${w}`, `lambda_strategy = ${w} (tactics and answer 1)`, t.adapter, { n: SIDE_N }, t.info);
   }
   const t = await train('reason1k-curriculum', sets.reason1k, { curriculum: { strategyFirst: 0.3 } });
-  if (t) await evaluate('loss', 'adapter on reason1k, strategy-first curriculum', 'the first 30% of the steps train strategy tokens only, then all', t.adapter, {}, t.info);
+  if (t) await evaluate('loss', 'adapter on reason1k, strategy-first curriculum', 'the first 30% of the steps train strategy tokens only, then all', t.adapter, { n: SIDE_N }, t.info);
 }
 if (want('uniform')) {
   const t = await train('reason1k-uniform', sets.reason1k, { mode: 'uniform' });
-  if (t) await evaluate('placement', 'adapter on reason1k, uniform placement', `same ${(MAIN_BUDGET * 100).toFixed(0)}% budget spread evenly (the ablation of importance placement)`, t.adapter, {}, t.info);
+  if (t) await evaluate('placement', 'adapter on reason1k, uniform placement', `same ${(MAIN_BUDGET * 100).toFixed(0)}% budget spread evenly (the ablation of importance placement)`, t.adapter, { n: SIDE_N }, t.info);
 }
 
 // ---- interventions on the recipe's adapter
 if (main) {
-  if (want('budget')) await evaluate('interventions', 'reason1k + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', main, { interventions: oldBudget });
-  if (want('sc')) await evaluate('interventions', 'reason1k + self-consistency (maj@5)', `5 samples at T ${SC_T}, grader-equivalence vote`, main, { samples: 5, temperature: SC_T });
-  if (want('verify')) await evaluate('interventions', 'reason1k + step verification', 'confidence < 0.6: resample the step (up to 2)', main, { interventions: { verify: { threshold: 0.6, action: 'resample', maxResamples: 2, checkPhrase: '', maxStepTokens: 40 } } });
+  if (want('budget')) await evaluate('interventions', 'reason1k + budget forcing', 'min 24 thinking tokens ("Wait"), max 120', main, { interventions: oldBudget, n: GUIDED_N, vs: 'adapter on reason1k' });
+  if (want('sc')) await evaluate('interventions', 'reason1k + self-consistency (maj@5)', `5 samples at T ${SC_T}, grader-equivalence vote`, main, { samples: 5, temperature: SC_T, n: GUIDED_N, vs: 'adapter on reason1k' });
+  if (want('verify')) await evaluate('interventions', 'reason1k + step verification', 'confidence < 0.6: resample the step (up to 2)', main, { interventions: { verify: { threshold: 0.6, action: 'resample', maxResamples: 2, checkPhrase: '', maxStepTokens: 40 } }, n: GUIDED_N, vs: 'adapter on reason1k' });
   if (want('strategy')) {
     // the plan of the nearest Reason1K trace (TF-IDF over the problem), injected before the reasoning
     const index = new TfIdfIndex(sets.reason1k);
     await evaluate('interventions', 'reason1k + strategy injection', 'the plan of the nearest Reason1K trace injected before the reasoning', main, {
-      interventions: { strategy: { source: 'reason1k', plan: '-' } },
+      interventions: { strategy: { source: 'reason1k', plan: '-' } }, n: GUIDED_N, vs: 'adapter on reason1k',
       interventionsFor: (problem) => { const hit = index.nearest(problem); return hit ? { strategy: { source: 'reason1k', traceId: hit.traceId, plan: hit.plan } } : {}; },
     });
   }
 }
-
-// ---- the reflective teacher: checks, slips caught with "Wait", counted plans
-let reflective: LoraAdapter | null = null;
-if (want('reflective') || want('check-weight') || want('scaling')) {
-  const rpool = worldPool({ n: POOL_N, seed: SEED, style: REFLECTIVE_STYLE });
-  const rsel = await select(rpool);
-  const rset = rsel.ids.map((id) => rpool.traces.find((t) => t.id === id)!);
-  describeSet('reason1k-reflective', rset, rpool.flaws);
-  const t = await train('reason1k-reflective', rset, { seqLen: REFLECTIVE_SEQ_LEN, flaws: rpool.flaws });
-  if (t) {
-    reflective = t.adapter;
-    writeAdapter(t.adapter, 'reflective');
-    if (want('reflective')) {
-      const R = REFLECTIVE_MAX_TOKENS;
-      await evaluate('reflective', 'adapter on reason1k, reflective teacher', 'Reason1K of the reflective pool (checks after every step, 20% slips caught with "Wait", counted plans)', t.adapter, { maxTokens: R }, t.info);
-      await evaluate('reflective', 'reflective + Wait, check', 'budget forcing: the end suppressed once, "Wait, check:" appended', t.adapter, { interventions: waitsIv(1), maxTokens: R });
-      await evaluate('reflective', 'reflective + check verification', 'a step whose check line does not give it back is resampled (up to 2)', t.adapter, { interventions: checkVerify, maxTokens: R });
-      await evaluate('reflective', 'reflective + self-consistency (maj@5)', `5 samples at T ${SC_T}, grader-equivalence vote`, t.adapter, { samples: 5, temperature: SC_T, maxTokens: R });
-    }
-    if (want('check-weight')) {
-      const c = await train('reflective-check2', rset, { seqLen: REFLECTIVE_SEQ_LEN, loss: { ...HIER, check: 2 }, flaws: rpool.flaws });
-      if (c) await evaluate('loss', 'reflective, check weight 2', 'lambda_check = 2 (check spans weighted on their own)', c.adapter, { maxTokens: REFLECTIVE_MAX_TOKENS }, c.info);
-    }
-  }
-}
-
-// ---- the test-time scaling curve: N Waits (and a thinking cap) for base and adapter
-if (want('scaling')) {
-  const adapter = reflective ?? main ?? null;
-  for (const [who, a] of [['base', null], ['adapter', adapter]] as const) {
-    if (who === 'adapter' && !a) continue;
-    for (const n of [0, 1, 2, 4]) await evaluate('scaling', `scaling: ${who}, ${n} Wait${n === 1 ? '' : 's'}`, `end of thinking suppressed ${n} times ("Wait, check:")${who === 'adapter' ? (reflective ? ' (reflective adapter)' : ' (reason1k adapter)') : ''}`, a, { interventions: waitsIv(n), maxTokens: REFLECTIVE_MAX_TOKENS }, undefined, { waits: n });
-  }
-  if (adapter) await evaluate('scaling', 'scaling: adapter, 4 Waits, max 96 thinking tokens', 'as 4 Waits, with the answer forced at 96 thinking tokens', adapter, { interventions: waitsIv(4, 96), maxTokens: REFLECTIVE_MAX_TOKENS }, undefined, { waits: 4 });
-}
-
-// ---- the adapter-budget curve
-if (want('curve')) {
-  for (const b of quick ? [0.003, 0.03] : [0.001, 0.003, 0.01, 0.03]) {
-    const t = await train(`budget-${b}`, sets.reason1k, { budget: b });
-    if (t) await evaluate('budget', `reason1k at ${(b * 100).toFixed(1)}% budget`, 'importance placement', t.adapter, {}, t.info);
-    else rows.push(na('budget', `reason1k at ${(b * 100).toFixed(1)}% budget`, 'budget too small for rank 1 on any module'));
-  }
-}
-writeFileSync(OUT, JSON.stringify(result(), null, 2) + '\n');
 
 // ---- the table: both splits side by side
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}` : '  - ');
