@@ -1,7 +1,7 @@
 // Shared helpers for kernel tests: a seeded RNG, f16 rounding, run-and-read, the tiny model.
 import { readFileSync } from 'node:fs';
 import { parseModelConfig } from '../../src/engine/model/config.ts';
-import { createDecoder, type Decoder } from '../../src/engine/model/decoder.ts';
+import { createDecoder, type Decoder, type DecoderOptions } from '../../src/engine/model/decoder.ts';
 import { chunked, readSafetensors } from '../../src/engine/model/safetensors.ts';
 import type { ModelConfig } from '../../src/engine/model/types.ts';
 import { loadTokenizer, type HfTextTokenizer } from '../../src/engine/tokenizer/hf-tokenizer.ts';
@@ -44,9 +44,9 @@ export async function runAndRead(ctx: GpuContext, dispatches: Dispatch[], t: num
 }
 
 /** The bundled tiny model (models/tiny) on `ctx` with its real tokenizer, loaded as the app loads it. */
-export async function loadTinyModel(ctx: GpuContext, dir = 'models/tiny'): Promise<{ config: ModelConfig; decoder: Decoder; tokenizer: HfTextTokenizer }> {
+export async function loadTinyModel(ctx: GpuContext, dir = 'models/tiny', options: DecoderOptions = {}): Promise<{ config: ModelConfig; decoder: Decoder; tokenizer: HfTextTokenizer }> {
   const config = parseModelConfig(readFileSync(`${dir}/config.json`, 'utf8'), `${dir}/config.json`);
-  const decoder = await createDecoder(ctx, config, readSafetensors(chunked(readFileSync(`${dir}/model.safetensors`), 4096)));
+  const decoder = await createDecoder(ctx, config, readSafetensors(chunked(readFileSync(`${dir}/model.safetensors`), 4096)), undefined, options);
   const tokenizer = await loadTokenizer({
     tokenizerJson: readFileSync(`${dir}/tokenizer.json`, 'utf8'), tokenizerConfig: readFileSync(`${dir}/tokenizer_config.json`, 'utf8'),
     source: dir, extraEosIds: config.eosTokenIds,

@@ -61,7 +61,7 @@ async function load(id: BackendId): Promise<Live> {
     notes.push(`GGUF ${formatBytes(m.ggufBytes)}; ${m.multiThread ? `${m.threads} threads` : '1 thread (not cross-origin isolated, or one core to spare)'}`);
   } else {
     const device = id === 'tjs-webgpu' ? 'webgpu' : 'wasm';
-    let dtype = tjsDtype;
+    let dtype: 'fp32' | 'fp16' = tjsDtype === 'fp16' ? 'fp16' : 'fp32';
     // transformers.js refuses fp16 on a WebGPU adapter without 'shader-f16' (SwiftShader): the f32
     // export then, when the folder has one, said in the notes (not the same precision).
     if (device === 'webgpu' && dtype === 'fp16' && !adapterF16) {

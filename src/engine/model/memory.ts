@@ -1,15 +1,18 @@
 // GPU memory a model needs, from its config alone (before any weight is downloaded), and the check
 // that refuses a model the device cannot hold with a message saying how large it is and what fits.
 import { formatBytes } from '../../lib/bytes.ts';
+import { defaultKvDtype } from '../ops/kv-store.ts';
 import { describeModel } from './block.ts';
 import { countParams } from './config.ts';
+import { kvCacheBytes as kvBytesAt } from './memory-quant.ts';
 import type { ModelConfig } from './types.ts';
 
 export interface MemoryEstimate {
   params: number;
   /** Packed f16 weights (2 bytes per parameter, rounded up per tensor). */
   weightBytes: number;
-  /** K and V caches in f32: 2 * layers * kvHeads * headDim * context * 4. */
+  /** K and V caches at the engine's default storage (decoder.ts: f16 where head_dim % 4 == 0, else f32):
+   *  2 * layers * kvHeads * headDim * context * (2 or 4). */
   kvCacheBytes: number;
   /** Working buffers for a prefill chunk and the logits (an upper-side estimate). */
   scratchBytes: number;
@@ -32,7 +35,7 @@ export function estimateGpuBytes(cfg: ModelConfig, contextLength: number): Memor
   const block = describeModel(cfg);
   const weightBytes = params * 2;
   // every layer keeps a full-length cache, sliding-window layers too (the engine does not ring-buffer them)
-  const kvCacheBytes = block.layers.reduce((s) => s + 2 * KV * D * contextLength * 4, 0);
+  const kvCacheBytes = kvBytesAt(cfg, contextLength, defaultKvDtype(D));
   const t = Math.min(contextLength, PREFILL_CHUNK);
   // q/k projections before their per-head norms, branch outputs before post norms (block.ts)
   const extra = (block.layers[0]?.qNorm ? (H + KV) * D : 0) + (block.layers[0]?.postAttnNorm ? 2 * C : 0);

@@ -203,7 +203,7 @@ describe('openModel over HTTP (hub layout)', () => {
   it('refuses a model too large for the device before fetching any weight, and says what fits', async () => {
     requests.length = 0;
     const err = await openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 4e9 }).then(() => null, (e: Error) => e);
-    expect(err?.message).toMatch(/^test\/big needs 13\.5 GiB of GPU memory \(weights 13\.2 GiB, KV cache 224 MiB at 2048 tokens\); this device allows ~3\.73 GiB \(up to 1 GiB per buffer\); try Qwen\/Qwen3-1\.7B/);
+    expect(err?.message).toMatch(/^test\/big needs 13\.4 GiB of GPU memory \(weights 13\.2 GiB, KV cache 112 MiB at 2048 tokens\); this device allows ~3\.73 GiB \(up to 1 GiB per buffer\); try Qwen\/Qwen3-1\.7B/);
     expect(requests.some((u) => u.includes('safetensors'))).toBe(false);
     expect(requests.some((u) => u.includes('tokenizer'))).toBe(false);
     // The weights fit but a long context does not: it says which context would.
