@@ -208,7 +208,7 @@ describe('openModel over HTTP (hub layout)', () => {
     expect(requests.some((u) => u.includes('tokenizer'))).toBe(false);
     // The weights fit but a long context does not: it says which context would.
     const ctxErr = await openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 16e9, contextLength: 32768 }).then(() => null, (e: Error) => e);
-    expect(ctxErr?.message).toMatch(/KV cache 3\.5 GiB at 32768 tokens.*a context of \d+ tokens would fit/);
+    expect(ctxErr?.message).toMatch(/KV cache 1\.75 GiB at 32768 tokens.*a context of \d+ tokens would fit/);
     await expect(openModel(hub('test/big'), { limits: LIMITS, budgetBytes: 20e9 })).resolves.toBeTruthy();
   });
 
