@@ -22,12 +22,12 @@ let tensors: HostTensor[];
 const prompt: number[] = [];
 beforeAll(async () => {
   ctx = await nodeGpuContext();
-  ({ decoder, config } = await loadTinyModel(ctx));
+  ({ decoder, config } = await loadTinyModel(ctx, 'models/tiny', { kvCache: 'f32' })); // f32 KV cache: logits vs float64 at 2e-4 (f16 cache: kv16.test.ts)
   const ts = await readTinyTensors();
   model = new ReferenceModel(config, ts);
   tensors = ts;
   // 2000-byte buffers: q_proj (64x64 f16 = 8 KiB) lands in 5 row chunks
-  split = await createDecoder(ctx, config, ts, undefined, { maxBindingBytes: 2000 });
+  split = await createDecoder(ctx, config, ts, undefined, { maxBindingBytes: 2000, kvCache: 'f32' });
   const r = rng(7);
   for (let i = 0; i < 12; i++) prompt.push(5 + Math.floor(r() * (config.vocabSize - 5)));
 });
