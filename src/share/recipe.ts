@@ -181,6 +181,17 @@ function shortJson(v: unknown): string {
 }
 
 /** A fresh, validated Recipe built from untrusted data (keys in a fixed order). Throws RecipeError. */
+/** A recipe to run on this page: every field checked as for a link, except that the model may be one
+ *  loaded from picked files or a URL (its id is not a hub id). Such a run has no share link (encoding
+ *  it fails with the model field's message, shown beside the link). */
+export function validateRunRecipe(v: unknown): Recipe {
+  const model = (v as { model?: unknown } | null)?.model;
+  if (typeof model === 'string' && model.length > 0 && !MODEL_ID.test(model)) {
+    return { ...validateRecipe({ ...(v as object), model: 'bundled:tiny' }), model };
+  }
+  return validateRecipe(v);
+}
+
 export function validateRecipe(v: unknown): Recipe {
   const o = obj(v, 'recipe', ['v', 'model', 'adapter', 'problem', 'seed', 'sampling', 'interventions', 'thinking', 'compare', 'compareWith']);
   if (o.v !== RECIPE_VERSION) throw new RecipeError('v', `version ${shortJson(o.v)} is not supported (this app reads version ${RECIPE_VERSION})`);

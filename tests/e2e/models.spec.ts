@@ -70,7 +70,7 @@ test('local files: a set without config.json, with a cut-short safetensors or to
   const big = { ...JSON.parse(readFileSync(`${TINY}/config.json`, 'utf8')), vocab_size: 152064, hidden_size: 3584, intermediate_size: 18944, num_hidden_layers: 28, num_attention_heads: 28, num_key_value_heads: 4, head_dim: 128 };
   await input.setInputFiles([file('config.json', Buffer.from(JSON.stringify(big))), file('tokenizer.json'), file('model.safetensors')]);
   await page.getByTestId('load-files').click();
-  await expect(page.getByTestId('model-error')).toContainText(/needs 13\.5 GiB of GPU memory \(weights 13\.2 GiB, KV cache 224 MiB at 2048 tokens\); this device allows ~[\d.]+ [GM]iB \(up to [\d.]+ [GM]iB per buffer\); try \S+/, { timeout: 60_000 });
+  await expect(page.getByTestId('model-error')).toContainText(/needs 13\.4 GiB of GPU memory \(weights 13\.2 GiB, KV cache 112 MiB at 2048 tokens\); this device allows ~[\d.]+ [GM]iB \(up to [\d.]+ [GM]iB per buffer\); try \S+/, { timeout: 60_000 });
 
   await input.setInputFiles(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors'].map((n) => file(n)));
   await page.getByTestId('load-files').click();

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { deflateSync, strToU8 } from 'fflate';
 import { decodeRecipe, encodeRecipe, fromBase64Url, MAX_INFLATED, toBase64Url } from '../../../src/share/codec.ts';
-import { RecipeError, validateRecipe } from '../../../src/share/recipe.ts';
+import { RecipeError, validateRecipe, validateRunRecipe } from '../../../src/share/recipe.ts';
 import type { Recipe } from '../../../src/domain/recipe.ts';
 import { SeededRng } from '../../../src/lib/rng.ts';
 
@@ -177,5 +177,16 @@ describe('hostile and broken hashes', () => {
       if (r.ok) expect(() => validateRecipe(r.recipe)).not.toThrow();
       else expect(r.error.length).toBeGreaterThan(30);
     }
+  });
+});
+
+describe('a run of a model loaded from picked files or a URL', () => {
+  const local = { ...typical, model: 'local:config.json,model.safetensors,tokenizer.json' };
+  it('runs on this page (every other field still checked) but cannot become a link', () => {
+    expect(() => validateRecipe(local)).toThrow(/model: must be a hub id/);
+    expect(validateRunRecipe(local)).toEqual(local);
+    expect(() => validateRunRecipe({ ...local, seed: -1 })).toThrow(RecipeError);
+    expect(() => encodeRecipe(validateRunRecipe(local))).toThrow(/model: must be a hub id/);
+    expect(validateRunRecipe(typical)).toEqual(typical);
   });
 });
