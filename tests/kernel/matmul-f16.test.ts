@@ -77,6 +77,15 @@ describe('matmul f16: per-adapter choice and the error bound', () => {
   });
 });
 
+/** Seeded inputs of one case: x (M,K), W (N,K) and bias (N) as f16, the prior output (M,N) the kernel accumulates onto. */
+function inputs(seed: number, m: number, n: number, k: number) {
+  const r = rng(seed);
+  const x = randArray(r, m * k);
+  const w = asF16(randArray(r, n * k));
+  const b = asF16(randArray(r, n));
+  return { x, w, b, prior: randArray(r, m * n) };
+}
+
 describe('matmul f16 kernels vs float64 reference', () => {
   const cases: Array<[MatmulF16Variant, number, number, number]> = [
     ['matvec-f16', 1, 37, 24], ['matvec-f16', 1, 130, 264], ['matvec-f16', 1, 64, 4864],
@@ -87,11 +96,7 @@ describe('matmul f16 kernels vs float64 reference', () => {
     const lacking = f16VariantFeatures(variant).filter((f) => !ctx.has(f));
     const why = lacking.length ? ` (skipped: adapter lacks ${lacking.map((f) => `'${f}'`).join(', ')})` : '';
     it.skipIf(lacking.length > 0)(`${variant} M=${m} N=${n} K=${k} with bias and residual accumulate${why}`, async () => {
-      const r = rng(m * 1000 + n * 10 + k);
-      const x = randArray(r, m * k);
-      const w = asF16(randArray(r, n * k));
-      const b = asF16(randArray(r, n));
-      const prior = randArray(r, m * n);
+      const { x, w, b, prior } = inputs(m * 1000 + n * 10 + k, m, n, k);
       const out = uploadStorage(ctx.device, prior);
       const d = matmulF16Dispatch(ctx.device, variant, {
         x: uploadStorage(ctx.device, x), w: uploadStorage(ctx.device, w.packed), bias: uploadStorage(ctx.device, b.packed), out,
@@ -120,11 +125,7 @@ describe('matmul f16 kernels, f32 twin (layout check on any adapter)', () => {
     it.skipIf(lacking.length > 0)(`${variant} twin M=${m} N=${n} K=${k}${lacking.length ? ` (skipped: adapter lacks '${lacking[0]}')` : ''}`, async () => {
       const src = f32Twin(matmulF16Wgsl(variant));
       expect(src).not.toContain('f16');
-      const r = rng(m * 7 + n * 3 + k);
-      const x = randArray(r, m * k);
-      const w = asF16(randArray(r, n * k));
-      const b = asF16(randArray(r, n));
-      const prior = randArray(r, m * n);
+      const { x, w, b, prior } = inputs(m * 7 + n * 3 + k, m, n, k);
       const out = uploadStorage(ctx.device, prior);
       const kern = kernel(ctx.device, `twin-${variant}`, src, MATMUL_BINDINGS);
       const bufs = [uploadStorage(ctx.device, x), uploadStorage(ctx.device, w.packed), uploadStorage(ctx.device, b.packed), out,
